@@ -1,0 +1,178 @@
+"""Running a job: compose the config, start Ray, call the job, write ``summary.json``.
+
+The CLI (through ``hydra.main``, so sweeps, ``--cfg`` and config dirs work as in any
+Hydra app) and the Python API (through Hydra's compose API) end in the same
+``execute``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from launchbay.errors import LaunchbayError
+from launchbay.plugins import PluginManager, load_config_plugins
+from launchbay.registry import Registry, write_atomic
+
+CONF_DIR = Path(__file__).parent / "conf"
+
+
+@dataclass
+class RunContext:
+    """What a job gets: its config, where to write, the plugins, the registry and a console."""
+
+    cfg: DictConfig
+    run_dir: Path
+    run_id: str
+    manager: PluginManager
+    console: Any
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def registry(self) -> Registry:
+        return Registry(self.cfg.registry.path)
+
+    @property
+    def monitor(self) -> Any:
+        """The typed drift settings."""
+        return typed(self.cfg.monitor, "monitor")
+
+    def resolved_config(self) -> dict[str, Any]:
+        return OmegaConf.to_container(self.cfg, resolve=True)
+
+    def settings(self, kind: str, node: Any) -> tuple[Any, Any]:
+        """The component a config node selects (by its ``name``) and its typed settings."""
+        if not node or "name" not in node:
+            raise LaunchbayError(f"config: no {kind} selected")
+        record = self.manager.component(kind, node["name"])
+        values = {k: v for k, v in node.items() if k != "name"}
+        return record, typed(OmegaConf.merge(OmegaConf.structured(record.config), values), kind)
+
+    def read(self, node: DictConfig):
+        """A Ray Dataset from the data source a config node selects."""
+        source, settings = self.settings("data", node)
+        return source.read(settings)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Show a spinner while a step runs; record and print its wall time."""
+        start = time.perf_counter()
+        with self.console.status(f"[bold]{name}[/]…"):
+            yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def typed(node: DictConfig, where: str) -> Any:
+    """The dataclass instance of a structured node, or a one-line error naming the key."""
+    try:
+        return OmegaConf.to_object(node)
+    except OmegaConfBaseException as exc:
+        raise LaunchbayError(config_error(exc, where)) from exc
+
+
+def config_error(exc: BaseException, where: str = "config") -> str:
+    """One line out of an OmegaConf or Hydra error: the key and what is wrong with it."""
+    inner = exc
+    while inner.__cause__ is not None and isinstance(inner.__cause__, OmegaConfBaseException):
+        inner = inner.__cause__
+    message = str(getattr(inner, "msg", None) or inner).strip().splitlines()[0]
+    key = getattr(inner, "full_key", None)
+    return f"{where}: {key}: {message}" if key else f"{where}: {message}"
+
+
+def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Run the job ``cfg.job.name`` in ``run_dir`` and return its summary."""
+    from rich.console import Console
+
+    from launchbay import runtime
+
+    manager = load_config_plugins(list(cfg.plugins))
+    run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
+    ctx = RunContext(cfg, run_dir, run_id, manager, Console(stderr=True))
+    job = importlib.import_module(f"launchbay.jobs.{cfg.job.name}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())
+    start = time.perf_counter()
+    try:
+        with runtime.ray_runtime(typed(cfg.runtime, "runtime")):
+            ctx.timings["ray_start"] = round(time.perf_counter() - start, 3)
+            result = job.run(ctx)
+    except BaseException as exc:
+        manager.hook.launchbay_job_failed(job=cfg.job.name, run_id=run_id, error=exc)
+        raise
+    summary = {
+        "run_id": run_id,
+        "job": cfg.job.name,
+        "run_dir": str(run_dir),
+        "wall_s": round(time.perf_counter() - start, 3),
+        "timings_s": ctx.timings,
+        **result,
+    }
+    write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
+    manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
+    return summary
+
+
+def run_api(overrides: list[str]) -> dict[str, Any]:
+    """Compose the config from ``overrides`` as the CLI would and execute the job."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    prepare(overrides)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        try:
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+        except Exception as exc:
+            raise LaunchbayError(config_error(exc)) from exc
+    HydraConfig.instance().set_config(cfg)
+    run_dir = Path(cfg.hydra.run.dir)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return execute(cfg, run_dir)
+
+
+def prepare(overrides: list[str]) -> None:
+    """Load plugins (entry points and ``plugins=[...]`` overrides) before composing."""
+    from launchbay.config import register_schema
+
+    register_schema()
+    named = [o.split("=", 1)[1] for o in overrides if o.startswith(("plugins=", "+plugins="))]
+    modules = [m.strip() for value in named for m in value.strip("[]").split(",") if m.strip()]
+    load_config_plugins(modules)
+
+
+def check_composes(args: list[str]) -> None:
+    """Compose once up front so that a wrong override is one line, not a Hydra traceback."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    overrides, config_name, rest = [], "config", iter(args)
+    for arg in rest:
+        flag, _, value = arg.partition("=")
+        if flag in ("-cd", "--config-dir"):
+            overrides.append(f"hydra.searchpath=[file://{Path(value or next(rest, '')).resolve()}]")
+        elif flag in ("-cn", "--config-name"):
+            config_name = value or next(rest, "config")
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            compose(config_name, overrides=overrides)
+    except Exception as exc:
+        raise LaunchbayError(config_error(exc)) from exc
+    finally:
+        GlobalHydra.instance().clear()

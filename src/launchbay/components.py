@@ -1,0 +1,115 @@
+"""The records that registration hooks return.
+
+Every component has a unique ``name`` inside its kind, a dataclass ``config`` whose
+fields become the component's Hydra config group entry (``data=<name>``,
+``model=<name>``, ``alerts=[<name>]``), and one callable that does the work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import ray.data
+
+    from launchbay.drift.profile import FeatureProfile
+
+
+@dataclass
+class NoConfig:
+    """Config of a component that takes no settings."""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Reads a dataset: ``read(config) -> ray.data.Dataset``."""
+
+    name: str
+    read: Callable[[Any], "ray.data.Dataset"]
+    config: type = NoConfig
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DataSink:
+    """Writes a dataset under ``path``: ``write(dataset, path, config) -> int`` (rows written).
+
+    The caller hands the sink a staging path and commits it atomically afterwards,
+    so a sink only has to write everything under ``path``.
+    """
+
+    name: str
+    write: Callable[["ray.data.Dataset", str, Any], int]
+    config: type = NoConfig
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """Builds an unfitted model from its config: ``build(config) -> estimator``.
+
+    The estimator follows scikit-learn's API: ``fit(X, y)``, ``predict(X)`` and, for
+    classifiers, ``predict_proba(X)``; ``X`` is a pandas DataFrame of feature columns.
+    """
+
+    name: str
+    build: Callable[[Any], Any]
+    config: type = NoConfig
+    description: str = ""
+    num_gpus: float = 0.0
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One drift metric of one feature."""
+
+    value: float
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class DriftMetric:
+    """A drift monitor: compares the reference and current sketches of one feature.
+
+    ``compute(reference, current) -> MetricValue``. ``drift_when`` says how the
+    threshold reads: ``"above"`` for distances (value >= threshold is drift),
+    ``"below"`` for p-values (p_value < threshold is drift).
+    """
+
+    name: str
+    compute: Callable[["FeatureProfile", "FeatureProfile"], MetricValue]
+    applies_to: Literal["numeric", "categorical", "any"]
+    threshold: float
+    drift_when: Literal["above", "below"] = "above"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AlertChannel:
+    """Tells someone that drift was found: ``send(alert, config)``."""
+
+    name: str
+    send: Callable[["Alert", Any], None]
+    config: type = NoConfig
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What an alert channel receives when a run finds drift."""
+
+    run_id: str
+    run_dir: str
+    model: str
+    model_version: int | None
+    drifted_features: list[str]
+    share_drifted: float
+    report_path: str | None
+    summary: dict = field(default_factory=dict)
+
+
+ComponentKind = Literal["data", "sink", "model", "metric", "alert"]
+Component = DataSource | DataSink | ModelFamily | DriftMetric | AlertChannel
+

@@ -1,0 +1,1 @@
+"""One module per job; each has ``run(ctx) -> dict`` returning its part of the summary."""

@@ -1,0 +1,48 @@
+"""Compare the batch (features and the model's predictions) with the model's reference profile."""
+
+from __future__ import annotations
+
+from launchbay.components import Alert
+from launchbay.errors import LaunchbayError
+from launchbay.jobs.score import scored
+
+
+def alert(ctx, result, version, report_path) -> None:
+    """Tell the lifecycle hooks and every configured alert channel about the drift found."""
+    message = Alert(
+        run_id=ctx.run_id,
+        run_dir=str(ctx.run_dir),
+        model=version.name,
+        model_version=version.version,
+        drifted_features=result.drifted_features,
+        share_drifted=result.share_drifted,
+        report_path=report_path,
+        summary=result.to_dict(),
+    )
+    ctx.manager.hook.launchbay_drift_detected(alert=message)
+    for name, values in ctx.cfg.alerts.items():
+        channel, settings = ctx.settings("alert", {"name": name, **(values or {})})
+        try:
+            channel.send(message, settings)
+        except Exception as exc:
+            provider = ctx.manager.provider("alert", name)
+            raise LaunchbayError(f"alert channel '{name}' (plugin {provider}) failed: {exc}") from exc
+
+
+def run(ctx) -> dict:
+    from launchbay import drift
+
+    job = ctx.cfg.job
+    version = ctx.registry.get(job.model_name, job.model_version)
+    with ctx.step("drift"):
+        result = drift.compare(version.load_profile(), scored(ctx, version, keep_features=True), config=ctx.monitor)
+    ctx.console.print(result.render())
+    report_path = None
+    if job.report:
+        from launchbay.report import write_report
+
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=f"Drift of {version.name} v{version.version}"))
+        ctx.console.print(f"report: {report_path}")
+    if result.drifted_features:
+        alert(ctx, result, version, report_path)
+    return {"drift": result.to_dict(), "report": report_path}

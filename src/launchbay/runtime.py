@@ -1,0 +1,85 @@
+"""Connecting to Ray: an embedded local instance (default) or a running cluster.
+
+All Ray start-up and shutdown lives here so that jobs only ever see a ready Ray.
+If Ray is already initialised in the process (a notebook, a test session, a
+``--multirun`` sweep), launchbay uses it and leaves it running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from launchbay.errors import LaunchbayError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RuntimeConfig:
+    """Where jobs run. ``mode=local`` starts Ray in-process; ``mode=cluster`` attaches to ``address``."""
+
+    mode: str = "local"
+    address: str | None = None
+    num_cpus: int | None = None
+    num_gpus: int | None = None
+    object_store_memory_mb: int = 1024
+    log_to_driver: bool = False
+    runtime_env: dict[str, Any] = field(default_factory=dict)
+
+
+def _quiet_ray() -> None:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+
+
+def start(cfg: RuntimeConfig) -> bool:
+    """Initialise Ray for ``cfg``; returns True if this call started it (and must stop it)."""
+    _quiet_ray()
+    import ray
+
+    if ray.is_initialized():
+        return False
+    common = dict(
+        log_to_driver=cfg.log_to_driver,
+        logging_level=logging.WARNING,
+        runtime_env=dict(cfg.runtime_env) or None,
+    )
+    if cfg.mode == "local":
+        ray.init(
+            address="local",
+            num_cpus=cfg.num_cpus,
+            num_gpus=cfg.num_gpus,
+            object_store_memory=cfg.object_store_memory_mb * 1024**2,
+            include_dashboard=False,
+            **common,
+        )
+    elif cfg.mode == "cluster":
+        if not cfg.address:
+            raise LaunchbayError("runtime.address is empty: set runtime.address=ray://HOST:10001 or auto")
+        try:
+            ray.init(address=cfg.address, **common)
+        except (ConnectionError, RuntimeError) as exc:
+            raise LaunchbayError(f"cannot reach the Ray cluster at runtime.address={cfg.address}: {exc}") from exc
+    else:
+        raise LaunchbayError(f"runtime.mode must be 'local' or 'cluster', got '{cfg.mode}'")
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    return True
+
+
+@contextmanager
+def ray_runtime(cfg: RuntimeConfig) -> Iterator[None]:
+    """Ray is up inside the block; it is shut down afterwards only if this block started it."""
+    started = start(cfg)
+    try:
+        yield
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
