@@ -1,14 +1,39 @@
-"""Shared fixtures: one embedded Ray for the whole test session."""
+"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray."""
 
 from __future__ import annotations
 
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from launchbay.plugins import get_manager
 from launchbay.runtime import RuntimeConfig, start
+
+TEST_PLUGIN = Path(__file__).parent / "plugin_pkg"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_plugin(tmp_path_factory) -> Path:
+    """``launchbay-testplugin`` pip-installed into a fresh directory on the path (and PYTHONPATH)."""
+    target = tmp_path_factory.mktemp("site-packages")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(TEST_PLUGIN)],
+        check=True,
+    )
+    sys.path.insert(0, str(target))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    importlib.invalidate_caches()
+    get_manager.cache_clear()
+    return target
 
 
 @pytest.fixture(scope="session")
-def ray_session():
+def ray_session(test_plugin):
     """A real embedded Ray with 2 CPUs, started once and shut down at the end."""
     import ray
 
@@ -16,3 +41,27 @@ def ray_session():
     yield ray
     if started:
         ray.shutdown()
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch) -> Path:
+    """Run in a fresh directory, so runs/ and the registry land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def composed(test_plugin):
+    """Compose the config from overrides the way ``launchbay run`` does."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from launchbay.app import CONF_DIR, prepare
+
+    def compose_with(*overrides: str):
+        prepare(list(overrides))
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            return compose("config", overrides=list(overrides))
+
+    return compose_with

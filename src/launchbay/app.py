@@ -8,6 +8,7 @@ Hydra app) and the Python API (through Hydra's compose API) end in the same
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import time
 import uuid
@@ -85,7 +86,12 @@ def config_error(exc: BaseException, where: str = "config") -> str:
     inner = exc
     while inner.__cause__ is not None and isinstance(inner.__cause__, OmegaConfBaseException):
         inner = inner.__cause__
-    message = str(getattr(inner, "msg", None) or inner).strip().splitlines()[0]
+    lines = str(getattr(inner, "msg", None) or inner).strip().splitlines()
+    message = lines[0].removeprefix("In 'config': ")
+    starts = [i for i, line in enumerate(lines) if line.startswith("Available options")]
+    if starts:
+        options = list(itertools.takewhile(lambda line: line.startswith("\t"), lines[starts[0] + 1 :]))
+        message += f" (available: {', '.join(o.strip() for o in options)})"
     key = getattr(inner, "full_key", None)
     return f"{where}: {key}: {message}" if key else f"{where}: {message}"
 

@@ -1,0 +1,94 @@
+"""A self-contained HTML drift report: the verdict, the metric table, a chart per feature.
+
+Charts are inline SVG drawn here (no plotting library, no scripts, no network), so
+the file can be mailed, attached to a ticket or opened offline.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+
+from launchbay.registry import write_atomic
+
+WIDTH, HEIGHT, PAD = 420, 150, 24
+REFERENCE_COLOUR, CURRENT_COLOUR = "#8aa6c1", "#e07b39"
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{font-size:1.4rem} .verdict{padding:.6rem 1rem;border-radius:6px;display:inline-block}
+.drift{background:#fde2d6} .ok{background:#dcefdc}
+table{border-collapse:collapse;margin:1rem 0} td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+tr.drifted td{background:#fff1ea;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1rem}
+.card{border:1px solid #ddd;border-radius:6px;padding:.5rem} .card h3{margin:.2rem 0;font-size:1rem}
+.legend span{display:inline-block;width:10px;height:10px;margin:0 .3rem 0 .8rem}
+"""
+
+
+def bar_chart(labels: list[str], reference: list[float], current: list[float]) -> str:
+    """Side-by-side bars of reference and current shares per bin or category, as SVG."""
+    n = max(len(labels), 1)
+    top = max([*reference, *current, 1e-12])
+    slot = (WIDTH - 2 * PAD) / n
+    bars = []
+    for i, (label, ref, cur) in enumerate(zip(labels, reference, current)):
+        x = PAD + i * slot
+        for offset, share, colour in ((0.1, ref, REFERENCE_COLOUR), (0.5, cur, CURRENT_COLOUR)):
+            h = (HEIGHT - 2 * PAD) * share / top
+            bars.append(
+                f'<rect x="{x + offset * slot:.1f}" y="{HEIGHT - PAD - h:.1f}" width="{0.4 * slot:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{html.escape(label)}: '
+                f"reference {ref:.1%}, current {cur:.1%}</title></rect>"
+            )
+    ticks = "".join(
+        f'<text x="{PAD + (i + 0.5) * slot:.1f}" y="{HEIGHT - 8}" font-size="9" text-anchor="middle">'
+        f"{html.escape(label[:8])}</text>"
+        for i, label in enumerate(labels)
+        if n <= 12 or i % (n // 12 + 1) == 0
+    )
+    axis = f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>'
+    return f'<svg width="{WIDTH}" height="{HEIGHT}" role="img">{axis}{"".join(bars)}{ticks}</svg>'
+
+
+def metric_rows(frame) -> str:
+    rows = []
+    for r in frame.itertuples(index=False):
+        p = "" if r.p_value is None or r.p_value != r.p_value else f"{r.p_value:.3g}"
+        rows.append(
+            f'<tr class="{"drifted" if r.drifted else ""}"><td>{html.escape(str(r.feature))}</td><td>{r.kind}</td>'
+            f'<td>{r.metric}</td><td class="num">{r.value:.4g}</td><td class="num">{p}</td>'
+            f'<td class="num">{r.threshold:g}</td><td>{"drift" if r.drifted else "ok"}</td></tr>'
+        )
+    return "".join(rows)
+
+
+def write_report(result, path: Path, title: str = "Drift report") -> Path:
+    """Write the HTML report of a ``DriftResult`` to ``path`` (atomically); returns the path."""
+    frame = result.to_pandas()
+    verdict = (
+        f"Dataset drift: {len(result.drifted_features)} of {frame.feature.nunique()} features drifted "
+        f"({result.share_drifted:.0%})"
+    )
+    cards = []
+    for feature in frame.feature.unique():
+        labels, reference, current = result.histogram(feature)
+        drifted = feature in result.drifted_features
+        cards.append(
+            f'<div class="card"><h3>{html.escape(feature)}{" — drift" if drifted else ""}</h3>'
+            f"{bar_chart(labels, reference, current)}</div>"
+        )
+    body = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{STYLE}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} · reference {result.reference_rows:,} rows ·
+current {result.current_rows:,} rows</p>
+<p class="verdict {"drift" if result.dataset_drift else "ok"}">{verdict}{" — dataset drift" if result.dataset_drift else ""}</p>
+<table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
+{metric_rows(frame)}</table>
+<p class="legend"><span style="background:{REFERENCE_COLOUR}"></span>reference
+<span style="background:{CURRENT_COLOUR}"></span>current (share of rows per bin or category)</p>
+<div class="grid">{"".join(cards)}</div></body></html>"""
+    write_atomic(Path(path), body)
+    return Path(path)

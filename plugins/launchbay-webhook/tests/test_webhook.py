@@ -1,0 +1,63 @@
+"""The webhook channel against a real HTTP server on localhost."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from launchbay.components import Alert
+from launchbay.plugins import get_manager
+from launchbay_webhook import WebhookConfig, send
+
+ALERT = Alert("r1", "/tmp/r1", "demo", 3, ["num_0", "cat_0"], 0.25, None, {"dataset_drift": False})
+
+
+@pytest.fixture
+def server():
+    """A server that answers with the queued status codes and records bodies."""
+    received, statuses = [], []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(statuses.pop(0) if statuses else 200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/hook", received, statuses
+    httpd.shutdown()
+
+
+def test_registered_through_entry_point():
+    manager = get_manager()
+    assert manager.provider("alert", "webhook") == "webhook"
+    assert manager.component("alert", "webhook").config is WebhookConfig
+
+
+def test_posts_alert_with_text(server):
+    url, received, _ = server
+    send(ALERT, WebhookConfig(url=url, text_field="text"))
+    assert received[0]["drifted_features"] == ["num_0", "cat_0"]
+    assert received[0]["text"].startswith("Drift in 2 feature(s) of demo v3")
+
+
+def test_retries_server_errors_then_succeeds(server):
+    url, received, statuses = server
+    statuses.extend([503, 502])
+    send(ALERT, WebhookConfig(url=url, retries=2))
+    assert len(received) == 3
+
+
+def test_client_error_is_not_retried(server):
+    url, received, statuses = server
+    statuses.append(404)
+    with pytest.raises(RuntimeError, match="HTTP 404"):
+        send(ALERT, WebhookConfig(url=url, retries=3))
+    assert len(received) == 1
