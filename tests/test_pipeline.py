@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,15 +15,10 @@ SMALL = ["data.rows=6000", "batch.rows=4000", "data.chunk_rows=1500", "batch.chu
 @pytest.fixture(scope="module")
 def pipeline(ray_session, tmp_path_factory):
     """One pipeline run in a fresh directory, with the jsonl alert channel on."""
-    import os
-
     home = tmp_path_factory.mktemp("pipeline")
-    cwd = os.getcwd()
-    os.chdir(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
         summary = launchbay.run(["job=pipeline", *SMALL, "+alerts.jsonl.path=alerts.jsonl"])
-    finally:
-        os.chdir(cwd)
     return home, summary
 
 
@@ -79,19 +72,14 @@ def test_lifecycle_hooks_of_third_party_plugin_were_called(pipeline):
     assert ("registered", "demo:1") in EVENTS
 
 
-def test_scoring_a_batch_without_model_columns_fails_cleanly(pipeline):
-    home, summary = pipeline
-    import os
-
-    os.chdir(home)
-    before = set(Path("runs").rglob("*"))
-    try:
-        with pytest.raises(LaunchbayError, match=r"batch: columns \['num_0'.*missing"):
-            launchbay.run(["job=score", "data@batch=constant"])
-    finally:
-        os.chdir(Path(__file__).parent)
-    new = set((home / "runs").rglob("*")) - before
-    assert not [p for p in new if "scores" in p.name]
+def test_scoring_a_batch_without_model_columns_fails_cleanly(pipeline, monkeypatch):
+    home, _ = pipeline
+    monkeypatch.chdir(home)
+    before = set(home.rglob("*"))
+    with pytest.raises(LaunchbayError, match=r"batch: columns \['num_0'.*missing"):
+        launchbay.run(["job=score", "data@batch=constant"])
+    new = set(home.rglob("*")) - before
+    assert new and not [p for p in new if "scores" in p.name]
 
 
 def test_third_party_source_feeds_a_job(ray_session, in_tmp):

@@ -103,6 +103,7 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     from launchbay import runtime
 
     manager = load_config_plugins(list(cfg.plugins))
+    run_dir = run_dir.resolve()  # Ray workers do not share the driver's working directory
     run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
     ctx = RunContext(cfg, run_dir, run_id, manager, Console(stderr=True))
     job = importlib.import_module(f"launchbay.jobs.{cfg.job.name}")
@@ -165,20 +166,22 @@ def check_composes(args: list[str]) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    overrides, config_name, rest = [], "config", iter(args)
-    for arg in rest:
-        flag, _, value = arg.partition("=")
-        if flag in ("-cd", "--config-dir"):
-            overrides.append(f"hydra.searchpath=[file://{Path(value or next(rest, '')).resolve()}]")
-        elif flag in ("-cn", "--config-name"):
-            config_name = value or next(rest, "config")
-        elif not arg.startswith("-"):
-            overrides.append(arg)
+    parsed = hydra_args(args)
+    overrides = list(parsed.overrides)
+    if parsed.config_dir:
+        overrides.append(f"hydra.searchpath=[file://{Path(parsed.config_dir).resolve()}]")
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            compose(config_name, overrides=overrides)
+            compose(parsed.config_name or "config", overrides=overrides)
     except Exception as exc:
         raise LaunchbayError(config_error(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
+
+
+def hydra_args(args: list[str]):
+    """``launchbay run``'s arguments parsed exactly as ``hydra.main`` parses them."""
+    from hydra._internal.utils import get_args_parser
+
+    return get_args_parser().parse_args(args)

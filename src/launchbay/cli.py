@@ -24,11 +24,11 @@ def run_hydra(args: list[str]) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
-    from launchbay.app import CONF_DIR, check_composes, execute, prepare
+    from launchbay.app import CONF_DIR, check_composes, execute, hydra_args, prepare
 
-    overrides = [a for a in args if not a.startswith("-")]
-    prepare(overrides)
-    if not any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help", "--info") for a in args):
+    parsed = hydra_args(args)
+    prepare(parsed.overrides)
+    if not (parsed.multirun or parsed.help or parsed.hydra_help or parsed.info or parsed.shell_completion):
         check_composes(args)
 
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")

@@ -57,7 +57,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 class Registry:
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).expanduser()
+        self.root = Path(root).expanduser().resolve()
 
     def register(self, name: str, model: Any, profile: Any, meta: dict[str, Any]) -> ModelVersion:
         """Store a new version of ``name``; returns it."""

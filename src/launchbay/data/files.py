@@ -36,7 +36,7 @@ class ParquetSinkConfig:
 
 def input_files(path: str, suffix: str) -> list[Path]:
     """The files a source reads, or a one-line error naming the path."""
-    p = Path(path).expanduser()
+    p = Path(path).expanduser().resolve()
     if not p.exists():
         raise LaunchbayError(f"data.path: no such file or directory: {p}")
     files = sorted(f for f in p.rglob(f"*{suffix}") if f.is_file()) if p.is_dir() else [p]

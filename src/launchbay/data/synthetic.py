@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from launchbay.errors import LaunchbayError
 
@@ -65,32 +66,40 @@ def check(cfg: SyntheticConfig) -> None:
 
 
 def generate(cfg: SyntheticConfig, chunk: int) -> pa.Table:
-    """Rows ``[chunk * chunk_rows, ...)`` of the dataset as an Arrow table."""
+    """Rows ``[chunk * chunk_rows, ...)`` of the dataset as an Arrow table.
+
+    Every column draws from its own random stream, so drift injected into one
+    feature leaves the others exactly as they were.
+    """
     start = chunk * cfg.chunk_rows
     n = min(cfg.chunk_rows, cfg.rows - start)
-    rng = np.random.default_rng([cfg.seed, chunk])
+
+    def stream(column: int, purpose: int = 0) -> np.random.Generator:
+        return np.random.default_rng([cfg.seed, chunk, column, purpose])
+
     drift = cfg.drift
     columns: dict[str, pa.Array] = {"row_id": pa.array(np.arange(start, start + n, dtype=np.int64))}
     logit = np.zeros(n)
     for i in range(cfg.numeric):
         name = f"num_{i}"
-        z = rng.standard_normal(n)
+        z = stream(i).standard_normal(n)
         logit += _WEIGHT[i] * z
         if name in drift.features:
             z = z * drift.scale + drift.mean_shift
         values = np.exp(0.5 * z) if i % 4 == 3 else _LOC[i] + _SCALE[i] * z
-        columns[name] = _with_nulls(pa.array(values), name, drift, rng)
+        columns[name] = _with_nulls(pa.array(values), name, drift, stream(i, 1))
     for j in range(cfg.categorical):
-        name = f"cat_{j}"
-        codes = rng.zipf(1.6, n) % cfg.categories
+        name, k = f"cat_{j}", _MAX_FEATURES + j
+        codes = stream(k).zipf(1.6, n) % cfg.categories
         logit += _CATEGORY_EFFECT[(j * 31 + codes) % 256]
-        labels = np.array([f"c{k}" for k in range(cfg.categories)], dtype=object)[codes]
+        labels = np.array([f"c{c}" for c in range(cfg.categories)], dtype=object)[codes]
         if name in drift.features and drift.new_categories:
+            rng = stream(k, 2)
             unseen = rng.random(n) < 0.2
-            labels[unseen] = [f"new{k}" for k in rng.integers(0, drift.new_categories, unseen.sum())]
-        columns[name] = _with_nulls(pa.array(labels, pa.string()), name, drift, rng)
-    p = 1 / (1 + np.exp(-logit / np.sqrt(cfg.numeric)))
-    columns["label"] = pa.array((rng.random(n) < p).astype(np.int64))
+            labels[unseen] = [f"new{c}" for c in rng.integers(0, drift.new_categories, unseen.sum())]
+        columns[name] = _with_nulls(pa.array(labels, pa.string()), name, drift, stream(k, 1))
+    p = 1 / (1 + np.exp(-logit))
+    columns["label"] = pa.array((stream(2 * _MAX_FEATURES).random(n) < p).astype(np.int64))
     return pa.table(columns)
 
 
@@ -98,7 +107,7 @@ def _with_nulls(values: pa.Array, name: str, drift: DriftSpec, rng: np.random.Ge
     if name not in drift.features or drift.missing_rate == 0:
         return values
     mask = pa.array(rng.random(len(values)) < drift.missing_rate)
-    return pa.compute.if_else(mask, pa.scalar(None, values.type), values)
+    return pc.if_else(mask, pa.scalar(None, values.type), values)
 
 
 def read(cfg: SyntheticConfig):

@@ -52,6 +52,24 @@ def bar_chart(labels: list[str], reference: list[float], current: list[float]) -
     return f'<svg width="{WIDTH}" height="{HEIGHT}" role="img">{axis}{"".join(bars)}{ticks}</svg>'
 
 
+def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
+    """Bin or category labels with the reference and current share of each."""
+    ref_labels, ref_counts = result.reference.features[feature].histogram()
+    cur_labels, cur_counts = result.current.features[feature].histogram()
+    if result.reference.features[feature].kind == "numeric":
+        labels, ref_by, cur_by = ref_labels, dict(enumerate(ref_counts)), dict(enumerate(cur_counts))
+        keys = range(len(labels))
+    else:
+        labels = keys = list(dict.fromkeys([*ref_labels, *cur_labels]))
+        ref_by, cur_by = dict(zip(ref_labels, ref_counts)), dict(zip(cur_labels, cur_counts))
+    ref_total, cur_total = max(sum(ref_counts), 1), max(sum(cur_counts), 1)
+    return (
+        [str(label) for label in labels],
+        [ref_by.get(k, 0) / ref_total for k in keys],
+        [cur_by.get(k, 0) / cur_total for k in keys],
+    )
+
+
 def metric_rows(frame) -> str:
     rows = []
     for r in frame.itertuples(index=False):
@@ -73,7 +91,7 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
     )
     cards = []
     for feature in frame.feature.unique():
-        labels, reference, current = result.histogram(feature)
+        labels, reference, current = shares(result, feature)
         drifted = feature in result.drifted_features
         cards.append(
             f'<div class="card"><h3>{html.escape(feature)}{" — drift" if drifted else ""}</h3>'
@@ -82,8 +100,8 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
     body = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} · reference {result.reference_rows:,} rows ·
-current {result.current_rows:,} rows</p>
+<p>{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
+current {result.current.rows:,} rows</p>
 <p class="verdict {"drift" if result.dataset_drift else "ok"}">{verdict}{" — dataset drift" if result.dataset_drift else ""}</p>
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
 {metric_rows(frame)}</table>

@@ -1,0 +1,46 @@
+"""Settings of a drift monitor (the ``monitor`` config group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class MonitorConfig:
+    """What a drift check measures and when it calls a feature drifted."""
+
+    # Metric names applied to every feature they fit (numeric or categorical).
+    # Empty: the default convention (KS / chi2 for small references,
+    # normed Wasserstein / Jensen-Shannon for large ones).
+    metrics: list[str] = field(default_factory=list)
+    # Per-feature metric names, overriding `metrics` for that feature.
+    features: dict[str, list[str]] = field(default_factory=dict)
+    # Per-metric threshold, overriding the metric's own default.
+    thresholds: dict[str, float] = field(default_factory=dict)
+    # Categorical columns. None: string, large_string, dictionary and bool columns.
+    categorical: Optional[list[str]] = None
+    # Columns that are not monitored (the label, ids, timestamps).
+    exclude: list[str] = field(default_factory=list)
+    # Coarse bins per numeric feature (reference quantiles) for psi, jensen_shannon,
+    # hellinger, kl and chi2.
+    bins: int = 10
+    # Fine bins per numeric feature (reference quantiles) for sketch-mode ks and
+    # wasserstein; the KS error is at most the largest fine-bin share, about 1/fine_bins.
+    fine_bins: int = 2000
+    # Categories kept by name per categorical feature; the rest share an "other" bucket.
+    max_categories: int = 100
+    # The dataset drifts when at least this share of the features drift.
+    drift_share: float = 0.5
+    # References with at most this many rows use p-value tests by default.
+    small_reference: int = 1000
+    # exact: keep the sorted values (8 bytes per value) so ks and wasserstein equal
+    # scipy's; sketch: fine-bin counts only; auto: exact while a side has at most
+    # `exact_max_rows` rows.
+    mode: str = "auto"
+    # Row limit per side for exact values in auto mode.
+    exact_max_rows: int = 100_000
+    # Where the counting pass runs: auto (a CUDA GPU when there is one), cpu or gpu.
+    device: str = "auto"
+    # Share used in place of an empty bin by psi and kl (as Evidently: 1e-4).
+    psi_epsilon: float = 1e-4

@@ -1,0 +1,139 @@
+"""``compare``: profile both sides, pick the metrics, decide drift."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from launchbay.components import DriftMetric
+from launchbay.drift.config import MonitorConfig
+from launchbay.drift.profile import FEW_VALUES, NUMERIC, DatasetProfile, FeatureProfile, build_reference, sketch
+from launchbay.drift.result import DriftResult, MetricRow
+from launchbay.errors import LaunchbayError
+
+log = logging.getLogger(__name__)
+
+
+def compare(
+    reference: Any,
+    current: Any,
+    *,
+    categorical: list[str] | None = None,
+    metrics: list[str] | None = None,
+    config: MonitorConfig | None = None,
+) -> DriftResult:
+    """Drift of ``current`` against ``reference``.
+
+    Both sides may be pandas DataFrames, pyarrow Tables or Ray Datasets (streamed, one
+    sketch per block); ``reference`` may also be a stored ``DatasetProfile``.
+    ``categorical`` and ``metrics`` override the fields of ``config`` with those names.
+    """
+    config = config or MonitorConfig()
+    if categorical is not None:
+        config = replace(config, categorical=list(categorical))
+    if metrics is not None:
+        config = replace(config, metrics=list(metrics))
+    ref = reference if isinstance(reference, DatasetProfile) else profile_reference(reference, config)
+    cur = profile_current(current, ref, config)
+    check_profiles(ref, cur)
+    rows = []
+    for name, chosen in select_metrics(ref, config).items():
+        ref_feature = replace(ref.features[name], epsilon=config.psi_epsilon)
+        for metric in chosen:
+            rows.append(_evaluate(metric, ref_feature, cur.features[name], config))
+    return DriftResult(rows, ref, cur, drift_share=config.drift_share)
+
+
+def profile_reference(data: Any, config: MonitorConfig) -> DatasetProfile:
+    """The reference profile of a table or a Ray Dataset."""
+    if _is_ray_dataset(data):
+        from launchbay.drift.dataset import build_reference_dataset
+
+        return build_reference_dataset(data, config)
+    return build_reference(data, config)
+
+
+def profile_current(data: Any, reference: DatasetProfile, config: MonitorConfig) -> DatasetProfile:
+    """The profile of current data over the reference's bins and categories."""
+    if _is_ray_dataset(data):
+        from launchbay.drift.dataset import sketch_dataset
+
+        return sketch_dataset(data, reference, device=config.device)
+    return sketch(data, reference, device=config.device)
+
+
+def _is_ray_dataset(data: Any) -> bool:
+    return type(data).__module__.startswith("ray.data") and hasattr(data, "map_batches")
+
+
+def check_profiles(ref: DatasetProfile, cur: DatasetProfile) -> None:
+    """One-line errors for empty data and features without values."""
+    if cur.rows == 0:
+        raise LaunchbayError("the current data is empty")
+    for name, feature in ref.features.items():
+        if name not in cur.features:
+            raise LaunchbayError(f"feature '{name}' is missing from the current data")
+        if feature.count == 0:
+            raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
+        if cur.features[name].count == 0:
+            raise LaunchbayError(f"feature '{name}' has no values in the current data (all missing)")
+
+
+def default_metric(feature: FeatureProfile, reference_rows: int, config: MonitorConfig) -> str:
+    """Evidently's convention: p-value tests for small references, distances for large ones.
+
+    A numeric feature with more than 5 distinct values gets ``ks`` (small reference) or
+    ``wasserstein_norm``; any other feature gets ``chi2`` (binary ones too, in place of a
+    z-test for proportions) or ``jensen_shannon``.
+    """
+    many_values = feature.kind == NUMERIC and feature.distinct > FEW_VALUES
+    if reference_rows <= config.small_reference:
+        return "ks" if many_values else "chi2"
+    return "wasserstein_norm" if many_values else "jensen_shannon"
+
+
+def select_metrics(reference: DatasetProfile, config: MonitorConfig) -> dict[str, list[DriftMetric]]:
+    """Metrics per feature: ``features[name]``, else ``metrics`` where they fit, else the default.
+
+    Metrics come from the plugin manager, built-in and third-party alike.
+    """
+    from launchbay.plugins import get_manager
+
+    manager = get_manager()
+    chosen: dict[str, list[DriftMetric]] = {}
+    for name, feature in reference.features.items():
+        if name in config.features:
+            picked = [manager.component("metric", m) for m in config.features[name]]
+            for metric in picked:
+                if not _fits(metric, feature):
+                    raise LaunchbayError(f"metric '{metric.name}' is for {metric.applies_to} features; '{name}' is {feature.kind}")
+        elif config.metrics:
+            picked = [m for m in (manager.component("metric", m) for m in config.metrics) if _fits(m, feature)]
+        else:
+            picked = [manager.component("metric", default_metric(feature, reference.rows, config))]
+        if picked:
+            chosen[name] = picked
+        else:
+            log.info("feature '%s' (%s) has no metric among monitor.metrics: not monitored", name, feature.kind)
+    return chosen
+
+
+def _fits(metric: DriftMetric, feature: FeatureProfile) -> bool:
+    return metric.applies_to in ("any", feature.kind)
+
+
+def _evaluate(metric: DriftMetric, ref: FeatureProfile, cur: FeatureProfile, config: MonitorConfig) -> MetricRow:
+    try:
+        result = metric.compute(ref, cur)
+    except LaunchbayError:
+        raise
+    except Exception as exc:
+        raise LaunchbayError(f"metric '{metric.name}' failed on feature '{ref.name}': {exc}") from exc
+    threshold = config.thresholds.get(metric.name, metric.threshold)
+    if metric.drift_when == "below":
+        score = result.p_value if result.p_value is not None else result.value
+        drifted = score < threshold
+    else:
+        drifted = result.value >= threshold
+    return MetricRow(ref.name, ref.kind, metric.name, float(result.value), result.p_value, threshold, bool(drifted))

@@ -1,0 +1,222 @@
+"""Built-in drift metrics, registered through the same hook as third-party ones.
+
+Every metric compares a reference and a current ``FeatureProfile``. Definitions:
+
+- ``psi``: sum((c - r) * ln(c / r)) over the coarse bins (numeric) or categories, an
+  empty share replaced by the profile's ``epsilon`` (1e-4, as Evidently).
+- ``ks``: two-sample Kolmogorov-Smirnov statistic D and its p-value with scipy's
+  ``ks_2samp(method="auto")`` convention: the exact distribution (lattice paths) when both
+  sides have at most 10,000 values, else ``kstwo.sf(D, round(n1*n2/(n1+n2)))``. D is exact
+  when both profiles keep their values (exact mode); a sketch reads D from the fine bins
+  with ``D <= D_true <= D + ks_error_bound``.
+- ``wasserstein``: first Wasserstein distance (the area between the CDFs), exact in exact
+  mode; a sketch interpolates the CDFs linearly inside each fine bin and is within
+  ``wasserstein_error_bound`` of the true value.
+- ``wasserstein_norm``: ``wasserstein / max(reference std (ddof=0), 0.001)``, as Evidently.
+- ``jensen_shannon``: Jensen-Shannon *distance* (square root of the divergence), natural
+  log, as scipy's ``jensenshannon``: 0 to sqrt(ln 2) = 0.833. Base-2 tools report 1.201
+  times more.
+- ``hellinger``: sqrt(1 - sum(sqrt(r * c))), 0 to 1.
+- ``kl``: Kullback-Leibler divergence KL(reference || current), natural log, empty shares
+  replaced by ``epsilon`` and renormalised (scipy's ``entropy(r, c)``).
+- ``chi2``: Pearson's chi-square test of the 2 x k contingency table over the union of
+  categories or coarse bins (finite when the current has new categories), with Yates'
+  correction at one degree of freedom, as scipy's ``chi2_contingency``; binary features
+  use it too in place of a z-test for proportions.
+- ``tvd`` and ``linf``: half the L1 and the largest absolute difference between the
+  category shares.
+- ``missing_rate``: absolute difference between the shares of null or NaN values.
+
+Distributions leave out bins and categories that are empty on both sides. Prediction
+drift is these metrics applied to the prediction column.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from launchbay.components import DriftMetric, MetricValue
+from launchbay.drift.profile import CATEGORICAL, NUMERIC, FeatureProfile
+from launchbay.hookspecs import hookimpl
+
+P_VALUE_THRESHOLD = 0.05
+DISTANCE_THRESHOLD = 0.1
+KS_EXACT_MAX_N = 10_000
+MIN_STD = 0.001
+
+
+def aligned_counts(ref: FeatureProfile, cur: FeatureProfile) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and current counts over the same bins or categories, empty pairs left out."""
+    if ref.kind == NUMERIC:
+        r, c = ref.coarse_counts, cur.coarse_counts
+    else:
+        unseen = list(cur.unseen.values())
+        r = np.concatenate([ref.category_counts, np.zeros(len(unseen), np.int64)])
+        c = np.concatenate([cur.category_counts, np.array(unseen, np.int64)])
+    keep = (r > 0) | (c > 0)
+    return r[keep], c[keep]
+
+
+def _shares(ref: FeatureProfile, cur: FeatureProfile) -> tuple[np.ndarray, np.ndarray]:
+    r, c = aligned_counts(ref, cur)
+    return r / r.sum(), c / c.sum()
+
+
+def _smoothed_shares(ref: FeatureProfile, cur: FeatureProfile) -> tuple[np.ndarray, np.ndarray]:
+    r, c = _shares(ref, cur)
+    return np.where(r == 0, ref.epsilon, r), np.where(c == 0, ref.epsilon, c)
+
+
+def psi(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    r, c = _smoothed_shares(ref, cur)
+    return MetricValue(float(np.sum((c - r) * np.log(c / r))))
+
+
+def kl(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    r, c = _smoothed_shares(ref, cur)
+    r, c = r / r.sum(), c / c.sum()
+    return MetricValue(float(np.sum(r * np.log(r / c))))
+
+
+def jensen_shannon(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    r, c = _shares(ref, cur)
+    m = (r + c) / 2
+    divergence = (_relative_entropy(r, m) + _relative_entropy(c, m)) / 2
+    return MetricValue(math.sqrt(max(divergence, 0.0)))
+
+
+def _relative_entropy(p: np.ndarray, q: np.ndarray) -> float:
+    nonzero = p > 0
+    return float(np.sum(p[nonzero] * np.log(p[nonzero] / q[nonzero])))
+
+
+def hellinger(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    r, c = _shares(ref, cur)
+    return MetricValue(math.sqrt(0.5 * float(np.sum((np.sqrt(r) - np.sqrt(c)) ** 2))))
+
+
+def tvd(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    r, c = _shares(ref, cur)
+    return MetricValue(0.5 * float(np.abs(r - c).sum()))
+
+
+def linf(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    r, c = _shares(ref, cur)
+    return MetricValue(float(np.abs(r - c).max()))
+
+
+def chi2(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    from scipy.stats import chi2 as chi2_distribution
+
+    observed = np.vstack(aligned_counts(ref, cur)).astype(np.float64)
+    dof = observed.shape[1] - 1
+    if dof == 0:
+        return MetricValue(0.0, 1.0)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0) / observed.sum()
+    if dof == 1:
+        gap = expected - observed
+        observed = observed + np.sign(gap) * np.minimum(0.5, np.abs(gap))
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    return MetricValue(statistic, float(chi2_distribution.sf(statistic, dof)))
+
+
+def missing_rate(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    return MetricValue(abs(cur.missing_share - ref.missing_share))
+
+
+def _fine_cdfs(ref: FeatureProfile, cur: FeatureProfile) -> tuple[np.ndarray, np.ndarray]:
+    """CDFs just below each fine edge, from the fine counts."""
+    return np.cumsum(ref.counts)[:-1] / ref.count, np.cumsum(cur.counts)[:-1] / cur.count
+
+
+def _exact(ref: FeatureProfile, cur: FeatureProfile) -> bool:
+    return ref.values is not None and cur.values is not None
+
+
+def ks(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    from launchbay.drift.kernels import ks_statistic
+
+    if _exact(ref, cur):
+        d = ks_statistic(ref.values, cur.values)
+    else:
+        r, c = _fine_cdfs(ref, cur)
+        d = float(np.abs(r - c).max(initial=0.0))
+    return MetricValue(d, ks_p_value(d, ref.count, cur.count))
+
+
+def ks_p_value(d: float, n1: int, n2: int) -> float:
+    """Two-sided p-value of KS statistic ``d`` with scipy's ``method="auto"`` convention."""
+    if max(n1, n2) <= KS_EXACT_MAX_N:
+        from launchbay.drift.kernels import ks_exact_sf
+
+        lcm = n1 * n2 // math.gcd(n1, n2)
+        h = round(d * lcm)
+        return 1.0 if h == 0 else float(ks_exact_sf(n1, n2, h))
+    from scipy.stats import kstwo
+
+    return float(np.clip(kstwo.sf(d, round(n1 * n2 / (n1 + n2))), 0.0, 1.0))
+
+
+def ks_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
+    """How much a sketch KS statistic can be below the exact one: max over fine bins of min(r, c)."""
+    r, c = ref.counts / ref.count, cur.counts / cur.count
+    return float(np.minimum(r, c).max())
+
+
+def _fine_bins(ref: FeatureProfile, cur: FeatureProfile):
+    """Fine bin widths (outer bins closed at the observed min and max) and shares."""
+    bounds = np.concatenate([[min(ref.min, cur.min)], ref.edges, [max(ref.max, cur.max)]])
+    return np.diff(bounds), ref.counts / ref.count, cur.counts / cur.count
+
+
+def wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    from launchbay.drift.kernels import wasserstein_sorted
+
+    if _exact(ref, cur):
+        return MetricValue(wasserstein_sorted(ref.values, cur.values))
+    widths, r, c = _fine_bins(ref, cur)
+    gaps = np.concatenate([[0.0], np.cumsum(r - c)])
+    lo, hi = gaps[:-1], gaps[1:]
+    same_sign = lo * hi >= 0
+    total = np.abs(lo) + np.abs(hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        area = np.where(same_sign, total / 2, (lo * lo + hi * hi) / (2 * total))
+    return MetricValue(float(np.sum(widths * area)))
+
+
+def wasserstein_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
+    """Largest gap between the sketch and the exact Wasserstein distance.
+
+    Per fine bin of width w with shares r, c: w * (r + c) / 2 when the CDF gap keeps its
+    sign across the bin, w * (r + c) when it may cross zero.
+    """
+    widths, r, c = _fine_bins(ref, cur)
+    below = np.concatenate([[0.0], np.cumsum(r - c)[:-1]])
+    may_cross = (below - c < 0) & (below + r > 0)
+    return float(np.sum(widths * (r + c) * np.where(may_cross, 1.0, 0.5)))
+
+
+def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    return MetricValue(wasserstein(ref, cur).value / max(ref.std, MIN_STD))
+
+
+@hookimpl
+def launchbay_drift_metrics() -> list[DriftMetric]:
+    any_kind, p, d = "any", P_VALUE_THRESHOLD, DISTANCE_THRESHOLD
+    return [
+        DriftMetric("psi", psi, any_kind, d, description="population stability index, reference quantile bins"),
+        DriftMetric("ks", ks, NUMERIC, p, "below", description="Kolmogorov-Smirnov test (p-value)"),
+        DriftMetric("wasserstein", wasserstein, NUMERIC, d, description="first Wasserstein distance, raw"),
+        DriftMetric(
+            "wasserstein_norm", wasserstein_norm, NUMERIC, d, description="Wasserstein / reference std (Evidently)"
+        ),
+        DriftMetric("jensen_shannon", jensen_shannon, any_kind, d, description="Jensen-Shannon distance, natural log"),
+        DriftMetric("hellinger", hellinger, any_kind, d, description="Hellinger distance"),
+        DriftMetric("kl", kl, any_kind, d, description="KL(reference || current), natural log"),
+        DriftMetric("chi2", chi2, any_kind, p, "below", description="chi-square contingency test (p-value)"),
+        DriftMetric("tvd", tvd, CATEGORICAL, d, description="total variation distance"),
+        DriftMetric("linf", linf, CATEGORICAL, d, description="largest change of a category share"),
+        DriftMetric("missing_rate", missing_rate, any_kind, d, description="change of the missing share"),
+    ]

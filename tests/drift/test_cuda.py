@@ -1,0 +1,64 @@
+"""The CUDA counting kernel, run on numba's CUDA simulator (no GPU needed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from launchbay.drift import MonitorConfig, build_reference
+from launchbay.errors import LaunchbayError
+
+SIMULATED = textwrap.dedent(
+    """
+    import numpy as np
+    import pandas as pd
+    from numba import cuda
+    from launchbay.drift import MonitorConfig, build_reference
+    from launchbay.drift.cuda import count_column_gpu
+    from launchbay.drift.device import use_gpu
+    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, count_column
+
+    assert cuda.is_available() and use_gpu("gpu")
+    rng = np.random.default_rng(0)
+    x = rng.standard_t(2.0, 3000)
+    x[rng.random(x.size) < 0.05] = np.nan
+    x[:3] = [np.inf, -np.inf, 0.0]
+    ref = build_reference(pd.DataFrame({"x": x}), MonitorConfig(fine_bins=64), device="cpu").features["x"]
+    scale, lut = ref.lookup
+    cpu_counts, cpu_stats = count_column(x, ref.edges, lut, scale, ref.center, 3)
+    gpu_counts, gpu_stats = count_column_gpu(x, ref.edges, lut, scale, ref.center)
+    assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
+    for k in (NULLS, INFS, COUNT):
+        assert cpu_stats[:, k].sum() == gpu_stats[0, k]
+    assert cpu_stats[:, MIN].min() == gpu_stats[0, MIN] and cpu_stats[:, MAX].max() == gpu_stats[0, MAX]
+    print("ok", int(gpu_counts.sum()))
+    """
+)
+
+
+def test_cuda_kernel_counts_equal_the_cpu_kernel_on_the_simulator():
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    done = subprocess.run([sys.executable, "-c", SIMULATED], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("ok ")
+
+
+def test_gpu_without_a_gpu_is_a_one_line_error():
+    import pandas as pd
+    from numba import cuda
+
+    if cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    with pytest.raises(LaunchbayError, match="monitor.device=gpu but no CUDA GPU is available"):
+        build_reference(pd.DataFrame({"x": [1.0, 2.0]}), MonitorConfig(device="gpu"))
+
+
+def test_unknown_device_is_an_error():
+    import pandas as pd
+
+    with pytest.raises(LaunchbayError, match="monitor.device must be auto, cpu or gpu"):
+        build_reference(pd.DataFrame({"x": [1.0, 2.0]}), MonitorConfig(device="tpu"))

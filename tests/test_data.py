@@ -1,0 +1,92 @@
+"""Built-in sources and sink on real files, and the atomic commit of outputs."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from launchbay.data.commit import staged_directory
+from launchbay.data.files import CsvConfig, FileConfig, ParquetSinkConfig, read_csv, read_parquet, write_parquet
+from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate, read
+from launchbay.errors import LaunchbayError
+
+TABLE = pa.table({"row_id": [1, 2, 3], "x": [0.5, 1.5, None], "c": ["a", "b", "a"]})
+
+
+def test_synthetic_is_the_same_whatever_the_blocks(ray_session):
+    whole = read(SyntheticConfig(rows=3000, chunk_rows=3000)).to_pandas().sort_values("row_id", ignore_index=True)
+    again = read(SyntheticConfig(rows=3000, chunk_rows=3000)).to_pandas().sort_values("row_id", ignore_index=True)
+    assert whole.equals(again)
+    assert list(whole.row_id) == list(range(3000))
+    assert read(SyntheticConfig(rows=3000, chunk_rows=700)).count() == 3000
+
+
+def test_synthetic_drift_is_what_was_asked():
+    base = generate(SyntheticConfig(rows=20000, chunk_rows=20000), 0).to_pandas()
+    spec = DriftSpec(features=["num_0", "cat_0"], mean_shift=1.0, new_categories=2, missing_rate=0.1)
+    drifted = generate(SyntheticConfig(rows=20000, chunk_rows=20000, drift=spec), 0).to_pandas()
+    shift = (drifted.num_0.mean() - base.num_0.mean()) / base.num_0.std()
+    assert 0.9 < shift < 1.1
+    assert 0.08 < drifted.num_0.isna().mean() < 0.12 and base.num_0.isna().sum() == 0
+    assert drifted.cat_0.str.startswith("new").mean() > 0.1 and not base.cat_0.str.startswith("new").any()
+    assert drifted.num_2.equals(base.num_2)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"rows": 0}, "data.rows"), ({"drift": DriftSpec(features=["zzz"], mean_shift=1)}, "zzz")],
+)
+def test_synthetic_rejects_bad_settings(setting, message):
+    with pytest.raises(LaunchbayError, match=message):
+        read(SyntheticConfig(**setting))
+
+
+def test_parquet_and_csv_round_trip(ray_session, tmp_path):
+    pq.write_table(TABLE, tmp_path / "a.parquet")
+    pcsv.write_csv(TABLE, tmp_path / "a.csv")
+    from_parquet = read_parquet(FileConfig(path=str(tmp_path / "a.parquet"))).to_arrow_refs()
+    assert pa.concat_tables(ray_session.get(from_parquet)).equals(TABLE)
+    frame = read_csv(CsvConfig(path=str(tmp_path), columns=["row_id", "c"])).to_pandas()
+    assert list(frame.columns) == ["row_id", "c"] and list(frame.c) == ["a", "b", "a"]
+
+
+def test_missing_path_corrupt_file_and_missing_column_are_one_line(tmp_path):
+    with pytest.raises(LaunchbayError, match="no such file or directory"):
+        read_parquet(FileConfig(path=str(tmp_path / "nope")))
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(LaunchbayError, match=r"bad.parquet is not a readable parquet file"):
+        read_parquet(FileConfig(path=str(tmp_path)))
+    pq.write_table(TABLE, tmp_path / "good.parquet")
+    with pytest.raises(LaunchbayError, match=r"has no column\(s\) \['y'\]"):
+        read_parquet(FileConfig(path=str(tmp_path / "good.parquet"), columns=["y"]))
+
+
+def test_sink_writes_floats_plain_and_counts_rows(ray_session, tmp_path):
+    import ray.data
+
+    rows = write_parquet(ray.data.from_arrow(TABLE), str(tmp_path / "out"), ParquetSinkConfig())
+    assert rows == 3
+    (f,) = (tmp_path / "out").rglob("*.parquet")
+    column = pq.ParquetFile(f).metadata.row_group(0).column(1)
+    assert "PLAIN_DICTIONARY" not in column.encodings and "RLE_DICTIONARY" not in column.encodings
+
+
+def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
+    final = tmp_path / "scores"
+    with staged_directory(final) as staging:
+        staging.mkdir()
+        (staging / "part-0").write_text("first")
+    with pytest.raises(RuntimeError):
+        with staged_directory(final) as staging:
+            staging.mkdir()
+            (staging / "part-0").write_text("half")
+            raise RuntimeError("worker died")
+    assert (final / "part-0").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+    with staged_directory(final) as staging:
+        staging.mkdir()
+        (staging / "part-1").write_text("second")
+    assert [p.name for p in final.iterdir()] == ["part-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
