@@ -12,7 +12,7 @@ from launchbay.errors import LaunchbayError
 
 
 def launchbay(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "launchbay.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_defaults_compose(composed):

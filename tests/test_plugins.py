@@ -83,7 +83,7 @@ def test_third_party_metric_is_usable():
 
 
 def test_cli_plugins_list_shows_plugins_versions_components():
-    out = subprocess.run([sys.executable, "-m", "launchbay.cli", "plugins", "list"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "launchbay", "plugins", "list"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     for text in ("launchbay.data", "testplugin", "0.0.7", "constant", "webhook", "synthetic"):
         assert text in out.stdout

@@ -28,9 +28,9 @@ SIMULATED = textwrap.dedent(
     x[rng.random(x.size) < 0.05] = np.nan
     x[:3] = [np.inf, -np.inf, 0.0]
     ref = build_reference(pd.DataFrame({"x": x}), MonitorConfig(fine_bins=64), device="cpu").features["x"]
-    scale, lut = ref.lookup
-    cpu_counts, cpu_stats = count_column(x, ref.edges, lut, scale, ref.center, 3)
-    gpu_counts, gpu_stats = count_column_gpu(x, ref.edges, lut, scale, ref.center)
+    scale, lut, steps = ref.lookup
+    cpu_counts, cpu_stats = count_column(x, ref.edges, lut, scale, steps, ref.center, 3)
+    gpu_counts, gpu_stats = count_column_gpu(x, ref.edges, ref.lookup, ref.center)
     assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
     for k in (NULLS, INFS, COUNT):
         assert cpu_stats[:, k].sum() == gpu_stats[0, k]

@@ -21,7 +21,7 @@ bin_of = cuda.jit(device=True)(find_bin)
 
 
 @cuda.jit
-def count_kernel(x, edges, lut, scale, shift, counts, stats):
+def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
     """Grid-stride loop: bin counts by atomic adds, per-thread statistics added once."""
     nulls = 0.0
     infs = 0.0
@@ -41,7 +41,7 @@ def count_kernel(x, edges, lut, scale, shift, counts, stats):
             s2 += d * d
             lo = min(lo, v)
             hi = max(hi, v)
-            cuda.atomic.add(counts, bin_of(v, edges, lut, scale), 1)
+            cuda.atomic.add(counts, bin_of(v, edges, lut, scale, steps), 1)
     cuda.atomic.add(stats, NULLS, nulls)
     cuda.atomic.add(stats, INFS, infs)
     cuda.atomic.min(stats, MIN, lo)
@@ -51,16 +51,17 @@ def count_kernel(x, edges, lut, scale, shift, counts, stats):
 
 
 def count_column_gpu(
-    x: np.ndarray, edges: np.ndarray, lut: np.ndarray, scale: float, shift: float
+    x: np.ndarray, edges: np.ndarray, lookup: tuple[float, np.ndarray, int], shift: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """``kernels.count_column`` on the GPU; the statistics come back as one chunk."""
     stats = np.zeros(N_STATS)
     stats[MIN], stats[MAX] = math.inf, -math.inf
     counts = cuda.to_device(np.zeros(edges.size + 1, np.int64))
     device_stats = cuda.to_device(stats)
+    scale, lut, steps = lookup
     blocks = max(1, min(MAX_BLOCKS, -(-x.size // THREADS_PER_BLOCK)))
     count_kernel[blocks, THREADS_PER_BLOCK](
-        cuda.to_device(x), cuda.to_device(edges), cuda.to_device(lut), scale, shift, counts, device_stats
+        cuda.to_device(x), cuda.to_device(edges), cuda.to_device(lut), scale, steps, shift, counts, device_stats
     )
     stats = device_stats.copy_to_host()
     stats[COUNT] = x.size - stats[NULLS] - stats[INFS]

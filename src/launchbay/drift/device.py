@@ -16,19 +16,19 @@ ROWS_PER_CHUNK = 1 << 16
 
 
 def count_values(
-    x: np.ndarray, edges: np.ndarray, lut: np.ndarray, scale: float, shift: float, device: str
+    x: np.ndarray, edges: np.ndarray, lookup: tuple[float, np.ndarray, int], shift: float, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bin counts and per-chunk statistics of ``x`` (see ``kernels.count_column``)."""
+    """Bin counts and per-chunk statistics of ``x`` (see ``kernels.count_column``); ``lookup`` from ``grid_lookup``."""
     if use_gpu(device):
         from launchbay.drift.cuda import count_column_gpu
 
-        return count_column_gpu(x, edges, lut, scale, shift)
+        return count_column_gpu(x, edges, lookup, shift)
     from numba import get_num_threads
 
     from launchbay.drift.kernels import count_column
 
     chunks = max(1, min(get_num_threads(), x.size // ROWS_PER_CHUNK))
-    return count_column(x, edges, lut, scale, shift, chunks)
+    return count_column(x, edges, lookup[1], lookup[0], lookup[2], shift, chunks)
 
 
 @cache

@@ -17,90 +17,97 @@ NULLS, INFS, COUNT, MIN, MAX, SHIFTED_SUM, SHIFTED_SUMSQ = range(7)
 N_STATS = 7
 
 
+# Each chunk bins this many values into a buffer, then counts the buffer.
+TILE = 2048
+# The grid gets finer until no cell holds more edges than this (or it is MAX_CELLS_PER_EDGE fine).
+MAX_STEPS = 3
+MAX_CELLS_PER_EDGE = 64
+
+
 @njit(cache=True, nogil=True)
 def grid_lookup(edges, cells_per_edge):
     """The O(1) bin lookup over sorted ``edges``: a uniform grid over [edges[0], edges[-1]].
 
-    Returns (scale, lut): a value ``v`` in ``[edges[0], edges[-1])`` falls in grid cell
+    Returns (scale, lut, steps): a value ``v`` there falls in grid cell
     ``c = min(int((v - edges[0]) * scale), cells - 1)`` and its bin (the number of edges
-    <= v) lies in ``[lut[c], lut[c + 1]]``. The cell of each edge is computed with the
-    same arithmetic, so the bracket holds for every float, rounding included.
+    <= v) is ``lut[c]`` plus at most ``steps`` edges. The cell of each edge is computed
+    with the same arithmetic, so this holds for every float, rounding included. The grid
+    doubles until ``steps <= MAX_STEPS`` (dense quantiles of heavy tails need it finer).
     """
     n_edges = edges.size
-    cells = max(1, n_edges * cells_per_edge)
     span = edges[n_edges - 1] - edges[0]
-    scale = cells / span if span > 0 else 0.0
-    lut = np.zeros(cells + 1, np.int32)
-    for k in range(n_edges):
-        c = min(int((edges[k] - edges[0]) * scale), cells - 1)
-        lut[c + 1] += 1
-    for c in range(cells):
-        lut[c + 1] += lut[c]
-    return scale, lut
+    cells = max(1, n_edges * cells_per_edge)
+    while True:
+        scale = cells / span if span > 0 else 0.0
+        lut = np.zeros(cells + 1, np.int32)
+        for k in range(n_edges):
+            lut[min(int((edges[k] - edges[0]) * scale), cells - 1) + 1] += 1
+        steps = 0
+        for c in range(cells):
+            steps = max(steps, lut[c + 1])
+            lut[c + 1] += lut[c]
+        if steps <= MAX_STEPS or cells >= n_edges * MAX_CELLS_PER_EDGE:
+            return scale, lut, steps
+        cells *= 2
 
 
-def find_bin(v, edges, lut, scale):
-    """Number of edges <= v (v finite): the grid cell, then a search inside the cell.
+def find_bin(v, edges, lut, scale, steps):
+    """Number of edges <= v for a finite v: the grid cell, then ``steps`` branch-free steps.
 
-    Plain Python so that the CPU kernels and the CUDA kernel compile the same code.
+    Plain Python so that the CPU kernel and the CUDA kernel compile the same code.
     """
-    n_edges = edges.size
-    if v < edges[0]:
-        return 0
-    if v >= edges[n_edges - 1]:
-        return n_edges
-    c = min(int((v - edges[0]) * scale), lut.size - 2)
-    lo = lut[c]
-    hi = lut[c + 1]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if edges[mid] <= v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    last = edges.size - 1
+    clamped = min(max(v, edges[0]), edges[last])
+    b = lut[min(int((clamped - edges[0]) * scale), lut.size - 2)]
+    for _ in range(steps):
+        b += (b <= last) and edges[min(b, last)] <= v
+    return b
 
 
 bin_of = njit(inline="always")(find_bin)
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def count_column(x, edges, lut, scale, shift, n_chunks):
+@njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def count_column(x, edges, lut, scale, steps, shift, n_chunks):
     """One pass over ``x``: bin counts over ``edges`` plus per-chunk statistics.
 
-    NaN counts as null and +-inf as infinite; neither is binned. Each chunk fills its
-    own padded histogram, summed at the end. Returns (counts, stats[n_chunks, N_STATS]);
-    the sums are of ``x - shift`` to keep the variance well conditioned.
+    NaN counts as null and +-inf as infinite (two extra histogram slots); neither is
+    binned. Each chunk bins a tile of values into a small buffer without branches, then
+    adds the buffer to its own histogram, padded against false sharing. Returns
+    (counts, stats[n_chunks, N_STATS]); the sums are of ``x - shift``.
     """
     n = x.size
     n_bins = edges.size + 1
-    stride = n_bins + PAD
-    hist = np.zeros((n_chunks, stride), np.int64)
+    null_slot, inf_slot = n_bins, n_bins + 1
+    hist = np.zeros((n_chunks, n_bins + 2 + PAD), np.int64)
     stats = np.zeros((n_chunks, N_STATS))
     size = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        nulls = 0
-        infs = 0
+        row = hist[c]
+        buffer = np.empty(TILE, np.int32)
         lo = np.inf
         hi = -np.inf
         s1 = 0.0
         s2 = 0.0
-        row = hist[c]
-        for i in range(c * size, min(n, (c + 1) * size)):
-            v = x[i]
-            if v != v:
-                nulls += 1
-            elif v == np.inf or v == -np.inf:
-                infs += 1
-            else:
-                d = v - shift
+        stop = min(n, (c + 1) * size)
+        for tile in range(c * size, stop, TILE):
+            m = min(TILE, stop - tile)
+            for j in range(m):
+                v = x[tile + j]
+                finite = (v - v) == 0.0
+                w = v if finite else edges[0]
+                b = bin_of(w, edges, lut, scale, steps)
+                buffer[j] = b if finite else (null_slot if v != v else inf_slot)
+                d = w - shift if finite else 0.0
                 s1 += d
                 s2 += d * d
-                lo = min(lo, v)
-                hi = max(hi, v)
-                row[bin_of(v, edges, lut, scale)] += 1
-        stats[c, NULLS] = nulls
-        stats[c, INFS] = infs
+                lo = min(lo, w if finite else np.inf)
+                hi = max(hi, w if finite else -np.inf)
+            for j in range(m):
+                row[buffer[j]] += 1
+        stats[c, NULLS] = row[null_slot]
+        stats[c, INFS] = row[inf_slot]
+        stats[c, COUNT] = max(0, stop - c * size) - row[null_slot] - row[inf_slot]
         stats[c, MIN] = lo
         stats[c, MAX] = hi
         stats[c, SHIFTED_SUM] = s1
@@ -108,8 +115,6 @@ def count_column(x, edges, lut, scale, shift, n_chunks):
     counts = np.zeros(n_bins, np.int64)
     for c in range(n_chunks):
         counts += hist[c, :n_bins]
-    for c in range(n_chunks):
-        stats[c, COUNT] = min(n, (c + 1) * size) - min(n, c * size) - stats[c, NULLS] - stats[c, INFS]
     return counts, stats
 
 

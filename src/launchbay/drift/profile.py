@@ -104,8 +104,8 @@ class FeatureProfile:
         return self.edges[self.coarse_starts[1:] - 1]
 
     @cached_property
-    def lookup(self) -> tuple[float, np.ndarray]:
-        """(scale, lut) of the O(1) fine-bin lookup; built on first use, never serialized."""
+    def lookup(self) -> tuple[float, np.ndarray, int]:
+        """(scale, lut, steps) of the O(1) fine-bin lookup; built on first use, never serialized."""
         from launchbay.drift.kernels import grid_lookup
 
         return grid_lookup(self.edges, CELLS_PER_EDGE)
@@ -436,8 +436,7 @@ def _count_numeric(ref: FeatureProfile, x: np.ndarray, device: str) -> FeaturePr
     from launchbay.drift.device import count_values
     from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
 
-    scale, lut = ref.lookup
-    counts, stats = count_values(x, ref.edges, lut, scale, ref.center, device)
+    counts, stats = count_values(x, ref.edges, ref.lookup, ref.center, device)
     part = ref.empty()
     part.rows = x.size
     part.counts = counts

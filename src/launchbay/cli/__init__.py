@@ -1,0 +1,64 @@
+"""The ``launchbay`` command: one module per subcommand group, each with ``add_parser(subparsers)``.
+
+Imports stay lazy so that ``--help`` and ``plugins list`` are fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from launchbay.errors import LaunchbayError
+
+GROUPS = ("run", "plugins", "models")
+
+EPILOG = """\
+examples:
+  launchbay run job=pipeline                      train, register, score, check drift (embedded Ray)
+  launchbay run job=pipeline runtime=cluster runtime.address=ray://head:10001
+  launchbay run model=gbm data.rows=100000        Hydra overrides
+  launchbay run --multirun model=logreg,gbm       a sweep
+  launchbay run --cfg job                         print the composed config
+  launchbay plugins list                          installed plugins and what they provide
+  launchbay models list                           registered models
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="launchbay",
+        description="Train, score and monitor ML models on Ray.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        importlib.import_module(f"launchbay.cli.{group}").add_parser(sub)
+    return top
+
+
+def fail(exc: LaunchbayError) -> None:
+    print(f"launchbay: error: {exc}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv[:1] == ["run"]:
+            from launchbay.cli.run import run_hydra
+
+            run_hydra(argv[1:])
+        else:
+            args = parser().parse_args(argv)
+            args.func(args)
+    except LaunchbayError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        print("launchbay: interrupted; partial outputs were discarded", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()
