@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -27,12 +27,26 @@ class JobConfig:
 
 
 @dataclass
+class ScoreConfig:
+    """How batches are scored (see the scoring section of the README)."""
+
+    strategy: str = "auto"  # tasks | actors | auto (actors when the model needs a GPU)
+    batch_size: Optional[int] = None  # rows per model call; None: one Ray Data block
+    num_cpus: float = 1.0  # per scoring task or actor
+    num_gpus: float = 0.0  # per actor (implies actors); a model family may ask for more
+    actors: Optional[int] = None  # actor pool size; None: CPUs - 1, leaving room for writes
+    drift: bool = True  # sketch the scored rows for drift in the same pass
+    output: Optional[str] = None  # output directory; None: <run dir>/scores. Re-runs replace it.
+
+
+@dataclass
 class LaunchbayConfig:
     job: JobConfig = field(default_factory=JobConfig)
     data: Any = None  # training data: a data source config (data=<name>)
     batch: Any = None  # data to score and check for drift (data@batch=<name>)
     model: Any = None  # model=<name>
     sink: Any = None  # where scores go (sink=<name>)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)

@@ -25,8 +25,9 @@ def compare(
 ) -> DriftResult:
     """Drift of ``current`` against ``reference``.
 
-    Both sides may be pandas DataFrames, pyarrow Tables or Ray Datasets (streamed, one
-    sketch per block); ``reference`` may also be a stored ``DatasetProfile``.
+    Both sides may be pandas DataFrames, pyarrow Tables, Ray Datasets (streamed, one
+    sketch per block) or ``DatasetProfile``s (a current profile must be counted over the
+    reference's bins, as ``sketch`` does).
     ``categorical`` and ``metrics`` override the fields of ``config`` with those names.
     """
     config = config or MonitorConfig()
@@ -35,7 +36,7 @@ def compare(
     if metrics is not None:
         config = replace(config, metrics=list(metrics))
     ref = reference if isinstance(reference, DatasetProfile) else profile_reference(reference, config)
-    cur = profile_current(current, ref, config)
+    cur = current if isinstance(current, DatasetProfile) else profile_current(current, ref, config)
     check_profiles(ref, cur)
     rows = []
     for name, chosen in select_metrics(ref, config).items():

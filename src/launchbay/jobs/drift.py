@@ -1,10 +1,9 @@
-"""Compare the batch (features and the model's predictions) with the model's reference profile."""
+"""Check the batch (features and the model's predictions) for drift against the model's reference."""
 
 from __future__ import annotations
 
 from launchbay.components import Alert
 from launchbay.errors import LaunchbayError
-from launchbay.jobs.score import scored
 
 
 def alert(ctx, result, version, report_path) -> None:
@@ -29,20 +28,28 @@ def alert(ctx, result, version, report_path) -> None:
             raise LaunchbayError(f"alert channel '{name}' (plugin {provider}) failed: {exc}") from exc
 
 
-def run(ctx) -> dict:
-    from launchbay import drift
-
-    job = ctx.cfg.job
-    version = ctx.registry.get(job.model_name, job.model_version)
-    with ctx.step("drift"):
-        result = drift.compare(version.load_profile(), scored(ctx, version, keep_features=True), config=ctx.monitor)
+def publish(ctx, version, result) -> dict:
+    """Print the drift table, write the HTML report, alert on drift; returns the summary part."""
     ctx.console.print(result.render())
     report_path = None
-    if job.report:
+    if ctx.cfg.job.report:
         from launchbay.report import write_report
 
-        report_path = str(write_report(result, ctx.run_dir / "report.html", title=f"Drift of {version.name} v{version.version}"))
+        title = f"Drift of {version.name} v{version.version}"
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title))
         ctx.console.print(f"report: {report_path}")
     if result.drifted_features:
         alert(ctx, result, version, report_path)
-    return {"drift": result.to_dict(), "report": report_path}
+    return {**result.to_dict(), "report": report_path}
+
+
+def run(ctx) -> dict:
+    from launchbay.jobs.score import check_drift, scored
+
+    job = ctx.cfg.job
+    version = ctx.registry.get(job.model_name, job.model_version)
+    dataset, tally = scored(ctx, version, drift=True)
+    with ctx.step("sketch"):
+        for _ in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            pass
+    return {"drift": check_drift(ctx, version, tally), "model": {"name": version.name, "version": version.version}}

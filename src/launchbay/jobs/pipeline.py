@@ -1,14 +1,14 @@
-"""The end-to-end job: train and register, score the batch, check it for drift."""
+"""The end-to-end job: train and register, then score the batch and check it for drift in one pass."""
 
 from __future__ import annotations
 
 from omegaconf import open_dict
 
-from launchbay.jobs import drift, score, train
+from launchbay.jobs import score, train
 
 
 def run(ctx) -> dict:
     trained = train.run(ctx)
     with open_dict(ctx.cfg):
         ctx.cfg.job.model_version = str(trained["model"]["version"])
-    return {"train": trained, "score": score.run(ctx), "drift": drift.run(ctx)}
+    return {"train": trained, **score.run(ctx)}

@@ -1,14 +1,21 @@
-"""Score the batch with a registered model and commit the predictions atomically."""
+"""Score the batch with a registered model, commit the predictions atomically, and
+check the same rows for drift in the same pass."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from launchbay.data.commit import staged_directory
 from launchbay.errors import LaunchbayError
-from launchbay.models.predict import score_batch
+from launchbay.scoring import merged_sketch, progress, score_dataset
 
 
-def scored(ctx, version, *, keep_features: bool):
-    """The batch as a lazy Ray Dataset with prediction columns added; checked against the model's features."""
+def scored(ctx, version, *, drift: bool):
+    """The batch as a lazy Ray Dataset with predictions, and the tally its batches report to."""
+    import ray
+
+    from launchbay.app import typed
+
     job = ctx.cfg.job
     features = version.meta["features"]
     ds = ctx.read(ctx.cfg.batch)
@@ -18,33 +25,46 @@ def scored(ctx, version, *, keep_features: bool):
         raise LaunchbayError(
             f"batch: columns {missing} that model {version.name} v{version.version} needs are missing (batch has {columns})"
         )
-    keep = [job.id_column] if job.id_column in columns else [c for c in columns if c not in features]
-    if keep_features:
-        keep = keep + features
-    extra = {"model_version": version.version}
-    return ds.map_batches(
-        score_batch,
-        batch_format="pyarrow",
-        fn_kwargs={"model": version.load_model(), "features": features, "keep": keep, "extra": extra},
+    family = ctx.manager.component("model", version.meta["family"])
+    plan = dict(
+        model=ray.put(version.load_model()),
+        features=tuple(features),
+        keep=(job.id_column,) if job.id_column in columns else (),
+        extra=(("model_version", version.version),),
+        id_column=job.id_column,
     )
+    reference = (version.path / "profile.json").read_text() if drift else None
+    return score_dataset(ds, plan, reference, typed(ctx.cfg.score, "score"), family.num_gpus)
+
+
+def check_drift(ctx, version, tally) -> dict:
+    """Compare the tally's sketch with the model's reference; print, report and alert."""
+    from launchbay import drift
+    from launchbay.jobs.drift import publish
+
+    with ctx.step("drift"):
+        result = drift.compare(version.load_profile(), merged_sketch(tally), config=ctx.monitor)
+    return publish(ctx, version, result)
 
 
 def run(ctx) -> dict:
-    job = ctx.cfg.job
-    version = ctx.registry.get(job.model_name, job.model_version)
-    sink, settings = ctx.settings("sink", ctx.cfg.sink)
-    output = ctx.run_dir / "scores"
-    with ctx.step("score"), staged_directory(output) as staging:
-        ds = scored(ctx, version, keep_features=False)
-        rows = sink.write(ds, str(staging), settings)
+    cfg = ctx.cfg
+    version = ctx.registry.get(cfg.job.model_name, cfg.job.model_version)
+    sink, settings = ctx.settings("sink", cfg.sink)
+    output = Path(cfg.score.output).expanduser().resolve() if cfg.score.output else ctx.run_dir / "scores"
+    dataset, tally = scored(ctx, version, drift=cfg.score.drift)
+    with ctx.step("score"), progress(tally, ctx.console, "scoring"), staged_directory(output) as staging:
+        rows = sink.write(dataset, str(staging), settings)
     seconds = ctx.timings["score"]
     ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=str(output))
     ctx.console.print(
         f"[green]scored[/] {rows:,} rows with {version.name} v{version.version} in {seconds:.1f} s "
         f"({rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}"
     )
-    return {
+    summary = {
         "scores": {"path": str(output), "rows": rows, "rows_per_s": round(rows / max(seconds, 1e-9))},
         "model": {"name": version.name, "version": version.version},
     }
-
+    if cfg.score.drift:
+        summary["drift"] = check_drift(ctx, version, tally)
+    return summary
