@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -105,13 +106,14 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     manager = load_config_plugins(list(cfg.plugins))
     run_dir = run_dir.resolve()  # Ray workers do not share the driver's working directory
     run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
-    ctx = RunContext(cfg, run_dir, run_id, manager, Console(stderr=True))
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+    ctx = RunContext(cfg, run_dir, run_id, manager, console)
     job = importlib.import_module(f"launchbay.jobs.{cfg.job.name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())
     start = time.perf_counter()
     try:
-        with runtime.ray_runtime(typed(cfg.runtime, "runtime")):
+        with runtime.ray_runtime(typed(cfg.runtime, "runtime"), keep_alive=in_sweep()):
             ctx.timings["ray_start"] = round(time.perf_counter() - start, 3)
             result = job.run(ctx)
     except BaseException as exc:
@@ -128,6 +130,14 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
     return summary
+
+
+def in_sweep() -> bool:
+    """True inside a ``--multirun`` sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def run_api(overrides: list[str]) -> dict[str, Any]:

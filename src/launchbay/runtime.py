@@ -47,7 +47,7 @@ def start(cfg: RuntimeConfig) -> bool:
         return False
     common = dict(
         log_to_driver=cfg.log_to_driver,
-        logging_level=logging.WARNING,
+        logging_level=logging.ERROR,
         runtime_env=dict(cfg.runtime_env) or None,
     )
     if cfg.mode == "local":
@@ -68,18 +68,27 @@ def start(cfg: RuntimeConfig) -> bool:
             raise LaunchbayError(f"cannot reach the Ray cluster at runtime.address={cfg.address}: {exc}") from exc
     else:
         raise LaunchbayError(f"runtime.mode must be 'local' or 'cluster', got '{cfg.mode}'")
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    import ray.data
+
+    for noisy in ("ray", "ray.data"):  # Ray's own logs stay in its session directory
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
     return True
 
 
 @contextmanager
-def ray_runtime(cfg: RuntimeConfig) -> Iterator[None]:
-    """Ray is up inside the block; it is shut down afterwards only if this block started it."""
+def ray_runtime(cfg: RuntimeConfig, keep_alive: bool = False) -> Iterator[None]:
+    """Ray is up inside the block; shut down afterwards if this block started it.
+
+    ``keep_alive`` leaves it running for the next job of a sweep (Ray stops at exit).
+    """
     started = start(cfg)
     try:
         yield
     finally:
-        if started:
+        if started and not keep_alive:
             import ray
 
             ray.shutdown()

@@ -1,0 +1,40 @@
+"""The ``launchbay`` command as a user runs it: its own process, its own embedded Ray."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def launchbay(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_help_lists_commands(tmp_path):
+    out = launchbay("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for command in ("run", "plugins", "models"):
+        assert command in out.stdout
+
+
+def test_pipeline_from_the_command_line(tmp_path):
+    out = launchbay("run", "job=pipeline", "data.rows=3000", "batch.rows=2000", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (summary_path,) = tmp_path.glob("runs/*/*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    assert summary["scores"]["rows"] == 2000 and "num_0" in summary["drift"]["drifted_features"]
+    assert (summary_path.parent / ".hydra" / "config.yaml").exists()
+    assert "Drift: " in out.stderr and "report: " in out.stderr
+    assert "streaming_executor" not in out.stderr + out.stdout, "Ray's log noise reached the terminal"
+    listed = launchbay("models", "list", cwd=tmp_path)
+    assert "demo" in listed.stdout and "roc_auc" in listed.stdout
+
+
+def test_multirun_sweep_runs_every_job(tmp_path):
+    out = launchbay("run", "--multirun", "job=train", "data.rows=1500", "model=logreg,gbm", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    summaries = sorted(tmp_path.glob("runs/multirun/*/*/summary.json"))
+    assert len(summaries) == 2
+    versions = sorted(json.loads(p.read_text())["model"]["version"] for p in summaries)
+    assert versions == [1, 2]
