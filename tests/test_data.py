@@ -36,7 +36,7 @@ def test_synthetic_drift_is_what_was_asked():
 
 @pytest.mark.parametrize(
     ("setting", "message"),
-    [({"rows": 0}, "data.rows"), ({"drift": DriftSpec(features=["zzz"], mean_shift=1)}, "zzz")],
+    [({"rows": 0}, "rows must be positive"), ({"drift": DriftSpec(features=["zzz"], mean_shift=1)}, "zzz")],
 )
 def test_synthetic_rejects_bad_settings(setting, message):
     with pytest.raises(LaunchbayError, match=message):

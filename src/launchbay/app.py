@@ -61,9 +61,12 @@ class RunContext:
         return record, typed(OmegaConf.merge(OmegaConf.structured(record.config), values), kind)
 
     def read(self, node: DictConfig):
-        """A Ray Dataset from the data source a config node selects."""
+        """A Ray Dataset from the data source a config node selects; errors name the node."""
         source, settings = self.settings("data", node)
-        return source.read(settings)
+        try:
+            return source.read(settings)
+        except LaunchbayError as exc:
+            raise LaunchbayError(f"{node._key()}: {exc}") from exc
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:

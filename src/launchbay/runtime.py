@@ -92,3 +92,12 @@ def ray_runtime(cfg: RuntimeConfig, keep_alive: bool = False) -> Iterator[None]:
             import ray
 
             ray.shutdown()
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost error of a chain (Ray wraps worker errors several times), as one line."""
+    seen = exc
+    while getattr(seen, "cause", None) is not None or seen.__cause__ is not None:
+        seen = getattr(seen, "cause", None) or seen.__cause__
+    lines = str(seen).strip().splitlines() or [""]
+    return f"{type(seen).__name__}: {lines[-1] if 'Traceback' in lines[0] else lines[0]}"

@@ -38,17 +38,17 @@ def input_files(path: str, suffix: str) -> list[Path]:
     """The files a source reads, or a one-line error naming the path."""
     p = Path(path).expanduser().resolve()
     if not p.exists():
-        raise LaunchbayError(f"data.path: no such file or directory: {p}")
+        raise LaunchbayError(f"path: no such file or directory: {p}")
     files = sorted(f for f in p.rglob(f"*{suffix}") if f.is_file()) if p.is_dir() else [p]
     if not files:
-        raise LaunchbayError(f"data.path: no {suffix} files in {p}")
+        raise LaunchbayError(f"path: no {suffix} files in {p}")
     return files
 
 
 def _check_columns(path: Path, have: list[str], want: Optional[list[str]]) -> None:
     missing = sorted(set(want or []) - set(have))
     if missing:
-        raise LaunchbayError(f"data.columns: {path} has no column(s) {missing} (has {have})")
+        raise LaunchbayError(f"columns: {path} has no column(s) {missing} (has {have})")
 
 
 def read_parquet(cfg: FileConfig):
@@ -56,12 +56,20 @@ def read_parquet(cfg: FileConfig):
     import ray.data
 
     files = input_files(cfg.path, ".parquet")
+    schemas = {}
     for f in files:
         try:
-            schema = pq.read_schema(f)
+            schemas[f] = pq.read_schema(f)
         except Exception as exc:
-            raise LaunchbayError(f"data.path: {f} is not a readable parquet file ({exc})") from exc
-        _check_columns(f, schema.names, cfg.columns)
+            raise LaunchbayError(f"path: {f} is not a readable parquet file ({exc})") from exc
+        _check_columns(f, schemas[f].names, cfg.columns)
+    first = schemas[files[0]]
+    for f, schema in schemas.items():
+        for field in schema:
+            if field.name in first.names and first.field(field.name).type != field.type:
+                raise LaunchbayError(
+                    f"path: {f} has column {field.name} as {field.type}, {files[0].name} as {first.field(field.name).type}"
+                )
     return ray.data.read_parquet([str(f) for f in files], columns=cfg.columns)
 
 
@@ -76,7 +84,7 @@ def read_csv(cfg: CsvConfig):
             with pcsv.open_csv(f, parse_options=parse) as reader:
                 names = reader.schema.names
         except Exception as exc:
-            raise LaunchbayError(f"data.path: {f} is not a readable CSV file ({exc})") from exc
+            raise LaunchbayError(f"path: {f} is not a readable CSV file ({exc})") from exc
         _check_columns(f, names, cfg.columns)
     ds = ray.data.read_csv([str(f) for f in files], parse_options=parse)
     return ds.select_columns(cfg.columns) if cfg.columns else ds

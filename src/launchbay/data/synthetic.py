@@ -52,17 +52,17 @@ class SyntheticConfig:
 def check(cfg: SyntheticConfig) -> None:
     """Reject settings that cannot make a dataset, naming the setting."""
     if cfg.rows <= 0:
-        raise LaunchbayError(f"data.rows must be positive, got {cfg.rows}")
+        raise LaunchbayError(f"rows must be positive, got {cfg.rows}")
     if not 1 <= cfg.numeric <= _MAX_FEATURES:
-        raise LaunchbayError(f"data.numeric must be between 1 and {_MAX_FEATURES}, got {cfg.numeric}")
+        raise LaunchbayError(f"numeric must be between 1 and {_MAX_FEATURES}, got {cfg.numeric}")
     if cfg.categorical < 0 or not 1 <= cfg.categories <= 200:
-        raise LaunchbayError("data.categorical must be >= 0 and data.categories between 1 and 200")
+        raise LaunchbayError("categorical must be >= 0 and categories between 1 and 200")
     if not 0.0 <= cfg.drift.missing_rate < 1.0:
-        raise LaunchbayError(f"data.drift.missing_rate must be in [0, 1), got {cfg.drift.missing_rate}")
+        raise LaunchbayError(f"drift.missing_rate must be in [0, 1), got {cfg.drift.missing_rate}")
     known = {f"num_{i}" for i in range(cfg.numeric)} | {f"cat_{i}" for i in range(cfg.categorical)}
     unknown = sorted(set(cfg.drift.features) - known)
     if unknown and (cfg.drift.mean_shift or cfg.drift.scale != 1 or cfg.drift.new_categories or cfg.drift.missing_rate):
-        raise LaunchbayError(f"data.drift.features names unknown columns {unknown} (have {sorted(known)})")
+        raise LaunchbayError(f"drift.features names unknown columns {unknown} (have {sorted(known)})")
 
 
 def generate(cfg: SyntheticConfig, chunk: int) -> pa.Table:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from launchbay.data.commit import staged_directory
 from launchbay.errors import LaunchbayError
+from launchbay.runtime import root_cause
 from launchbay.scoring import merged_sketch, progress, score_dataset
 
 
@@ -53,8 +54,13 @@ def run(ctx) -> dict:
     sink, settings = ctx.settings("sink", cfg.sink)
     output = Path(cfg.score.output).expanduser().resolve() if cfg.score.output else ctx.run_dir / "scores"
     dataset, tally = scored(ctx, version, drift=cfg.score.drift)
-    with ctx.step("score"), progress(tally, ctx.console, "scoring"), staged_directory(output) as staging:
-        rows = sink.write(dataset, str(staging), settings)
+    try:
+        with ctx.step("score"), progress(tally, ctx.console, "scoring"), staged_directory(output) as staging:
+            rows = sink.write(dataset, str(staging), settings)
+    except LaunchbayError:
+        raise
+    except Exception as exc:
+        raise LaunchbayError(f"scoring failed, nothing was written to {output}: {root_cause(exc)}") from exc
     seconds = ctx.timings["score"]
     ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=str(output))
     ctx.console.print(

@@ -1,0 +1,111 @@
+"""Batch scoring: every row once, the model's own predictions, both execution paths,
+atomic and idempotent outputs, drift from the same pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import launchbay
+from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate
+from launchbay.errors import LaunchbayError
+from launchbay.registry import Registry
+
+
+@pytest.fixture(scope="module")
+def workspace(ray_session, tmp_path_factory):
+    """A registry with one trained model, and a parquet batch of 5,000 drifted rows in 3 files."""
+    home = tmp_path_factory.mktemp("scoring")
+    spec = DriftSpec(mean_shift=0.8, new_categories=1)
+    batch = generate(SyntheticConfig(rows=5000, chunk_rows=5000, seed=3, drift=spec), 0)
+    (home / "batch").mkdir()
+    for i, start in enumerate((0, 1700, 3400)):
+        pq.write_table(batch.slice(start, 1700), home / "batch" / f"part-{i}.parquet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        launchbay.run(["job=train", "data.rows=4000"])
+    return home, batch
+
+
+def score(home, monkeypatch, *overrides):
+    monkeypatch.chdir(home)
+    return launchbay.run(["job=score", "data@batch=parquet", f"batch.path={home / 'batch'}", *overrides])
+
+
+def test_every_row_once_with_the_models_own_predictions(workspace, monkeypatch):
+    home, batch = workspace
+    summary = score(home, monkeypatch)
+    out = pq.read_table(summary["scores"]["path"]).sort_by("row_id")
+    assert out.num_rows == summary["scores"]["rows"] == 5000
+    assert out.column("row_id").to_pylist() == batch.column("row_id").to_pylist()
+    version = Registry(home / ".launchbay/registry").get("demo")
+    frame = batch.select(version.meta["features"]).to_pandas()
+    model = version.load_model()
+    np.testing.assert_array_equal(out.column("prediction").to_numpy(), model.predict(frame))
+    np.testing.assert_allclose(out.column("score").to_numpy(), model.predict_proba(frame)[:, 1])
+    assert set(out.column("model_version").to_pylist()) == {version.version}
+
+
+def test_actor_pool_gives_the_same_scores(workspace, monkeypatch):
+    home, _ = workspace
+    tasks = pq.read_table(score(home, monkeypatch)["scores"]["path"]).sort_by("row_id")
+    actors = pq.read_table(score(home, monkeypatch, "score.strategy=actors", "score.batch_size=1000")["scores"]["path"])
+    assert actors.sort_by("row_id").equals(tasks)
+
+
+def test_fused_drift_equals_a_separate_drift_check(workspace, monkeypatch):
+    home, batch = workspace
+    from launchbay.drift import compare
+    from launchbay.models.predict import predict_columns
+
+    fused = score(home, monkeypatch)["drift"]
+    version = Registry(home / ".launchbay/registry").get("demo")
+    features = batch.select(version.meta["features"]).to_pandas()
+    current = features.assign(**predict_columns(version.load_model(), features))
+    separate = compare(version.load_profile(), current).to_dict()
+    assert fused["drifted_features"] == separate["drifted_features"] and "num_0" in fused["drifted_features"]
+    for a, b in zip(fused["metrics"], separate["metrics"]):
+        assert (a["feature"], a["metric"]) == (b["feature"], b["metric"])
+        assert a["value"] == pytest.approx(b["value"], rel=1e-9, abs=1e-12)
+
+
+def test_rerun_into_the_same_output_replaces_it(workspace, monkeypatch):
+    home, _ = workspace
+    target = home / "nightly"
+    for _ in range(2):
+        summary = score(home, monkeypatch, f"score.output={target}", "score.drift=false")
+    assert pq.read_table(target).num_rows == 5000 and "drift" not in summary
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith(".nightly")) == []
+
+
+def test_rows_without_ids_get_unique_ones(workspace, monkeypatch, tmp_path):
+    home, batch = workspace
+    pq.write_table(batch.drop_columns(["row_id"]), tmp_path / "noid.parquet")
+    monkeypatch.chdir(home)
+    summary = launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path / 'noid.parquet'}"])
+    ids = pq.read_table(summary["scores"]["path"]).column("row_id").to_numpy()
+    assert len(ids) == 5000 and len(np.unique(ids)) == 5000
+
+
+def test_a_batch_the_model_cannot_read_fails_whole(workspace, monkeypatch, tmp_path):
+    home, batch = workspace
+    bad = batch.set_column(batch.schema.get_field_index("num_2"), "num_2", pa.array(["x"] * batch.num_rows))
+    pq.write_table(bad, tmp_path / "b.parquet")
+    monkeypatch.chdir(home)
+    target = tmp_path / "out"
+    with pytest.raises(LaunchbayError) as info:
+        launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path}", f"score.output={target}"])
+    assert "\n" not in str(info.value) and "scoring failed" in str(info.value)
+    assert not target.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_files_that_disagree_on_types_are_named(workspace, monkeypatch, tmp_path):
+    home, batch = workspace
+    bad = batch.set_column(batch.schema.get_field_index("num_2"), "num_2", pa.array(["x"] * batch.num_rows))
+    pq.write_table(batch, tmp_path / "a.parquet")
+    pq.write_table(bad, tmp_path / "b.parquet")
+    monkeypatch.chdir(home)
+    with pytest.raises(LaunchbayError, match=r"^batch: .*b.parquet.*num_2"):
+        launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path}"])
