@@ -34,59 +34,79 @@ class ParquetSinkConfig:
     rows_per_file: Optional[int] = None
 
 
-def input_files(path: str, suffix: str) -> list[Path]:
-    """The files a source reads, or a one-line error naming the path."""
-    p = Path(path).expanduser().resolve()
-    if not p.exists():
-        raise LaunchbayError(f"path: no such file or directory: {p}")
-    files = sorted(f for f in p.rglob(f"*{suffix}") if f.is_file()) if p.is_dir() else [p]
+def input_files(path: str, suffix: str):
+    """``(filesystem, files)`` a source reads (local paths or any pyarrow URI), or a one-line error."""
+    from pyarrow import fs
+
+    uri = path if "://" in path else str(Path(path).expanduser().resolve())
+    try:
+        filesystem, root = fs.FileSystem.from_uri(uri)
+        info = filesystem.get_file_info(root)
+    except Exception as exc:
+        raise LaunchbayError(f"path: cannot open {path} ({exc})") from exc
+    if info.type == fs.FileType.NotFound:
+        raise LaunchbayError(f"path: no such file or directory: {path}")
+    if info.type == fs.FileType.Directory:
+        found = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
+        files = sorted(f.path for f in found if f.type == fs.FileType.File and f.path.endswith(suffix))
+    else:
+        files = [root]
     if not files:
-        raise LaunchbayError(f"path: no {suffix} files in {p}")
-    return files
+        raise LaunchbayError(f"path: no {suffix} files in {path}")
+    return filesystem, files
 
 
-def _check_columns(path: Path, have: list[str], want: Optional[list[str]]) -> None:
+def _check_columns(path: str, have: list[str], want: Optional[list[str]]) -> None:
     missing = sorted(set(want or []) - set(have))
     if missing:
         raise LaunchbayError(f"columns: {path} has no column(s) {missing} (has {have})")
+
+
+def _schema(filesystem, path: str, read_schema, kind: str):
+    try:
+        with filesystem.open_input_file(path) as f:
+            return read_schema(f)
+    except Exception as exc:
+        raise LaunchbayError(f"path: {path} is not a readable {kind} file ({exc})") from exc
+
+
+def _check_same_types(schemas: dict) -> None:
+    (first_path, first), *_ = schemas.items()
+    for path, schema in schemas.items():
+        for field in schema:
+            if field.name in first.names and first.field(field.name).type != field.type:
+                raise LaunchbayError(
+                    f"path: {path} has column {field.name} as {field.type}, "
+                    f"{Path(first_path).name} as {first.field(field.name).type}"
+                )
 
 
 def read_parquet(cfg: FileConfig):
     import pyarrow.parquet as pq
     import ray.data
 
-    files = input_files(cfg.path, ".parquet")
-    schemas = {}
-    for f in files:
-        try:
-            schemas[f] = pq.read_schema(f)
-        except Exception as exc:
-            raise LaunchbayError(f"path: {f} is not a readable parquet file ({exc})") from exc
-        _check_columns(f, schemas[f].names, cfg.columns)
-    first = schemas[files[0]]
+    filesystem, files = input_files(cfg.path, ".parquet")
+    schemas = {f: _schema(filesystem, f, pq.read_schema, "parquet") for f in files}
     for f, schema in schemas.items():
-        for field in schema:
-            if field.name in first.names and first.field(field.name).type != field.type:
-                raise LaunchbayError(
-                    f"path: {f} has column {field.name} as {field.type}, {files[0].name} as {first.field(field.name).type}"
-                )
-    return ray.data.read_parquet([str(f) for f in files], columns=cfg.columns)
+        _check_columns(f, schema.names, cfg.columns)
+    _check_same_types(schemas)
+    return ray.data.read_parquet(files, filesystem=filesystem, columns=cfg.columns)
 
 
 def read_csv(cfg: CsvConfig):
     import pyarrow.csv as pcsv
     import ray.data
 
-    files = input_files(cfg.path, ".csv")
+    filesystem, files = input_files(cfg.path, ".csv")
     parse = pcsv.ParseOptions(delimiter=cfg.delimiter)
+
+    def header(f):
+        with pcsv.open_csv(f, parse_options=parse) as reader:
+            return reader.schema
+
     for f in files:
-        try:
-            with pcsv.open_csv(f, parse_options=parse) as reader:
-                names = reader.schema.names
-        except Exception as exc:
-            raise LaunchbayError(f"path: {f} is not a readable CSV file ({exc})") from exc
-        _check_columns(f, names, cfg.columns)
-    ds = ray.data.read_csv([str(f) for f in files], parse_options=parse)
+        _check_columns(f, _schema(filesystem, f, header, "CSV").names, cfg.columns)
+    ds = ray.data.read_csv(files, filesystem=filesystem, parse_options=parse)
     return ds.select_columns(cfg.columns) if cfg.columns else ds
 
 
