@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,8 +71,9 @@ def start(cfg: RuntimeConfig) -> bool:
         raise LaunchbayError(f"runtime.mode must be 'local' or 'cluster', got '{cfg.mode}'")
     import ray.data
 
-    for noisy in ("ray", "ray.data"):  # Ray's own logs stay in its session directory
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    # Ray's own logs stay in its session directory; failures reach the user as one line.
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
@@ -95,9 +97,17 @@ def ray_runtime(cfg: RuntimeConfig, keep_alive: bool = False) -> Iterator[None]:
 
 
 def root_cause(exc: BaseException) -> str:
-    """The innermost error of a chain (Ray wraps worker errors several times), as one line."""
-    seen = exc
-    while getattr(seen, "cause", None) is not None or seen.__cause__ is not None:
-        seen = getattr(seen, "cause", None) or seen.__cause__
-    lines = str(seen).strip().splitlines() or [""]
-    return f"{type(seen).__name__}: {lines[-1] if 'Traceback' in lines[0] else lines[0]}"
+    """The original error behind Ray's wrappers, as one line (``Type: message``).
+
+    A worker's exception reaches the driver as text inside a ``RayTaskError``; the first
+    ``Type: message`` line of that text that is not one of Ray's own is the original.
+    """
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 20:
+        chain.append(chain[-1].__cause__)
+    for error in chain:
+        for line in str(error).splitlines():
+            found = re.match(r"^([\w.]+(?:Error|Exception)): (.+)$", line.strip())
+            if found and not found.group(1).startswith("ray."):
+                return f"{found.group(1).rsplit('.', 1)[-1]}: {found.group(2)}"
+    return f"{type(chain[-1]).__name__}: {str(chain[-1]).strip().splitlines()[0] if str(chain[-1]).strip() else ''}"
