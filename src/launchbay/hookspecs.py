@@ -52,13 +52,17 @@ def launchbay_data_sources() -> list[DataSource]:
 
 @hookspec
 def launchbay_data_sinks() -> list[DataSink]:
-    """Data sinks, selected with ``job.sink=<name>``; they write scored batches.
+    """Data sinks, selected with ``sink=<name>``; they write scored batches under a staging path.
 
     Example::
 
+        def write_jsonl(ds, path, cfg) -> int:
+            ds.write_json(path)
+            return sum(1 for f in Path(path).glob("*.json") for _ in open(f))  # rows written
+
         @hookimpl
         def launchbay_data_sinks():
-            return [DataSink("jsonl", write=lambda ds, path, cfg: ds.write_json(path) or ds.count())]
+            return [DataSink("jsonl", write=write_jsonl)]
     """
 
 
