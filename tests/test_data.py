@@ -90,3 +90,14 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
         (staging / "part-1").write_text("second")
     assert [p.name for p in final.iterdir()] == ["part-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+
+
+def test_sink_partitions_by_column(ray_session, tmp_path):
+    import ray.data
+
+    table = pa.table({"row_id": [1, 2, 3, 4], "model_version": [1, 1, 2, 2], "score": [0.1, 0.2, 0.3, 0.4]})
+    rows = write_parquet(ray.data.from_arrow(table), str(tmp_path / "out"), ParquetSinkConfig(partition_by=["model_version"]))
+    assert rows == 4
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model_version=1", "model_version=2"]
+    back = pq.read_table(tmp_path / "out").sort_by("row_id")
+    assert back.column("score").to_pylist() == [0.1, 0.2, 0.3, 0.4]

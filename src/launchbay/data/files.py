@@ -31,7 +31,8 @@ class ParquetSinkConfig:
     """Parquet files; floats are written without dictionary encoding (9x faster, 45% smaller)."""
 
     compression: str = "snappy"
-    rows_per_file: Optional[int] = None
+    rows_per_file: Optional[int] = None  # at least this many rows per file (fewer, larger files)
+    partition_by: list[str] = field(default_factory=list)  # hive-style folders, e.g. [model_version]
 
 
 def input_files(path: str, suffix: str):
@@ -116,6 +117,7 @@ def write_parquet(ds, path: str, cfg: ParquetSinkConfig) -> int:
 
     ds.write_parquet(
         path,
+        partition_cols=list(cfg.partition_by) or None,
         compression=cfg.compression,
         use_dictionary=False,
         min_rows_per_file=cfg.rows_per_file,
