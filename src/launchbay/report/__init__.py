@@ -56,8 +56,11 @@ def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
     """Bin or category labels with the reference and current share of each."""
     ref_labels, ref_counts = result.reference.features[feature].histogram()
     cur_labels, cur_counts = result.current.features[feature].histogram()
-    if result.reference.features[feature].kind == "numeric":
-        labels, ref_by, cur_by = ref_labels, dict(enumerate(ref_counts)), dict(enumerate(cur_counts))
+    reference = result.reference.features[feature]
+    if reference.kind == "numeric":
+        edges = reference.coarse_edges
+        labels = [f"<{edges[0]:.3g}", *(f"≥{e:.3g}" for e in edges)] if len(edges) else ["all"]
+        ref_by, cur_by = dict(enumerate(ref_counts)), dict(enumerate(cur_counts))
         keys = range(len(labels))
     else:
         labels = keys = list(dict.fromkeys([*ref_labels, *cur_labels]))
@@ -86,8 +89,8 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
     """Write the HTML report of a ``DriftResult`` to ``path`` (atomically); returns the path."""
     frame = result.to_pandas()
     verdict = (
-        f"Dataset drift: {len(result.drifted_features)} of {frame.feature.nunique()} features drifted "
-        f"({result.share_drifted:.0%})"
+        f"{len(result.drifted_features)} of {frame.feature.nunique()} features drifted ({result.share_drifted:.0%}): "
+        f"{'dataset drift' if result.dataset_drift else 'no dataset drift'} (at {result.drift_share:.0%} or more)"
     )
     cards = []
     for feature in frame.feature.unique():
@@ -102,7 +105,7 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
 <h1>{html.escape(title)}</h1>
 <p>{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
 current {result.current.rows:,} rows</p>
-<p class="verdict {"drift" if result.dataset_drift else "ok"}">{verdict}{" — dataset drift" if result.dataset_drift else ""}</p>
+<p class="verdict {"drift" if result.dataset_drift else "ok"}">{verdict}</p>
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
 {metric_rows(frame)}</table>
 <p class="legend"><span style="background:{REFERENCE_COLOUR}"></span>reference
