@@ -76,17 +76,14 @@ def test_sink_writes_floats_plain_and_counts_rows(ray_session, tmp_path):
 def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
     final = tmp_path / "scores"
     with staged_directory(final) as staging:
-        staging.mkdir()
         (staging / "part-0").write_text("first")
     with pytest.raises(RuntimeError):
         with staged_directory(final) as staging:
-            staging.mkdir()
             (staging / "part-0").write_text("half")
             raise RuntimeError("worker died")
     assert (final / "part-0").read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
     with staged_directory(final) as staging:
-        staging.mkdir()
         (staging / "part-1").write_text("second")
     assert [p.name for p in final.iterdir()] == ["part-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]

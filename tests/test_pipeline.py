@@ -34,7 +34,7 @@ def test_model_is_registered_with_profile(pipeline):
     home, summary = pipeline
     from launchbay.registry import Registry
 
-    version = Registry(home / ".launchbay/registry").get("demo", "latest")
+    version = Registry(home / ".launchbay/registry").get("demo", 1)  # v2 is the challenger
     assert version.version == summary["train"]["model"]["version"] == 1
     assert version.meta["metrics"]["roc_auc"] > 0.7
     assert set(version.load_profile().features) >= {"num_0", "cat_0", "score"}

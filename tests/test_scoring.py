@@ -48,11 +48,15 @@ def test_every_row_once_with_the_models_own_predictions(workspace, monkeypatch):
     assert set(out.column("model_version").to_pylist()) == {version.version}
 
 
-def test_actor_pool_gives_the_same_scores(workspace, monkeypatch):
+@pytest.mark.parametrize("strategy", ["tasks", "actors"])
+def test_every_execution_path_gives_the_same_scores_and_drift(workspace, monkeypatch, strategy):
     home, _ = workspace
-    tasks = pq.read_table(score(home, monkeypatch)["scores"]["path"]).sort_by("row_id")
-    actors = pq.read_table(score(home, monkeypatch, "score.strategy=actors", "score.batch_size=1000")["scores"]["path"])
-    assert actors.sort_by("row_id").equals(tasks)
+    default = score(home, monkeypatch)  # auto: fragments (one plain task per file)
+    other = score(home, monkeypatch, f"score.strategy={strategy}", "score.batch_size=1000")
+    expected = pq.read_table(default["scores"]["path"]).sort_by("row_id")
+    assert pq.read_table(other["scores"]["path"]).sort_by("row_id").equals(expected)
+    values = [[m["value"] for m in run["drift"]["metrics"]] for run in (default, other)]
+    assert values[0] == pytest.approx(values[1], rel=1e-9)
 
 
 def test_fused_drift_equals_a_separate_drift_check(workspace, monkeypatch):

@@ -60,11 +60,12 @@ class RunContext:
         values = {k: v for k, v in node.items() if k != "name"}
         return record, typed(OmegaConf.merge(OmegaConf.structured(record.config), values), kind)
 
-    def read(self, node: DictConfig):
-        """A Ray Dataset from the data source a config node selects; errors name the node."""
+    def read(self, node: DictConfig, fragments: bool = False):
+        """A Ray Dataset (or the source's list of fragments) from the data source a config
+        node selects; errors name the node."""
         source, settings = self.settings("data", node)
         try:
-            return source.read(settings)
+            return source.fragments(settings) if fragments else source.read(settings)
         except LaunchbayError as exc:
             raise LaunchbayError(f"{node._key()}: {exc}") from exc
 

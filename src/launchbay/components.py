@@ -8,6 +8,7 @@ fields become the component's Hydra config group entry (``data=<name>``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
@@ -24,12 +25,19 @@ class NoConfig:
 
 @dataclass(frozen=True)
 class DataSource:
-    """Reads a dataset: ``read(config) -> ray.data.Dataset``."""
+    """Reads a dataset: ``read(config) -> ray.data.Dataset``.
+
+    Optional ``fragments(config) -> list[callable]``: the input as independent pieces
+    (files, chunks), each a picklable no-argument callable that yields Arrow tables.
+    Scoring runs one plain Ray task per piece then, which on small machines is much
+    cheaper than Ray Data's streaming executor.
+    """
 
     name: str
     read: Callable[[Any], "ray.data.Dataset"]
     config: type = NoConfig
     description: str = ""
+    fragments: Callable[[Any], list[Callable[[], Iterator["pa.Table"]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,12 +46,16 @@ class DataSink:
 
     The caller hands the sink a staging path and commits it atomically afterwards,
     so a sink only has to write everything under ``path``.
+
+    Optional ``write_part(tables, path, config) -> int``: write an iterator of Arrow tables
+    as one part (``path`` has no extension; add yours); it lets scoring skip Ray Data.
     """
 
     name: str
     write: Callable[["ray.data.Dataset", str, Any], int]
     config: type = NoConfig
     description: str = ""
+    write_part: Callable[[Iterator["pa.Table"], str, Any], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from hydra.core.config_store import ConfigStore
 from launchbay.drift.config import MonitorConfig
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
+from launchbay.validation import ContractConfig
 
 JOBS = ("train", "score", "drift", "pipeline")
 
@@ -18,12 +19,34 @@ JOBS = ("train", "score", "drift", "pipeline")
 class JobConfig:
     name: str = "pipeline"  # train | score | drift | pipeline
     model_name: str = "demo"  # the model's name in the registry
-    model_version: str = "latest"  # version number, alias, or latest
+    model_version: str = "champion"  # version number, alias, or latest
     label: str = "label"  # target column
     id_column: str = "row_id"  # kept in scored outputs; generated when absent
     holdout: float = 0.2  # share of training rows held out for evaluation
     seed: int = 0
     report: bool = True  # write report.html
+
+
+@dataclass
+class TrainConfig:
+    """How models are fitted: search, cross-validation, one model per segment (conf/train)."""
+
+    search: dict[str, Any] = field(default_factory=dict)  # grid over model settings: {estimator: {C: [0.1, 1]}}
+    folds: int = 3  # cross-validation folds that rank the search's candidates
+    metric: str = "roc_auc"  # ranks candidates: roc_auc, accuracy, log_loss, r2, rmse, mae
+    partition_by: Optional[str] = None  # one model per value of this column ("many models")
+    min_partition_rows: int = 50  # smaller or single-label segments use the model of all rows
+
+
+@dataclass
+class ApprovalConfig:
+    """When job=pipeline trains a challenger and what it takes to replace the champion (conf/approval)."""
+
+    trigger: str = "drift"  # drift | always | never
+    train_on: str = "batch"  # batch (needs labels) | data: the rows the challenger learns from
+    metric: str = "${train.metric}"  # compared on the challenger's holdout
+    margin: float = 0.005  # the challenger must beat the champion by at least this much
+    alias: str = "champion"
 
 
 @dataclass
@@ -47,6 +70,9 @@ class LaunchbayConfig:
     model: Any = None  # model=<name>
     sink: Any = None  # where scores go (sink=<name>)
     score: ScoreConfig = field(default_factory=ScoreConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    approval: ApprovalConfig = field(default_factory=ApprovalConfig)
+    contract: ContractConfig = field(default_factory=ContractConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)

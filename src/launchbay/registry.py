@@ -1,53 +1,113 @@
-"""Versioned models with their reference drift profile, in a local directory.
+"""Versioned models with their lineage, contract and reference drift profile.
 
-Layout: ``<root>/<model>/<version>/{model.pkl, meta.json, profile.json}`` and
-``<root>/<model>/aliases.json``. A version directory is claimed with an atomic
-``mkdir`` and filled before ``meta.json`` (its commit marker) is written, so readers
-never see a half-written version. The artifact is loaded only if its sha256 matches.
+The registry lives on any pyarrow filesystem: a local directory by default, or a URI
+(``s3://bucket/registry``, ``gs://...``, ``file:///...``) resolved by
+``pyarrow.fs.FileSystem.from_uri``. Layout under the root::
+
+    <model>/<version>/model.pkl, profile.json, contract.json   artifacts
+    <model>/<version>/meta.json         commit marker: lineage, metrics, sha256 of each artifact
+    <model>/<version>/claim-<stamp>     the writer that claimed this version number
+    <model>/aliases/<alias>/<stamp>-v<version>.json   one record per alias move
+    <model>/decisions/<stamp>.json      promotion decisions and their reasons
+
+Nothing is rewritten in place, so every step is one whole-object write: a local file
+is written under a dot-name and renamed, an object store PUT is atomic. A version
+number is claimed by writing a claim file and listing the version's folder: a writer
+that sees no other claim owns the number, otherwise it withdraws and tries again
+(with strongly consistent listings, as on local disks, S3, GCS and Azure, two writers
+never both win). An alias is the newest of its move records (``<stamp>`` is the time
+in nanoseconds and a random suffix), so concurrent moves never tear or lose a record:
+the latest wins and every move stays in the history that rollback walks.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
 import pickle
+import random
+import re
+import socket
 import tempfile
+import time
+import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from launchbay.errors import LaunchbayError
 
+MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
+ALIAS_RECORD = re.compile(r"^(\d+-[0-9a-f]+)-v(\d+)\.json$")
+LIST_ATTEMPTS = 5
+# meta keys that always differ between versions and say nothing in a diff
+NOT_COMPARED = {"version", "files", "sha256", "registered_at", "run_id"}
+
 
 @dataclass
 class RegistryConfig:
-    path: str = ".launchbay/registry"
+    path: str = ".launchbay/registry"  # a directory or a pyarrow filesystem URI (s3://bucket/prefix)
 
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """One committed version; artifacts are read only if their sha256 matches ``meta``."""
+
     name: str
     version: int
-    path: Path
+    path: Path  # inside the registry's filesystem (a local path for local registries)
     meta: dict[str, Any]
+    filesystem: Any = None  # pyarrow.fs.FileSystem; None: the local filesystem
+
+    @property
+    def uri(self) -> str:
+        kind = self.filesystem.type_name if self.filesystem is not None else "local"
+        return str(self.path) if kind == "local" else f"{kind}://{self.path}"
+
+    def read_bytes(self, filename: str) -> bytes:
+        """An artifact of this version, after checking its sha256."""
+        from pyarrow import fs as pafs
+
+        filesystem = self.filesystem or pafs.LocalFileSystem()
+        where = f"{self.path}/{filename}"
+        expected = self.meta.get("files", {}).get(filename) or (self.meta.get("sha256") if filename == MODEL_FILE else None)
+        try:
+            with filesystem.open_input_stream(where) as f:
+                blob = f.read()
+        except OSError as exc:
+            raise LaunchbayError(f"registry: {self.uri}/{filename} cannot be read ({exc})") from exc
+        if expected is None or hashlib.sha256(blob).hexdigest() != expected:
+            raise LaunchbayError(f"registry: {self.uri}/{filename} does not match its recorded sha256; refusing to load")
+        return blob
+
+    def read_text(self, filename: str) -> str:
+        return self.read_bytes(filename).decode()
 
     def load_model(self) -> Any:
         """The fitted model, after checking the artifact's hash."""
-        blob = (self.path / "model.pkl").read_bytes()
-        if hashlib.sha256(blob).hexdigest() != self.meta["sha256"]:
-            raise LaunchbayError(f"registry: {self.path / 'model.pkl'} does not match its recorded sha256; refusing to load")
-        return pickle.loads(blob)
+        return pickle.loads(self.read_bytes(MODEL_FILE))
 
     def load_profile(self) -> Any:
         """The reference drift profile saved with this version."""
         from launchbay.drift.profile import DatasetProfile
 
-        return DatasetProfile.from_json((self.path / "profile.json").read_text())
+        return DatasetProfile.from_json(self.read_text(PROFILE_FILE))
+
+    def load_contract(self) -> Any:
+        """The data contract saved with this version, or None for versions registered without one."""
+        from launchbay.validation import Contract
+
+        if CONTRACT_FILE not in self.meta.get("files", {}):
+            return None
+        return Contract.from_json(self.read_text(CONTRACT_FILE), f"{self.uri}/{CONTRACT_FILE}")
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to the local ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
@@ -55,47 +115,137 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class Registry:
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).expanduser().resolve()
+def stamp() -> str:
+    """A name part that sorts by creation time and is unique across writers."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
 
-    def register(self, name: str, model: Any, profile: Any, meta: dict[str, Any]) -> ModelVersion:
-        """Store a new version of ``name``; returns it."""
-        blob = pickle.dumps(model, protocol=5)
-        model_dir = self.root / name
-        model_dir.mkdir(parents=True, exist_ok=True)
-        version = max(self.versions(name, committed_only=False), default=0) + 1
-        while True:
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def who() -> str:
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except (KeyError, OSError):
+        return socket.gethostname()
+
+
+def check_name(kind: str, name: str) -> str:
+    if not NAME.match(name) or (kind == "alias" and (name == "latest" or name.isdigit())):
+        raise LaunchbayError(f"registry: {kind} name '{name}' is not valid (letters, digits and _.=+- ; not 'latest' or a number)")
+    return name
+
+
+class Registry:
+    """Model name -> versions; aliases moved by appending records; decisions kept beside them."""
+
+    def __init__(self, root: str | Path, filesystem: Any = None) -> None:
+        from pyarrow import fs as pafs
+
+        root = str(root)
+        if filesystem is not None:
+            self.fs, self.root = filesystem, root.rstrip("/")
+        elif "://" in root:
             try:
-                (model_dir / str(version)).mkdir()
+                self.fs, path = pafs.FileSystem.from_uri(root)
+            except (ValueError, OSError) as exc:
+                raise LaunchbayError(f"registry.path: cannot open '{root}' ({exc})") from exc
+            self.root = path.rstrip("/")
+        else:
+            self.fs, self.root = pafs.LocalFileSystem(), str(Path(root).expanduser().resolve())
+        self.local = self.fs.type_name == "local"
+        self.uri = self.root if self.local else f"{self.fs.type_name}://{self.root}"
+
+    # --- storage primitives ---------------------------------------------------------
+
+    def _path(self, *parts: Any) -> str:
+        return "/".join([self.root, *map(str, parts)])
+
+    def _files(self, *parts: Any, recursive: bool = False) -> list[Any]:
+        """File infos under a folder (none if it is missing), temporary files left out."""
+        from pyarrow import fs as pafs
+
+        selector = pafs.FileSelector(self._path(*parts), allow_not_found=True, recursive=recursive)
+        for attempt in range(LIST_ATTEMPTS):
+            try:
+                infos = self.fs.get_file_info(selector)
                 break
-            except FileExistsError:
-                version += 1
-        path = model_dir / str(version)
-        (path / "model.pkl").write_bytes(blob)
-        (path / "profile.json").write_text(profile.to_json())
-        full = {**meta, "name": name, "version": version, "sha256": hashlib.sha256(blob).hexdigest()}
-        write_atomic(path / "meta.json", json.dumps(full, indent=2, default=str))
-        return ModelVersion(name, version, path, full)
+            except FileNotFoundError:  # a concurrent writer created or renamed an entry mid-listing
+                if attempt == LIST_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01)
+        return [i for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith(".")]
+
+    def _write(self, path: str, data: bytes, *, atomic: bool) -> None:
+        """Write one object; ``atomic``: readers see all of it or nothing (a rename locally)."""
+        parent = str(PurePosixPath(path).parent)
+        self.fs.create_dir(parent, recursive=True)
+        target = f"{parent}/.{PurePosixPath(path).name}.{uuid.uuid4().hex}" if atomic and self.local else path
+        with self.fs.open_output_stream(target) as f:
+            f.write(data)
+        if target != path:
+            self.fs.move(target, path)
+
+    def _read_json(self, path: str) -> dict[str, Any]:
+        with self.fs.open_input_stream(path) as f:
+            return json.loads(f.read())
+
+    def _put_record(self, path: str, record: dict[str, Any]) -> None:
+        self._write(path, json.dumps(record, indent=2, default=str).encode(), atomic=True)
+
+    # --- versions -------------------------------------------------------------------
+
+    def register(self, name: str, model: Any, profile: Any, meta: dict[str, Any], contract: Any = None) -> ModelVersion:
+        """Store a new version of ``name`` (artifacts, then ``meta.json`` last); returns it."""
+        check_name("model", name)
+        artifacts = {MODEL_FILE: pickle.dumps(model, protocol=5), PROFILE_FILE: profile.to_json().encode()}
+        if contract is not None:
+            artifacts[CONTRACT_FILE] = contract.to_json().encode()
+        version = self._claim_version(name)
+        for filename, blob in artifacts.items():
+            self._write(self._path(name, version, filename), blob, atomic=False)
+        files = {filename: hashlib.sha256(blob).hexdigest() for filename, blob in artifacts.items()}
+        full = {**meta, "name": name, "version": version, "sha256": files[MODEL_FILE], "files": files, "registered_at": now()}
+        self._put_record(self._path(name, version, META_FILE), full)
+        return self._version(name, version, full)
+
+    def _claim_version(self, name: str) -> int:
+        """The next free version number, owned by this writer (see the module docstring)."""
+        while True:
+            taken = [int(i.path.split("/")[-2]) for i in self._files(name, recursive=True) if i.path.split("/")[-2].isdigit()]
+            version = max(taken, default=0) + 1
+            mine = self._path(name, version, f"claim-{stamp()}")
+            self._write(mine, who().encode(), atomic=False)
+            if [i.path for i in self._files(name, version) if i.base_name.startswith("claim-")] == [mine]:
+                return version
+            self.fs.delete_file(mine)
+            time.sleep(random.uniform(0.001, 0.05))
+
+    def _version(self, name: str, version: int, meta: dict[str, Any]) -> ModelVersion:
+        path = Path(self._path(name, version)) if self.local else PurePosixPath(self._path(name, version))
+        return ModelVersion(name, version, path, meta, self.fs)
 
     def versions(self, name: str, committed_only: bool = True) -> list[int]:
-        model_dir = self.root / name
-        if not model_dir.is_dir():
-            return []
-        return sorted(
-            int(p.name)
-            for p in model_dir.iterdir()
-            if p.name.isdigit() and (not committed_only or (p / "meta.json").exists())
-        )
+        """Version numbers of ``name``; with ``committed_only``, those whose ``meta.json`` is written."""
+        found = set()
+        for info in self._files(name, recursive=True):
+            folder = info.path.split("/")[-2]
+            if folder.isdigit() and (info.base_name == META_FILE or not committed_only):
+                found.add(int(folder))
+        return sorted(found)
 
     def models(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if self.versions(p.name)) if self.root.is_dir() else []
+        from pyarrow import fs as pafs
+
+        folders = self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True))
+        return sorted(i.base_name for i in folders if i.type == pafs.FileType.Directory and self.versions(i.base_name))
 
     def get(self, name: str, ref: str | int = "latest") -> ModelVersion:
         """A version by number, alias, or ``latest``."""
         versions = self.versions(name)
         if not versions:
-            raise LaunchbayError(f"registry: no model '{name}' in {self.root} (have: {', '.join(self.models()) or 'none'})")
+            raise LaunchbayError(f"registry: no model '{name}' in {self.uri} (have: {', '.join(self.models()) or 'none'})")
         ref = str(ref)
         if ref == "latest":
             version = versions[-1]
@@ -105,14 +255,78 @@ class Registry:
             version = self.aliases(name).get(ref, 0)
         if version not in versions:
             raise LaunchbayError(f"registry: model '{name}' has no version or alias '{ref}' (versions: {versions})")
-        path = self.root / name / str(version)
-        return ModelVersion(name, version, path, json.loads((path / "meta.json").read_text()))
+        return self._version(name, version, self._read_json(self._path(name, version, META_FILE)))
+
+    def diff(self, name: str, a: str | int, b: str | int) -> dict[str, tuple[Any, Any]]:
+        """Every lineage field (config, data fingerprint, metrics, packages...) where two versions differ."""
+        left, right = flatten(self.get(name, a).meta), flatten(self.get(name, b).meta)
+        keys = sorted(k for k in left.keys() | right.keys() if k.split(".")[0] not in NOT_COMPARED)
+        return {k: (left.get(k), right.get(k)) for k in keys if left.get(k) != right.get(k)}
+
+    # --- aliases --------------------------------------------------------------------
+
+    def _alias_records(self, name: str, alias: str | None = None) -> list[tuple[str, str, int, str]]:
+        """(stamp, alias, version, path) of every alias move, oldest first."""
+        found = []
+        for info in self._files(*([name, "aliases"] + ([alias] if alias else [])), recursive=True):
+            match = ALIAS_RECORD.match(info.base_name)
+            if match:
+                found.append((match[1], info.path.split("/")[-2], int(match[2]), info.path))
+        return sorted(found)
 
     def aliases(self, name: str) -> dict[str, int]:
-        path = self.root / name / "aliases.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        """Alias -> version, each alias at its newest move."""
+        return {alias: version for _, alias, version, _ in self._alias_records(name)}
 
-    def set_alias(self, name: str, alias: str, version: int) -> None:
-        """Point ``alias`` at ``version`` (an atomic file replace)."""
-        self.get(name, version)
-        write_atomic(self.root / name / "aliases.json", json.dumps({**self.aliases(name), alias: version}, indent=2))
+    def history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+        """The alias moves of ``name`` (of one alias, or all), oldest first."""
+        return [self._read_json(path) for *_, path in self._alias_records(name, alias)]
+
+    def set_alias(self, name: str, alias: str, version: int, reason: str = "", action: str = "set") -> None:
+        """Point ``alias`` at ``version``: one new record, written atomically."""
+        check_name("alias", alias)
+        version = self.get(name, version).version
+        record = {
+            "alias": alias,
+            "version": version,
+            "previous": self.aliases(name).get(alias),
+            "action": action,
+            "reason": reason,
+            "at": now(),
+            "by": who(),
+        }
+        self._put_record(self._path(name, "aliases", alias, f"{stamp()}-v{version}.json"), record)
+
+    def rollback(self, name: str, alias: str = "champion", reason: str = "") -> int:
+        """Move ``alias`` back to the version it held before its current one; returns that version.
+
+        Moves form a stack: a move pushes, a rollback pops, so rolling back twice goes
+        two moves back.
+        """
+        held: list[int] = []
+        for record in self.history(name, alias):
+            if record["action"] == "rollback":
+                held.pop()
+            else:
+                held.append(record["version"])
+        if len(held) < 2:
+            raise LaunchbayError(f"registry: '{name}' has no earlier {alias} to roll back to (moves: {held or 'none'})")
+        self.set_alias(name, alias, held[-2], reason=reason or f"rollback from v{held[-1]}", action="rollback")
+        return held[-2]
+
+    # --- decisions ------------------------------------------------------------------
+
+    def record_decision(self, name: str, decision: dict[str, Any]) -> None:
+        """Keep a promotion decision and its reasons with the model."""
+        self._put_record(self._path(name, "decisions", f"{stamp()}.json"), {**decision, "at": now(), "by": who()})
+
+    def decisions(self, name: str) -> list[dict[str, Any]]:
+        """Recorded decisions of ``name``, oldest first."""
+        return [self._read_json(i.path) for i in sorted(self._files(name, "decisions"), key=lambda i: i.base_name)]
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``{"a.b.c": leaf}`` (an empty dict is a leaf)."""
+    if not isinstance(node, dict) or not node:
+        return {prefix: node}
+    return {k: v for key, value in node.items() for k, v in flatten(value, f"{prefix}.{key}" if prefix else str(key)).items()}

@@ -1,20 +1,29 @@
-"""Scoring on Ray Data: one streaming pass predicts, counts rows and sketches drift.
+"""Scoring on Ray: one pass predicts, checks the data contract, counts rows and sketches drift.
 
-The model and the reference profile go to the object store once; each worker
-process turns them into objects once (cached by reference). Every scored batch sends
-its row count and, when drift is on, its drift sketch to a ``Tally`` actor, so the
-drift of a run comes from the same read as its scores.
+The model, its data contract and its reference profile go to the object store once;
+each worker process resolves them once (``Scorer`` is cached per process). Every scored
+batch sends its row count and, when drift is on, its drift sketch to a ``Tally`` actor,
+so the drift of a run comes from the same read as its scores.
 
-Two execution paths: stateless tasks (the default: cheapest for CPU models, fused
-with the read and the write) and an actor pool (models that need a GPU or are slow
-to load). Actors leave a CPU free for the read and write tasks, or Ray Data stalls.
+Three execution paths (``score.strategy``):
+
+- ``fragments``: one plain Ray task per piece of the input (a file, a synthetic chunk)
+  reads it, scores it batch by batch and writes one part file: no streaming executor in
+  between, which is what costs most on small machines. Needs a source that lists its
+  pieces and a sink that writes parts (the built-in ones do).
+- ``tasks``: Ray Data, read -> map_batches -> write fused into one stage; any source.
+- ``actors``: Ray Data with an actor pool, for models that need a GPU or load slowly.
+  Actors leave a CPU free for the read and write tasks, or Ray Data stalls.
+
+``auto`` picks ``actors`` when the model needs a GPU, else ``fragments`` when the source
+and sink allow it, else ``tasks``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,19 +61,21 @@ class Tally:
 
 @dataclass(frozen=True)
 class Plan:
-    """What every scoring worker needs; object-store references, resolved once per process."""
+    """What every scoring worker needs; object-store references are resolved once per process."""
 
     model: Any  # ObjectRef of the fitted model
+    contract: Any  # ObjectRef of the model's data contract, or None
     reference: Any  # ObjectRef of the reference profile's JSON, or None when drift is off
     tally: Any  # handle of the Tally actor
     features: tuple[str, ...]
-    keep: tuple[str, ...]  # input columns copied to the output
+    id_column: str  # copied to the output; random unique ids where the input has none
     extra: tuple[tuple[str, Any], ...]  # constant output columns
-    id_column: str
+    model_label: str  # "demo v3", for errors
+    run_dir: str  # where contract violations and quarantined rows go
 
 
 class Scorer:
-    """Callable on a pyarrow batch: ``keep`` columns, predictions and ``extra`` constants."""
+    """Callable on a pyarrow batch: the id column, the predictions and the ``extra`` constants."""
 
     def __init__(self, plan: Plan) -> None:
         import ray
@@ -73,23 +84,30 @@ class Scorer:
 
         self.plan = plan
         self.model = ray.get(plan.model)
+        self.contract = ray.get(plan.contract) if plan.contract is not None else None
         self.reference = DatasetProfile.from_json(ray.get(plan.reference)) if plan.reference is not None else None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         import ray
 
         from launchbay.drift.profile import sketch
+        from launchbay.validation import enforce_batch
 
         plan = self.plan
+        missing = [f for f in plan.features if f not in batch.column_names]
+        if missing:
+            raise LaunchbayError(
+                f"batch: columns {missing} that model {plan.model_label} needs are missing (batch has {batch.column_names})"
+            )
+        if self.contract is not None:
+            batch = enforce_batch(batch, self.contract, plan.run_dir, f"batch (contract of {plan.model_label})")
         frame = batch.select(list(plan.features)).to_pandas()
-        predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()}
-        columns = {name: batch.column(name) for name in plan.keep}
-        if plan.id_column not in columns:
-            columns = {plan.id_column: generated_ids(batch.num_rows), **columns}
-        columns.update(predictions)
+        predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()} if len(frame) else {}
+        ids = batch.column(plan.id_column) if plan.id_column in batch.column_names else generated_ids(batch.num_rows)
+        columns = {plan.id_column: ids, **predictions}
         columns.update({name: pa.array([value] * batch.num_rows) for name, value in plan.extra})
         sketch_json = None
-        if self.reference is not None:
+        if self.reference is not None and batch.num_rows:
             observed = {**dict(zip(batch.column_names, batch.columns)), **predictions}
             monitored = pa.table({name: observed[name] for name in self.reference.features if name in observed})
             sketch_json = sketch(monitored, self.reference).to_json()
@@ -109,63 +127,98 @@ def _cached_scorer(plan: Plan) -> Scorer:
 
 
 def score_task(batch: pa.Table, plan: Plan) -> pa.Table:
-    """The task path: one ``Scorer`` per worker process, built on its first batch."""
+    """Ray Data's task path: one ``Scorer`` per worker process, built on its first batch."""
     return _cached_scorer(plan)(batch)
 
 
-def score_dataset(ds, plan_args: dict, reference_json: str | None, cfg, family_gpus: float = 0.0):
-    """``ds`` with predictions, lazily, and the ``Tally`` actor its batches report to."""
-    import ray
-
-    tally = ray.remote(num_cpus=0)(Tally).remote(reference_json)
-    reference = ray.put(reference_json) if reference_json is not None else None
-    plan = Plan(tally=tally, reference=reference, **plan_args)
-    gpus = max(cfg.num_gpus, family_gpus)
-    strategy = cfg.strategy if cfg.strategy != "auto" else ("actors" if gpus else "tasks")
-    common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, num_cpus=cfg.num_cpus, fn_args=(plan,))
-    if strategy == "tasks":
-        return ds.map_batches(score_task, **common), tally
-    if strategy != "actors":
-        raise LaunchbayError(f"score.strategy must be tasks, actors or auto, got '{cfg.strategy}'")
-    size = cfg.actors or max(1, int(ray.cluster_resources().get("CPU", 1) - cfg.num_cpus))
-    common["batch_size"] = cfg.batch_size or 8192  # GPU stages need an explicit batch size
-    common["fn_constructor_args"] = common.pop("fn_args")
-    scored = ds.map_batches(Scorer, compute=ray.data.ActorPoolStrategy(size=size), num_gpus=gpus, **common)
-    return scored, tally
+def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, part: str | None) -> int:
+    """Score one piece of the input and write it as one part (``part=None``: score only); returns rows."""
+    scorer = _cached_scorer(plan)
+    scored = (scorer(table) for table in fragment())
+    if part is None:
+        return sum(table.num_rows for table in scored)
+    return write_part(scored, part, settings)
 
 
-@contextmanager
-def progress(tally, console, label: str) -> Iterator[None]:
-    """A live line with rows scored and rows/s while the block runs."""
-    import ray
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    done = threading.Event()
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, rate="")
-        start = time.perf_counter()
-
-        def poll() -> None:
-            while not done.wait(0.5):
-                rows = ray.get(tally.count.remote())
-                rate = rows / max(time.perf_counter() - start, 1e-9)
-                bar.update(task, description=f"{label}: {rows:,} rows", rate=f"{rate:,.0f} rows/s")
-
-        watcher = threading.Thread(target=poll, daemon=True)
-        watcher.start()
-        try:
-            yield
-        finally:
-            done.set()
-            watcher.join()
+def choose(cfg, source, sink, gpus: float) -> str:
+    """The execution path for ``score.strategy``."""
+    if cfg.strategy not in ("auto", "fragments", "tasks", "actors"):
+        raise LaunchbayError(f"score.strategy must be auto, fragments, tasks or actors, got '{cfg.strategy}'")
+    if cfg.strategy != "auto":
+        return cfg.strategy
+    if gpus:
+        return "actors"
+    return "fragments" if source.fragments is not None and (sink is None or sink.write_part is not None) else "tasks"
 
 
-def merged_sketch(tally) -> Any:
-    """The drift profile of every row the tally saw (None when drift was off)."""
-    import ray
+class Run:
+    """One scoring run: the plan shipped to workers, and the tally they report to."""
 
-    from launchbay.drift.profile import DatasetProfile
+    def __init__(self, plan_args: dict[str, Any], reference_json: str | None) -> None:
+        import ray
 
-    text = ray.get(tally.sketch.remote())
-    return DatasetProfile.from_json(text) if text is not None else None
+        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_json)
+        reference = ray.put(reference_json) if reference_json is not None else None
+        self.plan = Plan(tally=self.tally, reference=reference, **plan_args)
+
+    def fragments(self, fragments: list, sink, settings, directory: str | None, in_flight: int) -> int:
+        """Score every fragment as a plain Ray task, at most ``in_flight`` at a time; returns rows."""
+        import ray
+
+        task = ray.remote(score_fragment)
+        write_part = sink.write_part if sink is not None else None
+        pending, rows = [], 0
+        for i, fragment in enumerate(fragments):
+            if len(pending) >= in_flight:
+                done, pending = ray.wait(pending, num_returns=1)
+                rows += sum(ray.get(done))
+            part = f"{directory}/part-{i:05d}" if directory is not None else None
+            pending.append(task.remote(fragment, self.plan, write_part, settings, part))
+        return rows + sum(ray.get(pending))
+
+    def dataset(self, ds, strategy: str, cfg, gpus: float):
+        """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
+        import ray
+
+        common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, num_cpus=cfg.num_cpus)
+        if strategy == "tasks":
+            return ds.map_batches(score_task, fn_args=(self.plan,), **common)
+        size = cfg.actors or max(1, int(ray.cluster_resources().get("CPU", 1) - cfg.num_cpus))
+        common["batch_size"] = cfg.batch_size or 8192  # GPU stages need an explicit batch size
+        pool = ray.data.ActorPoolStrategy(size=size)
+        return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, num_gpus=gpus, **common)
+
+    @contextmanager
+    def progress(self, console, label: str) -> Iterator[None]:
+        """A live line with rows scored and rows/s while the block runs."""
+        import ray
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        done = threading.Event()
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(label, rate="")
+            start = time.perf_counter()
+
+            def poll() -> None:
+                while not done.wait(0.5):
+                    rows = ray.get(self.tally.count.remote())
+                    rate = rows / max(time.perf_counter() - start, 1e-9)
+                    bar.update(task, description=f"{label}: {rows:,} rows", rate=f"{rate:,.0f} rows/s")
+
+            watcher = threading.Thread(target=poll, daemon=True)
+            watcher.start()
+            try:
+                yield
+            finally:
+                done.set()
+                watcher.join()
+
+    def sketch(self) -> Any:
+        """The drift profile of every row scored (None when drift was off)."""
+        import ray
+
+        from launchbay.drift.profile import DatasetProfile
+
+        text = ray.get(self.tally.sketch.remote())
+        return DatasetProfile.from_json(text) if text is not None else None

@@ -1,20 +1,38 @@
-"""``launchbay models list|show``: the model registry."""
+"""``launchbay models list|show|history|promote|rollback|diff``: the model registry."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def add_parser(sub) -> None:
     models = sub.add_parser("models", help="the model registry").add_subparsers(dest="action", required=True)
-    for action, func in (("list", models_list), ("show", models_show)):
-        p = models.add_parser(action)
-        p.add_argument("--registry", default=".launchbay/registry", help="registry directory")
+    actions = {
+        "list": (models_list, "registered models, their versions and aliases"),
+        "show": (models_show, "one version's lineage, metrics and contract"),
+        "history": (models_history, "alias moves and promotion decisions of a model"),
+        "promote": (models_promote, "point an alias (champion by default) at a version"),
+        "rollback": (models_rollback, "move an alias back to the version it held before"),
+        "diff": (models_diff, "what differs between two versions: config, data, metrics, packages"),
+    }
+    for action, (func, text) in actions.items():
+        p = models.add_parser(action, help=text)
+        p.add_argument("--registry", default=".launchbay/registry", help="registry directory or URI (s3://bucket/prefix)")
         p.set_defaults(func=func)
-        if action == "show":
+        if action != "list":
             p.add_argument("name")
+        if action == "show":
             p.add_argument("version", nargs="?", default="latest", help="version number, alias or latest")
             p.add_argument("--config", action="store_true", help="include the config that trained it")
+        if action == "promote":
+            p.add_argument("version", help="version number or alias")
+        if action in ("promote", "rollback"):
+            p.add_argument("--alias", default="champion")
+            p.add_argument("--reason", default="", help="kept with the alias move")
+        if action == "diff":
+            p.add_argument("a", help="version number or alias")
+            p.add_argument("b", help="version number or alias")
 
 
 def models_list(args: argparse.Namespace) -> None:
@@ -34,9 +52,48 @@ def models_list(args: argparse.Namespace) -> None:
 
 
 def models_show(args: argparse.Namespace) -> None:
-    import json
+    from launchbay.registry import Registry
+
+    version = Registry(args.registry).get(args.name, args.version)
+    shown = {k: v for k, v in version.meta.items() if k != "config" or args.config}
+    contract = version.load_contract()
+    if contract is not None:
+        shown["contract"] = json.loads(contract.to_json())
+    print(json.dumps(shown, indent=2, default=str))
+
+
+def models_history(args: argparse.Namespace) -> None:
+    from launchbay.registry import Registry
+
+    registry = Registry(args.registry)
+    registry.get(args.name)
+    print(json.dumps({"aliases": registry.history(args.name), "decisions": registry.decisions(args.name)}, indent=2))
+
+
+def models_promote(args: argparse.Namespace) -> None:
+    from launchbay.registry import Registry
+
+    registry = Registry(args.registry)
+    version = registry.get(args.name, args.version).version
+    registry.set_alias(args.name, args.alias, version, reason=args.reason or "promoted by hand")
+    print(f"{args.name}: {args.alias} -> v{version}")
+
+
+def models_rollback(args: argparse.Namespace) -> None:
+    from launchbay.registry import Registry
+
+    version = Registry(args.registry).rollback(args.name, args.alias, reason=args.reason)
+    print(f"{args.name}: {args.alias} -> v{version} (rolled back)")
+
+
+def models_diff(args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
     from launchbay.registry import Registry
 
-    meta = Registry(args.registry).get(args.name, args.version).meta
-    print(json.dumps({k: v for k, v in meta.items() if k != "config" or args.config}, indent=2))
+    differences = Registry(args.registry).diff(args.name, args.a, args.b)
+    table = Table("field", f"{args.name} {args.a}", f"{args.name} {args.b}", title=f"{len(differences)} fields differ")
+    for key, (left, right) in differences.items():
+        table.add_row(key, json.dumps(left, default=str), json.dumps(right, default=str))
+    Console().print(table)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 @contextmanager
 def staged_directory(final: Path) -> Iterator[Path]:
-    """Yield a staging directory that becomes ``final`` only if the block succeeds.
+    """Yield a new, empty staging directory that becomes ``final`` only if the block succeeds.
 
     On failure the staging directory is removed and ``final`` is left as it was; on
     success an existing ``final`` (a re-run of the same run) is replaced.
@@ -18,6 +18,7 @@ def staged_directory(final: Path) -> Iterator[Path]:
     final = Path(final)
     staging = final.with_name(f".{final.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     try:
         yield staging
     except BaseException:

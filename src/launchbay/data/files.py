@@ -6,9 +6,13 @@ corrupt file is one line that names the file, not a traceback from a worker.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Optional
+
+import pyarrow as pa
 
 from launchbay.errors import LaunchbayError
 
@@ -82,21 +86,57 @@ def _check_same_types(schemas: dict) -> None:
                 )
 
 
-def read_parquet(cfg: FileConfig):
+def parquet_files(cfg: FileConfig):
+    """``(filesystem, files)`` after checking that every file opens, has the columns and agrees on types."""
     import pyarrow.parquet as pq
-    import ray.data
 
     filesystem, files = input_files(cfg.path, ".parquet")
     schemas = {f: _schema(filesystem, f, pq.read_schema, "parquet") for f in files}
     for f, schema in schemas.items():
         _check_columns(f, schema.names, cfg.columns)
     _check_same_types(schemas)
+    return filesystem, files
+
+
+def read_parquet(cfg: FileConfig):
+    import ray.data
+
+    filesystem, files = parquet_files(cfg)
     return ray.data.read_parquet(files, filesystem=filesystem, columns=cfg.columns)
 
 
-def read_csv(cfg: CsvConfig):
+def parquet_fragments(cfg: FileConfig) -> list:
+    """One fragment per parquet file, read in record batches."""
+    filesystem, files = parquet_files(cfg)
+    return [partial(iter_parquet, filesystem, f, cfg.columns) for f in files]
+
+
+def iter_parquet(filesystem, path: str, columns, batch_rows: int = 131_072) -> Iterator[pa.Table]:
+    import pyarrow.parquet as pq
+
+    with filesystem.open_input_file(path) as f:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
+            yield pa.Table.from_batches([batch])
+
+
+def csv_fragments(cfg: CsvConfig) -> list:
+    """One fragment per CSV file, read in blocks."""
+    filesystem, files = csv_files(cfg)
+    return [partial(iter_csv, filesystem, f, cfg.columns, cfg.delimiter) for f in files]
+
+
+def iter_csv(filesystem, path: str, columns, delimiter: str) -> Iterator[pa.Table]:
     import pyarrow.csv as pcsv
-    import ray.data
+
+    with filesystem.open_input_stream(path) as f, pcsv.open_csv(f, parse_options=pcsv.ParseOptions(delimiter=delimiter)) as reader:
+        for batch in reader:
+            table = pa.Table.from_batches([batch])
+            yield table.select(columns) if columns else table
+
+
+def csv_files(cfg: CsvConfig):
+    """``(filesystem, files)`` after checking that every file parses and has the columns."""
+    import pyarrow.csv as pcsv
 
     filesystem, files = input_files(cfg.path, ".csv")
     parse = pcsv.ParseOptions(delimiter=cfg.delimiter)
@@ -107,8 +147,43 @@ def read_csv(cfg: CsvConfig):
 
     for f in files:
         _check_columns(f, _schema(filesystem, f, header, "CSV").names, cfg.columns)
-    ds = ray.data.read_csv(files, filesystem=filesystem, parse_options=parse)
+    return filesystem, files
+
+
+def read_csv(cfg: CsvConfig):
+    import pyarrow.csv as pcsv
+    import ray.data
+
+    filesystem, files = csv_files(cfg)
+    ds = ray.data.read_csv(files, filesystem=filesystem, parse_options=pcsv.ParseOptions(delimiter=cfg.delimiter))
     return ds.select_columns(cfg.columns) if cfg.columns else ds
+
+
+def write_parquet_part(tables: Iterator[pa.Table], path: str, cfg: ParquetSinkConfig) -> int:
+    """Write ``tables`` as ``<path>.parquet`` (one file; hive folders with ``partition_by``)."""
+    import pyarrow.parquet as pq
+
+    if cfg.partition_by:
+        import pyarrow.dataset as pads
+
+        rows = 0
+        for i, table in enumerate(tables):
+            pads.write_dataset(table, Path(path).parent, format="parquet", partitioning=list(cfg.partition_by),
+                               partitioning_flavor="hive", existing_data_behavior="overwrite_or_ignore",
+                               basename_template=f"{Path(path).name}-{i}-{{i}}.parquet")
+            rows += table.num_rows
+        return rows
+    writer, rows = None, 0
+    try:
+        for table in tables:
+            if writer is None:
+                writer = pq.ParquetWriter(f"{path}.parquet", table.schema, compression=cfg.compression, use_dictionary=False)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def write_parquet(ds, path: str, cfg: ParquetSinkConfig) -> int:

@@ -8,7 +8,9 @@ a model trained on one seed scores well on another.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -108,6 +110,16 @@ def _with_nulls(values: pa.Array, name: str, drift: DriftSpec, rng: np.random.Ge
         return values
     mask = pa.array(rng.random(len(values)) < drift.missing_rate)
     return pc.if_else(mask, pa.scalar(None, values.type), values)
+
+
+def chunk(cfg: SyntheticConfig, index: int) -> Iterator[pa.Table]:
+    yield generate(cfg, index)
+
+
+def fragments(cfg: SyntheticConfig) -> list:
+    """One fragment per chunk of ``chunk_rows`` rows."""
+    check(cfg)
+    return [partial(chunk, cfg, i) for i in range(-(-cfg.rows // cfg.chunk_rows))]
 
 
 def read(cfg: SyntheticConfig):

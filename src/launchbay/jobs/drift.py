@@ -44,12 +44,9 @@ def publish(ctx, version, result) -> dict:
 
 
 def run(ctx) -> dict:
-    from launchbay.jobs.score import check_drift, scored
+    from launchbay.jobs.score import check_drift, score
 
     job = ctx.cfg.job
     version = ctx.registry.get(job.model_name, job.model_version)
-    dataset, tally = scored(ctx, version, drift=True)
-    with ctx.step("sketch"):
-        for _ in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-            pass
-    return {"drift": check_drift(ctx, version, tally), "model": {"name": version.name, "version": version.version}}
+    _, scoring = score(ctx, version, drift=True, output=None)
+    return {"drift": check_drift(ctx, version, scoring), "model": {"name": version.name, "version": version.version}}

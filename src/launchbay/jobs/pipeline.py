@@ -1,14 +1,28 @@
-"""The end-to-end job: train and register, then score the batch and check it for drift in one pass."""
+"""The end-to-end job: score the batch with the champion and check it for drift in one pass;
+on drift (or on demand) train a challenger and promote it only if it wins.
+
+The first run of a model has no champion: it trains one from ``data`` first.
+"""
 
 from __future__ import annotations
 
 from omegaconf import open_dict
 
+from launchbay import validation
 from launchbay.jobs import score, train
+from launchbay.training.approval import trigger
 
 
 def run(ctx) -> dict:
-    trained = train.run(ctx)
+    summary = {}
+    alias = ctx.cfg.approval.alias
+    if alias not in ctx.registry.aliases(ctx.cfg.job.model_name):
+        summary["train"] = train.run(ctx)
     with open_dict(ctx.cfg):
-        ctx.cfg.job.model_version = str(trained["model"]["version"])
-    return {"train": trained, **score.run(ctx)}
+        ctx.cfg.job.model_version = alias
+    summary.update(score.run(ctx))
+    summary["contract"] = validation.report(ctx.run_dir)
+    reason = trigger(ctx.cfg.approval.trigger, summary.get("drift"))
+    if reason:
+        summary["challenger"] = train.challenge(ctx, reason)
+    return summary

@@ -3,64 +3,79 @@ check the same rows for drift in the same pass."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from launchbay.data.commit import staged_directory
 from launchbay.errors import LaunchbayError
+from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import root_cause
-from launchbay.scoring import merged_sketch, progress, score_dataset
+from launchbay.scoring import Run, choose
 
 
-def scored(ctx, version, *, drift: bool):
-    """The batch as a lazy Ray Dataset with predictions, and the tally its batches report to."""
+def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
+    """Score the batch with ``version``, writing under ``output`` when given; returns rows and the run."""
     import ray
 
     from launchbay.app import typed
 
-    job = ctx.cfg.job
-    features = version.meta["features"]
-    ds = ctx.read(ctx.cfg.batch)
-    columns = ds.schema().names
-    missing = [f for f in features if f not in columns]
-    if missing:
-        raise LaunchbayError(
-            f"batch: columns {missing} that model {version.name} v{version.version} needs are missing (batch has {columns})"
-        )
-    family = ctx.manager.component("model", version.meta["family"])
-    plan = dict(
-        model=ray.put(version.load_model()),
-        features=tuple(features),
-        keep=(job.id_column,) if job.id_column in columns else (),
-        extra=(("model_version", version.version),),
-        id_column=job.id_column,
+    cfg = ctx.cfg
+    settings_of = typed(cfg.score, "score")
+    source, _ = ctx.settings("data", cfg.batch)
+    sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
+    gpus = max(settings_of.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
+    strategy = choose(settings_of, source, sink, gpus)
+    contract = version.load_contract()
+    run = Run(
+        dict(
+            model=ray.put(version.load_model()),
+            contract=ray.put(contract) if contract is not None else None,
+            features=tuple(version.meta["features"]),
+            id_column=cfg.job.id_column,
+            extra=(("model_version", version.version),),
+            model_label=f"{version.name} v{version.version}",
+            run_dir=str(ctx.run_dir),
+        ),
+        version.read_text(PROFILE_FILE) if drift else None,
     )
-    reference = (version.path / "profile.json").read_text() if drift else None
-    return score_dataset(ds, plan, reference, typed(ctx.cfg.score, "score"), family.num_gpus)
+    try:
+        with ctx.step("score"), run.progress(ctx.console, "scoring"), (
+            staged_directory(output) if output else nullcontext()
+        ) as staging:
+            target = str(staging) if output else None
+            if strategy == "fragments":
+                in_flight = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+                rows = run.fragments(ctx.read(cfg.batch, fragments=True), sink, sink_settings, target, in_flight)
+            else:
+                ds = run.dataset(ctx.read(cfg.batch), strategy, settings_of, gpus)
+                rows = sink.write(ds, target, sink_settings) if output else sum(
+                    b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
+                )
+    except Exception as exc:
+        from ray.exceptions import RayError
+
+        if isinstance(exc, LaunchbayError) and not isinstance(exc, RayError):
+            raise
+        where = f"nothing was written to {output}" if output else "no drift result"
+        raise LaunchbayError(f"scoring failed, {where}: {root_cause(exc)}") from exc
+    return rows, run
 
 
-def check_drift(ctx, version, tally) -> dict:
-    """Compare the tally's sketch with the model's reference; print, report and alert."""
+def check_drift(ctx, version, run: Run) -> dict:
+    """Compare the sketch of the scored rows with the model's reference; print, report and alert."""
     from launchbay import drift
     from launchbay.jobs.drift import publish
 
     with ctx.step("drift"):
-        result = drift.compare(version.load_profile(), merged_sketch(tally), config=ctx.monitor)
+        result = drift.compare(version.load_profile(), run.sketch(), config=ctx.monitor)
     return publish(ctx, version, result)
 
 
 def run(ctx) -> dict:
     cfg = ctx.cfg
     version = ctx.registry.get(cfg.job.model_name, cfg.job.model_version)
-    sink, settings = ctx.settings("sink", cfg.sink)
     output = Path(cfg.score.output).expanduser().resolve() if cfg.score.output else ctx.run_dir / "scores"
-    dataset, tally = scored(ctx, version, drift=cfg.score.drift)
-    try:
-        with ctx.step("score"), progress(tally, ctx.console, "scoring"), staged_directory(output) as staging:
-            rows = sink.write(dataset, str(staging), settings)
-    except LaunchbayError:
-        raise
-    except Exception as exc:
-        raise LaunchbayError(f"scoring failed, nothing was written to {output}: {root_cause(exc)}") from exc
+    rows, scoring = score(ctx, version, drift=cfg.score.drift, output=output)
     seconds = ctx.timings["score"]
     ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=str(output))
     ctx.console.print(
@@ -72,5 +87,5 @@ def run(ctx) -> dict:
         "model": {"name": version.name, "version": version.version},
     }
     if cfg.score.drift:
-        summary["drift"] = check_drift(ctx, version, tally)
+        summary["drift"] = check_drift(ctx, version, scoring)
     return summary

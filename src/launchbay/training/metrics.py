@@ -1,0 +1,53 @@
+"""Model metrics, by name, shared by cross-validation, the holdout and the promotion rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from launchbay.errors import LaunchbayError
+
+CLASSIFICATION = ("accuracy", "roc_auc", "log_loss")
+REGRESSION = ("r2", "rmse", "mae")
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+
+
+def is_classifier(model) -> bool:
+    return getattr(model, "classes_", None) is not None
+
+
+def score(model, X, y: np.ndarray, metric: str) -> float:
+    """One metric of a fitted model on rows ``X`` with labels ``y``."""
+    from sklearn import metrics
+
+    if metric == "accuracy":
+        return float(metrics.accuracy_score(y, model.predict(X)))
+    if metric in ("roc_auc", "log_loss"):
+        proba = model.predict_proba(X)
+        if metric == "log_loss":
+            return float(metrics.log_loss(y, proba, labels=model.classes_))
+        if proba.shape[1] == 2:
+            return float(metrics.roc_auc_score(y, proba[:, 1]))
+        return float(metrics.roc_auc_score(y, proba, multi_class="ovr", labels=model.classes_))
+    predicted = model.predict(X)
+    if metric == "r2":
+        return float(metrics.r2_score(y, predicted))
+    if metric == "rmse":
+        return float(np.sqrt(metrics.mean_squared_error(y, predicted)))
+    if metric == "mae":
+        return float(metrics.mean_absolute_error(y, predicted))
+    raise LaunchbayError(f"train.metric: unknown metric '{metric}' (known: {list(CLASSIFICATION + REGRESSION)})")
+
+
+def evaluate(model, X, y: np.ndarray) -> dict[str, float]:
+    """Every metric that fits the model: classification metrics for classifiers, else regression ones."""
+    if not len(y):
+        return {}
+    names = CLASSIFICATION if is_classifier(model) else REGRESSION
+    if is_classifier(model) and len(np.unique(y)) < 2:
+        names = ("accuracy",)
+    return {name: score(model, X, y, name) for name in names}
+
+
+def gain(metric: str, new: float, old: float) -> float:
+    """How much better ``new`` is than ``old`` (positive: better), whatever the metric's direction."""
+    return old - new if metric in LOWER_IS_BETTER else new - old

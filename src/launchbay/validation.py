@@ -1,0 +1,254 @@
+"""Data contracts: what a model's input columns must look like.
+
+A contract holds, per column, its type family, whether it may be null, a numeric
+range and the allowed categories. It is inferred from the training rows (or read
+from a file the data team writes), stored with the model version, and checked on
+training data and on every batch before scoring.
+
+Four checks: ``type`` (a whole column has the wrong type family), ``nullable``,
+``range`` and ``category``. Every check is counted per column; the contract's
+``enforce`` list says which make a row bad. Bad rows fail the job (``policy: fail``)
+or go to a side output and are left out (``policy: quarantine``). A wrong type is
+never quarantined: no row of that column can be trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from launchbay.errors import LaunchbayError
+
+CHECKS = ("type", "nullable", "range", "category")
+POLICIES = ("fail", "quarantine")
+QUARANTINE_DIR = "quarantine"
+COUNTS_DIR = "contract"
+
+
+@dataclass
+class ContractConfig:
+    """How training infers a contract, and what it enforces (the ``contract`` config node)."""
+
+    policy: str = "fail"  # fail | quarantine: what a row that breaks an enforced check does
+    # Checks that make a row bad; the others are only counted and reported.
+    enforce: list[str] = field(default_factory=lambda: ["type", "range"])
+    # Inferred ranges are the training range widened by this share of its width on each side.
+    range_margin: float = 1.0
+    # String columns with more distinct training values than this get no category list.
+    max_categories: int = 50
+    # A contract JSON to check the training data against and store, instead of inferring one.
+    path: Optional[str] = None
+
+
+@dataclass
+class ColumnRule:
+    name: str
+    kind: str  # integer | float | string | boolean | temporal | other
+    nullable: bool = True
+    min: Optional[float] = None
+    max: Optional[float] = None
+    categories: Optional[list[str]] = None
+
+
+@dataclass
+class Contract:
+    columns: list[ColumnRule]
+    policy: str = "fail"
+    enforce: list[str] = field(default_factory=lambda: ["type", "range"])
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise LaunchbayError(f"contract.policy must be one of {list(POLICIES)}, got '{self.policy}'")
+        unknown = sorted(set(self.enforce) - set(CHECKS))
+        if unknown:
+            raise LaunchbayError(f"contract.enforce has unknown checks {unknown} (known: {list(CHECKS)})")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> "Contract":
+        """A contract from its JSON, or a one-line error naming ``where`` it came from."""
+        try:
+            data = json.loads(text)
+            return cls(
+                columns=[ColumnRule(**column) for column in data["columns"]],
+                policy=data.get("policy", "fail"),
+                enforce=list(data.get("enforce", ["type", "range"])),
+            )
+        except LaunchbayError as exc:
+            raise LaunchbayError(f"{where}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LaunchbayError(f"{where}: not a valid contract ({type(exc).__name__}: {exc})") from exc
+
+    @classmethod
+    def from_file(cls, path: str) -> "Contract":
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise LaunchbayError(f"contract.path: no such file: {file.resolve()}")
+        return cls.from_json(file.read_text(), f"contract.path {file.resolve()}")
+
+
+class ContractError(LaunchbayError):
+    """Rows break an enforced check under ``policy: fail``."""
+
+
+def kind_of(dtype: pa.DataType) -> str:
+    if pa.types.is_dictionary(dtype):
+        return kind_of(dtype.value_type)
+    for kind, test in (
+        ("boolean", pa.types.is_boolean),
+        ("integer", pa.types.is_integer),
+        ("float", pa.types.is_floating),
+        ("string", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+        ("temporal", pa.types.is_temporal),
+    ):
+        if test(dtype):
+            return kind
+    return "other"
+
+
+def compatible(rule_kind: str, kind: str) -> bool:
+    return kind == rule_kind or (rule_kind == "float" and kind == "integer")
+
+
+def infer(table: pa.Table, cfg: ContractConfig) -> Contract:
+    """The contract of the training rows ``table``, widened as ``cfg`` says."""
+    rules = []
+    for name in table.column_names:
+        column = table.column(name)
+        rule = ColumnRule(name, kind_of(column.type), nullable=column.null_count > 0)
+        if rule.kind in ("integer", "float"):
+            finite = pc.drop_null(column) if rule.kind == "integer" else column.filter(pc.is_finite(column))
+            if len(finite):
+                low, high = (float(v.as_py()) for v in pc.min_max(finite).values())
+                pad = cfg.range_margin * (high - low)
+                rule.min, rule.max = low - pad, high + pad
+        elif rule.kind == "string":
+            values = pc.unique(pc.drop_null(column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column))
+            if len(values) <= cfg.max_categories:
+                rule.categories = sorted(values.to_pylist())
+        rules.append(rule)
+    return Contract(rules, policy=cfg.policy, enforce=list(cfg.enforce))
+
+
+@dataclass
+class Checked:
+    """The outcome of checking rows: which are bad and how many broke each check, per column."""
+
+    rows: int
+    bad: np.ndarray  # bool per row: breaks an enforced check
+    counts: dict[str, dict[str, int]]  # column -> check -> rows that break it
+
+    def describe(self, limit: int = 4) -> str:
+        parts = [f"{column} {check}: {n}" for column, checks in self.counts.items() for check, n in checks.items()]
+        more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
+        return ", ".join(parts[:limit]) + more
+
+
+def check(table: pa.Table, contract: Contract) -> Checked:
+    """Count every check on every column of the contract; missing columns are a type violation."""
+    bad = np.zeros(table.num_rows, dtype=bool)
+    counts: dict[str, dict[str, int]] = {}
+    for rule in contract.columns:
+        masks = _violations(table, rule)
+        for name, mask in masks.items():
+            counts.setdefault(rule.name, {})[name] = int(mask.sum())
+            if name in contract.enforce:
+                bad |= mask
+    return Checked(table.num_rows, bad, {c: {k: n for k, n in v.items() if n} for c, v in counts.items() if any(v.values())})
+
+
+def _violations(table: pa.Table, rule: ColumnRule) -> dict[str, np.ndarray]:
+    everything = np.ones(table.num_rows, dtype=bool)
+    if rule.name not in table.column_names or not compatible(rule.kind, kind_of(table.column(rule.name).type)):
+        return {"type": everything}
+    column = table.column(rule.name)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    masks = {"nullable": np.zeros(table.num_rows, dtype=bool) if rule.nullable else _mask(pc.is_null(column, nan_is_null=True))}
+    if rule.min is not None:
+        outside = pc.or_(pc.less(column, rule.min), pc.greater(column, rule.max))
+        masks["range"] = _mask(outside)
+    if rule.categories is not None:
+        masks["category"] = _mask(pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(rule.categories)))))
+    return masks
+
+
+def _mask(values: Any) -> np.ndarray:
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def split(table: pa.Table, contract: Contract, where: str) -> tuple[pa.Table, pa.Table, Checked]:
+    """(good rows, bad rows, counts); under ``policy: fail`` any bad row is a ``ContractError``."""
+    checked = check(table, contract)
+    enforced_type = [c for c, v in checked.counts.items() if "type" in v and "type" in contract.enforce]
+    if checked.bad.any() and (contract.policy == "fail" or enforced_type):
+        raise ContractError(
+            f"{where}: {int(checked.bad.sum())} of {checked.rows} rows break the model's data contract ({checked.describe()})"
+        )
+    keep = pa.array(~checked.bad)
+    return table.filter(keep), table.filter(pc.invert(keep)), checked
+
+
+def quarantine(rows: pa.Table, run_dir: Path, name: str) -> None:
+    """Write bad rows to ``<run_dir>/quarantine/<name>.parquet`` (nothing when there are none)."""
+    import pyarrow.parquet as pq
+
+    if not rows.num_rows:
+        return
+    target = Path(run_dir) / QUARANTINE_DIR / f"{name}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}")
+    pq.write_table(rows, staging)
+    staging.rename(target)
+
+
+def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str) -> pa.Table:
+    """Check one batch: the good rows go on; bad rows are quarantined or fail the job.
+
+    The counts of a batch with any violation go to ``<run_dir>/contract/`` for ``report``.
+    """
+    good, bad, checked = split(batch, contract, where)
+    if checked.counts:
+        name = uuid.uuid4().hex
+        quarantine(bad, Path(run_dir), name)
+        counts = Path(run_dir) / COUNTS_DIR / f"{name}.json"
+        counts.parent.mkdir(parents=True, exist_ok=True)
+        counts.write_text(json.dumps({"rows": checked.rows, "quarantined": bad.num_rows, "counts": checked.counts}))
+    return good
+
+
+def guard(ds, version, run_dir: Path):
+    """``ds`` checked batch by batch against the contract stored with ``version`` (as is without one)."""
+    contract = version.load_contract()
+    if contract is None:
+        return ds
+    where = f"batch (contract of {version.name} v{version.version})"
+    return ds.map_batches(
+        enforce_batch, batch_format="pyarrow", fn_kwargs={"contract": contract, "run_dir": str(run_dir), "where": where}
+    )
+
+
+def report(run_dir: Path) -> dict[str, Any]:
+    """The counts of every checked batch of a run, added up per column and check."""
+    files = sorted((Path(run_dir) / COUNTS_DIR).glob("*.json"))
+    per_column: dict[str, Counter] = {}
+    quarantined = 0
+    for file in files:
+        record = json.loads(file.read_text())
+        quarantined += record["quarantined"]
+        for column, checks in record["counts"].items():
+            per_column.setdefault(column, Counter()).update(checks)
+    summary: dict[str, Any] = {"violations": {c: dict(v) for c, v in sorted(per_column.items())}, "quarantined_rows": quarantined}
+    if quarantined:
+        summary["quarantine"] = str(Path(run_dir) / QUARANTINE_DIR)
+    return summary

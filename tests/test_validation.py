@@ -1,0 +1,103 @@
+"""Data contracts: inference, per-column violation counts, fail and quarantine policies, in jobs too."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import launchbay
+from launchbay.errors import LaunchbayError
+from launchbay.registry import Registry
+from launchbay.validation import ColumnRule, Contract, ContractConfig, ContractError, check, infer, split
+
+SMALL = ["data.rows=3000", "batch.rows=2000", "data.chunk_rows=1000", "batch.chunk_rows=1000", "approval.trigger=never"]
+
+
+@pytest.fixture
+def training() -> pa.Table:
+    return pa.table({"x": [0.0, 5.0, 10.0, 2.0], "n": [1, 2, 3, 4], "c": ["a", "b", "a", "b"], "y": [1.0, None, 2.0, 3.0]})
+
+
+def test_inferred_contract(training):
+    contract = infer(training, ContractConfig(range_margin=0.5, policy="quarantine"))
+    rules = {r.name: r for r in contract.columns}
+    assert rules["x"] == ColumnRule("x", "float", nullable=False, min=-5.0, max=15.0)
+    assert (rules["n"].kind, rules["n"].min, rules["n"].max) == ("integer", -0.5, 5.5)
+    assert rules["c"].categories == ["a", "b"] and rules["y"].nullable
+    assert Contract.from_json(contract.to_json(), "here") == contract
+
+
+def test_violations_are_counted_per_column(training):
+    contract = infer(training, ContractConfig(range_margin=0.0, enforce=["range", "category"]))
+    batch = pa.table({"x": [1.0, None, 99.0, -1.0], "n": [1, 2, 3, 4], "c": ["a", "z", None, "a"], "y": [1.0, 1.0, 1.0, 1.0]})
+    checked = check(batch, contract)
+    assert checked.counts == {"x": {"nullable": 1, "range": 2}, "c": {"nullable": 1, "category": 1}}
+    assert checked.bad.tolist() == [False, True, True, True]
+    with pytest.raises(ContractError, match=r"here: 3 of 4 rows break the model's data contract \(x nullable: 1, x range: 2, c nullable: 1, c category: 1\)"):
+        split(batch, contract, "here")
+
+
+def test_quarantine_splits_rows_and_a_wrong_type_always_fails(training):
+    contract = infer(training, ContractConfig(range_margin=0.0, policy="quarantine"))
+    good, bad, _ = split(pa.table({"x": [1.0, 50.0], "n": [1, 2], "c": ["a", "a"], "y": [1.0, 2.0]}), contract, "batch")
+    assert good.column("x").to_pylist() == [1.0] and bad.column("x").to_pylist() == [50.0]
+    with pytest.raises(ContractError, match="x type: 1"):
+        split(pa.table({"x": ["1.0"], "n": [1], "c": ["a"], "y": [1.0]}), contract, "batch")
+    with pytest.raises(ContractError, match="c type: 1"):
+        split(pa.table({"x": [1.0], "n": [1], "y": [1.0]}), contract, "batch")
+
+
+def test_bad_contracts_are_one_line(tmp_path):
+    with pytest.raises(LaunchbayError, match=r"contract.policy must be one of \['fail', 'quarantine'\], got 'drop'"):
+        Contract([], policy="drop")
+    with pytest.raises(LaunchbayError, match=r"contract.enforce has unknown checks \['shape'\]"):
+        Contract([], enforce=["shape"])
+    corrupt = tmp_path / "contract.json"
+    corrupt.write_text('{"columns": [{"name": "x", "knd": "float"}]}')
+    with pytest.raises(LaunchbayError, match=rf"contract.path {corrupt}: not a valid contract \(TypeError"):
+        Contract.from_file(str(corrupt))
+    with pytest.raises(LaunchbayError, match="contract.path: no such file"):
+        Contract.from_file(str(tmp_path / "missing.json"))
+
+
+@pytest.fixture(scope="module")
+def strict_model(ray_session, tmp_path_factory):
+    """A model whose contract enforces categories, so the drifted batch's new categories break it."""
+    home = tmp_path_factory.mktemp("contract")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        launchbay.run(["job=train", *SMALL, "contract.enforce=[type,category]", "contract.policy=quarantine"])
+    return home
+
+
+def test_scoring_quarantines_bad_rows(strict_model, monkeypatch):
+    monkeypatch.chdir(strict_model)
+    summary = launchbay.run(["job=pipeline", *SMALL])
+    run_dir = strict_model / summary["run_dir"]
+    quarantined = pq.read_table(run_dir / "quarantine")
+    assert summary["contract"]["quarantined_rows"] == quarantined.num_rows > 0
+    assert summary["contract"]["violations"]["cat_0"]["category"] == quarantined.num_rows
+    assert set(quarantined.column("cat_0").to_pylist()) <= {"new0", "new1"}
+    assert summary["scores"]["rows"] + quarantined.num_rows == 2000
+
+
+def test_scoring_fails_on_bad_rows_when_the_contract_says_so(ray_session, in_tmp):
+    launchbay.run(["job=train", *SMALL, "contract.enforce=[nullable]"])
+    with pytest.raises(LaunchbayError) as failed:
+        launchbay.run(["job=score", *SMALL])
+    assert "rows break the model's data contract (num_0 nullable" in str(failed.value) + str(failed.value.__cause__)
+    assert not list(in_tmp.glob("runs/*/*-score/scores"))
+
+
+def test_training_data_is_checked_against_a_given_contract(ray_session, in_tmp):
+    contract = Contract([ColumnRule("num_2", "float", nullable=False, min=-1.0, max=6.0)], policy="quarantine")
+    (in_tmp / "contract.json").write_text(contract.to_json())
+    summary = launchbay.run(["job=train", *SMALL, "contract.path=contract.json"])
+    kept = summary["contract"]["quarantined_rows"]
+    assert 0 < kept < 3000 and summary["contract"]["violations"] == {"num_2": {"range": kept}}
+    version = Registry(".launchbay/registry").get("demo")
+    assert version.load_contract() == contract and version.meta["data"]["rows"] == 3000 - kept
+    assert json.loads(version.read_text("contract.json"))["policy"] == "quarantine"
