@@ -195,6 +195,8 @@ def split(table: pa.Table, contract: Contract, where: str) -> tuple[pa.Table, pa
         raise ContractError(
             f"{where}: {int(checked.bad.sum())} of {checked.rows} rows break the model's data contract ({checked.describe()})"
         )
+    if not checked.bad.any():
+        return table, table.slice(0, 0), checked
     keep = pa.array(~checked.bad)
     return table.filter(keep), table.filter(pc.invert(keep)), checked
 
@@ -225,17 +227,6 @@ def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str)
         counts.parent.mkdir(parents=True, exist_ok=True)
         counts.write_text(json.dumps({"rows": checked.rows, "quarantined": bad.num_rows, "counts": checked.counts}))
     return good
-
-
-def guard(ds, version, run_dir: Path):
-    """``ds`` checked batch by batch against the contract stored with ``version`` (as is without one)."""
-    contract = version.load_contract()
-    if contract is None:
-        return ds
-    where = f"batch (contract of {version.name} v{version.version})"
-    return ds.map_batches(
-        enforce_batch, batch_format="pyarrow", fn_kwargs={"contract": contract, "run_dir": str(run_dir), "where": where}
-    )
 
 
 def report(run_dir: Path) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from omegaconf import open_dict
 
-from launchbay import validation
 from launchbay.jobs import score, train
 from launchbay.training.approval import trigger
 
@@ -21,7 +20,6 @@ def run(ctx) -> dict:
     with open_dict(ctx.cfg):
         ctx.cfg.job.model_version = alias
     summary.update(score.run(ctx))
-    summary["contract"] = validation.report(ctx.run_dir)
     reason = trigger(ctx.cfg.approval.trigger, summary.get("drift"))
     if reason:
         summary["challenger"] = train.challenge(ctx, reason)

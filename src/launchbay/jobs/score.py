@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from launchbay.data.commit import staged_directory
+from launchbay import validation
 from launchbay.errors import LaunchbayError
 from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import root_cause
@@ -85,6 +86,7 @@ def run(ctx) -> dict:
     summary = {
         "scores": {"path": str(output), "rows": rows, "rows_per_s": round(rows / max(seconds, 1e-9))},
         "model": {"name": version.name, "version": version.version},
+        "contract": validation.report(ctx.run_dir),
     }
     if cfg.score.drift:
         summary["drift"] = check_drift(ctx, version, scoring)
