@@ -19,8 +19,8 @@ SIMULATED = textwrap.dedent(
     from numba import cuda
     from launchbay.drift import MonitorConfig, build_reference
     from launchbay.drift.cuda import count_column_gpu
-    from launchbay.drift.device import use_gpu
-    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, count_column
+    from launchbay.drift.device import count_arrays, use_gpu
+    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS
 
     assert cuda.is_available() and use_gpu("gpu")
     rng = np.random.default_rng(0)
@@ -28,9 +28,8 @@ SIMULATED = textwrap.dedent(
     x[rng.random(x.size) < 0.05] = np.nan
     x[:3] = [np.inf, -np.inf, 0.0]
     ref = build_reference(pd.DataFrame({"x": x}), MonitorConfig(fine_bins=64), device="cpu").features["x"]
-    scale, lut, steps = ref.lookup
-    cpu_counts, cpu_stats = count_column(x, ref.edges, lut, scale, steps, ref.center, 3)
-    gpu_counts, gpu_stats = count_column_gpu(x, ref.edges, ref.lookup, ref.center)
+    [(cpu_counts, cpu_stats)] = count_arrays([x], [ref.lookup], [ref.center], "cpu")
+    gpu_counts, gpu_stats = count_column_gpu(x, ref.lookup, ref.center)
     assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
     for k in (NULLS, INFS, COUNT):
         assert cpu_stats[:, k].sum() == gpu_stats[0, k]

@@ -11,7 +11,7 @@ import sys
 
 from launchbay.errors import LaunchbayError
 
-GROUPS = ("run", "plugins", "models", "jobs")
+GROUPS = ("run", "plugins", "models", "jobs", "drift")
 
 EPILOG = """\
 examples:

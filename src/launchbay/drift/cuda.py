@@ -12,7 +12,18 @@ import math
 import numpy as np
 from numba import cuda
 
-from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, N_STATS, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ, find_bin
+from launchbay.drift.kernels import (
+    COUNT,
+    INFS,
+    MAX,
+    MIN,
+    N_STATS,
+    NULLS,
+    SHIFTED_SUM,
+    SHIFTED_SUMSQ,
+    BinLookup,
+    find_bin,
+)
 
 THREADS_PER_BLOCK = 256
 MAX_BLOCKS = 1024
@@ -50,15 +61,13 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
     cuda.atomic.add(stats, SHIFTED_SUMSQ, s2)
 
 
-def count_column_gpu(
-    x: np.ndarray, edges: np.ndarray, lookup: tuple[float, np.ndarray, int], shift: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``kernels.count_column`` on the GPU; the statistics come back as one chunk."""
+def count_column_gpu(x: np.ndarray, lookup: BinLookup, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """``kernels.count_columns`` for one array on the GPU; the statistics come back as one chunk."""
     stats = np.zeros(N_STATS)
     stats[MIN], stats[MAX] = math.inf, -math.inf
-    counts = cuda.to_device(np.zeros(edges.size + 1, np.int64))
+    edges, lut, scale, steps = lookup
+    counts = cuda.to_device(np.zeros(edges.size, np.int64))
     device_stats = cuda.to_device(stats)
-    scale, lut, steps = lookup
     blocks = max(1, min(MAX_BLOCKS, -(-x.size // THREADS_PER_BLOCK)))
     count_kernel[blocks, THREADS_PER_BLOCK](
         cuda.to_device(x), cuda.to_device(edges), cuda.to_device(lut), scale, steps, shift, counts, device_stats

@@ -21,13 +21,14 @@ from launchbay.drift.profile import (
     SAMPLE_PER_FINE_BIN,
     DatasetProfile,
     as_float64,
-    value_counts,
     categorical_profile,
+    category_counts,
     exact_limit,
     feature_kinds,
     merge,
     numeric_skeleton,
     sketch,
+    sorted_unique,
 )
 from launchbay.errors import LaunchbayError
 
@@ -130,7 +131,7 @@ def build_reference_dataset(ds: ray.data.Dataset, config: MonitorConfig | None =
         sample = np.sort(np.concatenate(samples[name]))
         if sample.size == 0:
             raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
-        features[name] = numeric_skeleton(name, sample, config, limit, int(np.unique(sample).size))
+        features[name] = numeric_skeleton(name, sample, config, limit, int(sorted_unique(sample).size))
     counted = sketch_dataset(ds, DatasetProfile(features), device=config.device) if numeric else None
     for name in kinds:
         if name in found:
@@ -151,9 +152,9 @@ def _sample_block(block: pa.Table, numeric: list[str], categorical: list[str], r
         x = np.concatenate([as_float64(chunk, name) for chunk in block.column(name).chunks] or [np.empty(0)])
         x = x[keep]
         samples[name] = x[np.isfinite(x)].tolist()
-    counts, nulls = {}, {}
-    for name in categorical:
-        counts[name], nulls[name] = value_counts(block.column(name))
+    counted = category_counts([block.column(name) for name in categorical])
+    counts = {name: found for name, (found, _) in zip(categorical, counted)}
+    nulls = {name: n for name, (_, n) in zip(categorical, counted)}
     return pa.table({"part": [json.dumps({"samples": samples, "counts": counts, "nulls": nulls})]})
 
 

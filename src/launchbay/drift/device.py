@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from launchbay.errors import LaunchbayError
+
+if TYPE_CHECKING:
+    from launchbay.drift.kernels import BinLookup
 
 log = logging.getLogger(__name__)
 
@@ -15,20 +19,35 @@ log = logging.getLogger(__name__)
 ROWS_PER_CHUNK = 1 << 16
 
 
-def count_values(
-    x: np.ndarray, edges: np.ndarray, lookup: tuple[float, np.ndarray, int], shift: float, device: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bin counts and per-chunk statistics of ``x`` (see ``kernels.count_column``); ``lookup`` from ``grid_lookup``."""
+def count_arrays(
+    arrays: list[np.ndarray], lookups: list[BinLookup], shifts: list[float], device: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Bin counts and per-chunk statistics of each float64 array over its lookup's bins
+    (see ``kernels.count_columns``); on the CPU, all of them in one parallel region."""
     if use_gpu(device):
         from launchbay.drift.cuda import count_column_gpu
 
-        return count_column_gpu(x, edges, lookup, shift)
+        return [count_column_gpu(x, lookup, shift) for x, lookup, shift in zip(arrays, lookups, shifts)]
     from numba import get_num_threads
 
-    from launchbay.drift.kernels import count_column
+    from launchbay.drift.kernels import PAD, count_columns
 
-    chunks = max(1, min(get_num_threads(), x.size // ROWS_PER_CHUNK))
-    return count_column(x, edges, lookup[1], lookup[0], lookup[2], shift, chunks)
+    if not arrays:
+        return []
+    # the kernel reads these by address: they stay referenced here until it returns
+    arrays = [np.ascontiguousarray(x, np.float64) for x in arrays]
+    columns = np.array([(x.ctypes.data, x.size) for x in arrays], np.int64)
+    tables = np.array([(k.edges.ctypes.data, k.edges.size, k.lut.ctypes.data, k.lut.size) for k in lookups], np.int64)
+    chunks = max(1, min(get_num_threads(), max(x.size for x in arrays) // ROWS_PER_CHUNK))
+    counts, starts, stats = count_columns(
+        columns,
+        tables,
+        np.array([k.scale for k in lookups], np.float64),
+        np.array([k.steps for k in lookups], np.int64),
+        np.array(shifts, np.float64),
+        chunks,
+    )
+    return [(counts[starts[i] : starts[i + 1] - PAD], stats[i]) for i in range(len(arrays))]
 
 
 @cache

@@ -7,8 +7,11 @@ cached parallel kernel defeats the cache.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
-from numba import njit, prange
+from numba import carray, njit, prange, types
+from numba.extending import intrinsic
 
 # int64 slots between two chunks' histograms: 128 bytes, two cache lines.
 PAD = 16
@@ -16,30 +19,48 @@ PAD = 16
 NULLS, INFS, COUNT, MIN, MAX, SHIFTED_SUM, SHIFTED_SUMSQ = range(7)
 N_STATS = 7
 
-
-# Each chunk bins this many values into a buffer, then counts the buffer.
-TILE = 2048
+# A chunk is counted a tile at a time: moments first (vectorised), then bins from cache.
+TILE = 4096
 # The grid gets finer until no cell holds more edges than this (or it is MAX_CELLS_PER_EDGE fine).
-MAX_STEPS = 3
+MAX_STEPS = 1
 MAX_CELLS_PER_EDGE = 64
+# XOR mask that turns the bits of a float64 into an int64 with the same order.
+ORDER_MASK = np.int64(0x7FFFFFFFFFFFFFFF)
+LOWEST_KEY = -ORDER_MASK - 1
+
+
+class BinLookup(NamedTuple):
+    """The O(1) fine-bin lookup of a profile; ``edges`` ends with a NaN sentinel."""
+
+    edges: np.ndarray
+    lut: np.ndarray
+    scale: float
+    steps: int
+
+
+def bin_lookup(edges: np.ndarray, cells_per_edge: int) -> BinLookup:
+    """The lookup over sorted finite inner ``edges`` (see ``grid_lookup``)."""
+    scale, lut, steps = grid_lookup(edges, cells_per_edge)
+    return BinLookup(np.append(edges, np.nan), lut, scale, steps)
 
 
 @njit(cache=True, nogil=True)
 def grid_lookup(edges, cells_per_edge):
-    """The O(1) bin lookup over sorted ``edges``: a uniform grid over [edges[0], edges[-1]].
+    """A uniform grid over [edges[0], edges[-1]]: (scale, lut, steps).
 
-    Returns (scale, lut, steps): a value ``v`` there falls in grid cell
-    ``c = min(int((v - edges[0]) * scale), cells - 1)`` and its bin (the number of edges
-    <= v) is ``lut[c]`` plus at most ``steps`` edges. The cell of each edge is computed
-    with the same arithmetic, so this holds for every float, rounding included. The grid
-    doubles until ``steps <= MAX_STEPS`` (dense quantiles of heavy tails need it finer).
+    A value ``v`` there falls in grid cell ``c = min(int((v - edges[0]) * scale), cells - 1)``
+    and its bin (the number of edges <= v) is ``lut[c]`` plus at most ``steps`` edges.
+    The cell of each edge is computed with the same arithmetic, so this holds for every
+    float, rounding included. The grid doubles until ``steps <= MAX_STEPS`` (dense
+    quantiles of heavy tails need it finer). ``lut`` is unsigned so that indices built
+    from it need no negative-index check.
     """
     n_edges = edges.size
     span = edges[n_edges - 1] - edges[0]
     cells = max(1, n_edges * cells_per_edge)
     while True:
         scale = cells / span if span > 0 else 0.0
-        lut = np.zeros(cells + 1, np.int32)
+        lut = np.zeros(cells + 1, np.uint32)
         for k in range(n_edges):
             lut[min(int((edges[k] - edges[0]) * scale), cells - 1) + 1] += 1
         steps = 0
@@ -52,70 +73,236 @@ def grid_lookup(edges, cells_per_edge):
 
 
 def find_bin(v, edges, lut, scale, steps):
-    """Number of edges <= v for a finite v: the grid cell, then ``steps`` branch-free steps.
+    """Number of inner edges <= v: the grid cell of v clamped to the edges, then ``steps``
+    compare-and-add steps (the NaN sentinel ends them). NaN and -inf give 0, +inf the last bin.
 
     Plain Python so that the CPU kernel and the CUDA kernel compile the same code.
     """
-    last = edges.size - 1
-    clamped = min(max(v, edges[0]), edges[last])
-    b = lut[min(int((clamped - edges[0]) * scale), lut.size - 2)]
+    first = edges[0]
+    last = edges[edges.size - 2]
+    w = v if v >= first else first
+    w = w if w <= last else last
+    b = np.intp(lut[min(np.uint64((w - first) * scale), np.uint64(lut.size - 2))])
     for _ in range(steps):
-        b += (b <= last) and edges[min(b, last)] <= v
+        b += edges[b] <= v
     return b
 
 
 bin_of = njit(inline="always")(find_bin)
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "nsz"})
-def count_column(x, edges, lut, scale, steps, shift, n_chunks):
-    """One pass over ``x``: bin counts over ``edges`` plus per-chunk statistics.
+@njit(cache=True, nogil=True)
+def _count_bins(x, edges, lut, scale, steps, hist):
+    """Add the bin of every value of ``x`` to ``hist`` (non-finite values included, see ``find_bin``)."""
+    for j in range(x.size):
+        hist[bin_of(x[j], edges, lut, scale, steps)] += 1
 
-    NaN counts as null and +-inf as infinite (two extra histogram slots); neither is
-    binned. Each chunk bins a tile of values into a small buffer without branches, then
-    adds the buffer to its own histogram, padded against false sharing. Returns
-    (counts, stats[n_chunks, N_STATS]); the sums are of ``x - shift``.
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def _add_moments(x, shift, sums, keys):
+    """Add the shifted sums of the finite values of ``x`` to ``sums`` and fold its extremes
+    (as ordered int64 keys) and non-finite counts into ``keys``: [min, max, nan, +inf, -inf].
+
+    Branch-free, so that it vectorises.
     """
-    n = x.size
-    n_bins = edges.size + 1
-    null_slot, inf_slot = n_bins, n_bins + 1
-    hist = np.zeros((n_chunks, n_bins + 2 + PAD), np.int64)
-    stats = np.zeros((n_chunks, N_STATS))
-    size = (n + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
-        row = hist[c]
-        buffer = np.empty(TILE, np.int32)
-        lo = np.inf
-        hi = -np.inf
-        s1 = 0.0
-        s2 = 0.0
-        stop = min(n, (c + 1) * size)
-        for tile in range(c * size, stop, TILE):
-            m = min(TILE, stop - tile)
-            for j in range(m):
-                v = x[tile + j]
-                finite = (v - v) == 0.0
-                w = v if finite else edges[0]
-                b = bin_of(w, edges, lut, scale, steps)
-                buffer[j] = b if finite else (null_slot if v != v else inf_slot)
-                d = w - shift if finite else 0.0
-                s1 += d
-                s2 += d * d
-                lo = min(lo, w if finite else np.inf)
-                hi = max(hi, w if finite else -np.inf)
-            for j in range(m):
-                row[buffer[j]] += 1
-        stats[c, NULLS] = row[null_slot]
-        stats[c, INFS] = row[inf_slot]
-        stats[c, COUNT] = max(0, stop - c * size) - row[null_slot] - row[inf_slot]
-        stats[c, MIN] = lo
-        stats[c, MAX] = hi
-        stats[c, SHIFTED_SUM] = s1
-        stats[c, SHIFTED_SUMSQ] = s2
-    counts = np.zeros(n_bins, np.int64)
+    bits = x.view(np.int64)
+    s1 = 0.0
+    s2 = 0.0
+    lo = keys[0]
+    hi = keys[1]
+    nans = 0
+    pos = 0
+    neg = 0
+    for j in range(x.size):
+        v = x[j]
+        finite = (v - v) == 0.0
+        d = v - shift if finite else 0.0
+        s1 += d
+        s2 += d * d
+        k = bits[j] ^ ((bits[j] >> 63) & ORDER_MASK)
+        lo = min(lo, k if finite else ORDER_MASK)
+        hi = max(hi, k if finite else LOWEST_KEY)
+        nans += v != v
+        pos += v == np.inf
+        neg += v == -np.inf
+    sums[0] += s1
+    sums[1] += s2
+    keys[0] = lo
+    keys[1] = hi
+    keys[2] += nans
+    keys[3] += pos
+    keys[4] += neg
+
+
+@njit(cache=True, nogil=True)
+def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
+    """Bin counts of ``x`` added to ``hist`` and its statistics written to ``stats``.
+
+    A tile is read into cache while summing it, then binned from there. Non-finite
+    values land in the outer bins (see ``find_bin``) and are taken out again.
+    """
+    sums = np.zeros(2)
+    keys = np.array([ORDER_MASK, LOWEST_KEY, 0, 0, 0])
+    for tile in range(0, x.size, TILE):
+        part = x[tile : tile + TILE]
+        _add_moments(part, shift, sums, keys)
+        _count_bins(part, edges, lut, scale, steps, hist)
+    nans, pos, neg = keys[2], keys[3], keys[4]
+    hist[0] -= nans + neg
+    hist[edges.size - 1] -= pos
+    count = x.size - nans - pos - neg
+    extremes = (keys[:2] ^ ((keys[:2] >> 63) & ORDER_MASK)).view(np.float64)
+    stats[NULLS] = nans
+    stats[INFS] = pos + neg
+    stats[COUNT] = count
+    stats[MIN] = extremes[0] if count else np.inf
+    stats[MAX] = extremes[1] if count else -np.inf
+    stats[SHIFTED_SUM] = sums[0]
+    stats[SHIFTED_SUMSQ] = sums[1]
+
+
+@intrinsic
+def _pointer(typingctx, address):
+    """An int64 memory address as a void pointer, for ``numba.carray``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+    return types.voidptr(types.int64), codegen
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def count_columns(columns, tables, scales, steps, shifts, n_chunks):
+    """One pass over each float64 array: bin counts plus per-chunk statistics, in one
+    parallel region.
+
+    Arrays come by address so that one compiled kernel takes any number of them without
+    building a typed list: ``columns[i]`` is (address, length) of array ``i``, ``tables[i]``
+    is (address, size) of its ``edges`` then of its ``lut`` (from ``bin_lookup``, C-contiguous);
+    it is summed as ``x - shifts[i]``. NaN counts as null and +-inf as infinite; neither is
+    binned. Task ``t`` counts chunk ``t // n`` of array ``t % n``, so with one chunk per
+    thread every thread gets a share of every array; each task has its own histogram,
+    padded against false sharing. Returns (counts, starts, stats): the counts of array
+    ``i`` are ``counts[starts[i]:starts[i + 1] - PAD]``, its statistics ``stats[i]``
+    (n_chunks x N_STATS).
+    """
+    n = columns.shape[0]
+    starts = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        starts[i + 1] = starts[i] + tables[i, 1] + PAD
+    width = starts[n]
+    hist = np.zeros(n_chunks * width, np.int64)
+    stats = np.zeros((n, n_chunks, N_STATS))
+    for t in prange(n * n_chunks):
+        i = t % n
+        c = t // n
+        x = carray(_pointer(columns[i, 0]), columns[i, 1], np.float64)
+        edges = carray(_pointer(tables[i, 0]), tables[i, 1], np.float64)
+        lut = carray(_pointer(tables[i, 2]), tables[i, 3], np.uint32)
+        size = (x.size + n_chunks - 1) // n_chunks
+        lo = min(x.size, c * size)
+        row = hist[c * width + starts[i] : c * width + starts[i + 1]]
+        _count_chunk(x[lo : lo + size], edges, lut, scales[i], steps[i], shifts[i], row, stats[i, c])
+    counts = np.zeros(width, np.int64)
     for c in range(n_chunks):
-        counts += hist[c, :n_bins]
-    return counts, stats
+        counts += hist[c * width : (c + 1) * width]
+    return counts, starts, stats
+
+
+# Open-addressing table of distinct strings: multiplicative hashing, linear probing.
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, nogil=True)
+def _tail_word(data, p, n):
+    """The n <= 8 bytes at ``data[p]`` as a little-endian uint64, one byte at a time."""
+    w = np.uint64(0)
+    for k in range(n):
+        w |= np.uint64(data[p + k]) << np.uint64(8 * k)
+    return w
+
+
+@njit(cache=True, nogil=True)
+def _word(words, data, p, n):
+    """The first min(n, 8) bytes at ``data[p]`` as a little-endian uint64, zero above them."""
+    half = np.uint64(4 * (8 - min(n, 8)))
+    if (p >> 3) < words.shape[1]:
+        return words[p & 7, p >> 3] & ((ALL_BITS >> half) >> half)
+    return _tail_word(data, p, min(n, 8))
+
+
+@njit(cache=True, nogil=True)
+def _long_key(words, data, p, n):
+    """A hash of the n > 8 bytes at ``data[p]``."""
+    h = np.uint64(n)
+    for k in range(0, n, 8):
+        h = (h ^ _word(words, data, p + k, n - k)) * GOLDEN
+        h ^= h >> np.uint64(29)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _same_bytes(words, data, a, b, n):
+    for k in range(0, n, 8):
+        if _word(words, data, a + k, n - k) != _word(words, data, b + k, n - k):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def count_strings(offsets, words, data, bitmap, bit_offset, slots, max_distinct):
+    """Distinct values of an Arrow string array and how often each occurs.
+
+    ``offsets`` are the array's value offsets into ``data`` (its bytes); ``words[k, i]``
+    is the uint64 at byte ``k + 8 * i`` of ``data`` (an overlapping view, so a string
+    of up to 8 bytes is one load); ``bitmap`` is the validity bitmap from bit
+    ``bit_offset`` (empty: no nulls). A string's key is its bytes when it fits in 8,
+    else a hash checked byte for byte. Returns (rows, counts, nulls, complete): per
+    table slot the first row holding its value (-1: empty) and the count; complete is
+    False when there are more than ``max_distinct`` values (the counts are then partial).
+    """
+    mask = slots - 1
+    shift = np.uint64(64 - int(np.log2(slots)))
+    n_words = words.shape[1]
+    rows = np.full(slots, -1, np.int64)
+    counts = np.zeros(slots, np.int64)
+    keys = np.zeros(slots, np.uint64)
+    lengths = np.zeros(slots, np.int64)
+    distinct = 0
+    nulls = 0
+    for i in range(offsets.size - 1):
+        if bitmap.size:
+            j = i + bit_offset
+            if not (bitmap[j >> 3] >> (j & 7)) & 1:
+                nulls += 1
+                continue
+        p = np.int64(offsets[i])
+        n = np.int64(offsets[i + 1]) - p
+        if n > 8:
+            key = _long_key(words, data, p, n)
+        elif (p >> 3) < n_words:  # _word, written out: a call per value costs several times more
+            half = np.uint64(4 * (8 - n))
+            key = words[p & 7, p >> 3] & ((ALL_BITS >> half) >> half)
+        else:
+            key = _tail_word(data, p, n)
+        slot = np.intp(((key ^ (np.uint64(n) << np.uint64(56))) * GOLDEN) >> shift)
+        while True:
+            r = rows[slot]
+            if r < 0:
+                distinct += 1
+                if distinct > max_distinct:
+                    return rows, counts, nulls, False
+                rows[slot] = i
+                keys[slot] = key
+                lengths[slot] = n
+                counts[slot] = 1
+                break
+            if keys[slot] == key and lengths[slot] == n and (n <= 8 or _same_bytes(words, data, offsets[r], p, n)):
+                counts[slot] += 1
+                break
+            slot = (slot + 1) & mask
+    return rows, counts, nulls, True
 
 
 @njit(cache=True, nogil=True)
@@ -162,10 +349,12 @@ def wasserstein_sorted(a, b):
 def ks_exact_sf(n1, n2, h):
     """P(D >= h / lcm(n1, n2)) for two samples of sizes n1, n2 from one distribution.
 
-    Counts the lattice paths from (0, 0) to (n1, n2) that stay strictly inside
-    |i/n1 - j/n2| < h/lcm (Hodges 1958). Row i holds path counts divided by
-    C(i + n2, n2), rescaled by its largest entry (kept as a log) so nothing under- or
-    overflows.
+    The share of lattice paths from (0, 0) to (n1, n2) that leave the band
+    |i/n1 - j/n2| < h/lcm (Hodges 1958). Row i holds, per j, the share of the paths to
+    (i, j) that have left it: 1 outside the band, else the average of the two cells a
+    path can come from, weighted i : j. Every entry is an average of numbers in [0, 1],
+    so nothing under- or overflows and small p-values keep their relative precision
+    (the recursion of Viehmann 2021, as scipy's).
     """
     if n1 < n2:
         n1, n2 = n2, n1
@@ -173,20 +362,12 @@ def ks_exact_sf(n1, n2, h):
     bound = h * g  # |i*n2 - j*n1| < bound  <=>  |i/n1 - j/n2| < h/lcm
     u = np.zeros(n2 + 1)
     for j in range(n2 + 1):
-        u[j] = 1.0 if j * n1 < bound else 0.0
-    log_scale = 0.0
+        u[j] = 0.0 if j * n1 < bound else 1.0
     for i in range(1, n1 + 1):
-        w = i / (i + n2)
-        u[0] = w * u[0] if i * n2 < bound else 0.0
-        top = u[0]
+        u[0] = 0.0 if i * n2 < bound else 1.0
         for j in range(1, n2 + 1):
             if abs(i * n2 - j * n1) < bound:
-                u[j] = w * u[j] + u[j - 1]
+                u[j] = (i * u[j] + j * u[j - 1]) / (i + j)
             else:
-                u[j] = 0.0
-            top = max(top, u[j])
-        if top > 0.0:
-            u /= top
-            log_scale += np.log(top)
-    inside = u[n2] * np.exp(log_scale) if u[n2] > 0.0 else 0.0
-    return min(1.0, max(0.0, 1.0 - inside))
+                u[j] = 1.0
+    return min(1.0, max(0.0, u[n2]))

@@ -6,8 +6,8 @@ Every metric compares a reference and a current ``FeatureProfile``. Definitions:
   empty share replaced by the profile's ``epsilon`` (1e-4, as Evidently).
 - ``ks``: two-sample Kolmogorov-Smirnov statistic D and its p-value with scipy's
   ``ks_2samp(method="auto")`` convention: the exact distribution (lattice paths) when both
-  sides have at most 10,000 values (computed as 1 - P(inside), so values under ~1e-10
-  are rounding noise), else ``kstwo.sf(D, round(n1*n2/(n1+n2)))``. D is exact
+  sides have at most 10,000 values (the share of lattice paths that leave the band, exact
+  for tiny p-values too), else ``kstwo.sf(D, round(n1*n2/(n1+n2)))``. D is exact
   when both profiles keep their values (exact mode); a sketch reads D from the fine bins
   with ``D <= D_true <= D + ks_error_bound``.
 - ``wasserstein``: first Wasserstein distance (the area between the CDFs), exact in exact

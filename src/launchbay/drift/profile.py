@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field, replace
-from functools import cached_property, reduce
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, cached_property, reduce
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +34,8 @@ from launchbay.errors import LaunchbayError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from launchbay.drift.kernels import BinLookup
+
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 OTHER = "(other)"
@@ -40,6 +44,10 @@ FORMAT_VERSION = 1
 SAMPLE_PER_FINE_BIN = 8
 # Grid cells per fine edge in the O(1) bin lookup.
 CELLS_PER_EDGE = 4
+# Strings counted by numba up to this many distinct values per block (pyarrow beyond).
+MAX_DISTINCT_STRINGS = 1024
+# Categorical chunks longer than this are counted in pieces, one per thread.
+ROWS_PER_PIECE = 1 << 16
 # The default selection's cut between few and many distinct values.
 FEW_VALUES = 5
 UNLIMITED = 1 << 62
@@ -104,11 +112,11 @@ class FeatureProfile:
         return self.edges[self.coarse_starts[1:] - 1]
 
     @cached_property
-    def lookup(self) -> tuple[float, np.ndarray, int]:
-        """(scale, lut, steps) of the O(1) fine-bin lookup; built on first use, never serialized."""
-        from launchbay.drift.kernels import grid_lookup
+    def lookup(self) -> BinLookup:
+        """The O(1) fine-bin lookup (numeric); built on first use, never serialized."""
+        from launchbay.drift.kernels import bin_lookup
 
-        return grid_lookup(self.edges, CELLS_PER_EDGE)
+        return bin_lookup(self.edges, CELLS_PER_EDGE)
 
     def histogram(self) -> tuple[list[str], np.ndarray]:
         """Labels and counts of the coarse bins (numeric) or the categories, for plots."""
@@ -286,32 +294,38 @@ def build_reference(table: Any, config: MonitorConfig | None = None, *, device: 
     if table.num_rows == 0:
         raise LaunchbayError("the reference data is empty")
     limit = exact_limit(config, table.num_rows)
-    features = {}
-    for name, kind in feature_kinds(table.schema, config).items():
-        column = table.column(name)
+    kinds = feature_kinds(table.schema, config)
+    categorical = [name for name, kind in kinds.items() if kind == CATEGORICAL]
+    found = dict(zip(categorical, category_counts([table.column(name) for name in categorical])))
+    features, numeric = {}, {}
+    for name, kind in kinds.items():
         if kind == NUMERIC:
-            features[name] = _numeric_reference(name, column, config, limit, device or config.device)
+            numeric[name] = _numeric_values(table.column(name), name)
+            features[name] = _numeric_skeleton(name, numeric[name], config, limit)
         else:
-            features[name] = _categorical_reference(name, column, config)
-        if features[name].count == 0:
-            raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
-    return DatasetProfile(features, rows=table.num_rows)
+            features[name] = categorical_profile(name, *found[name], config)
+            if features[name].count == 0:
+                raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
+    counted = _count_numeric(features, {name: [x] for name, x in numeric.items()}, device or config.device)
+    return DatasetProfile({name: counted.get(name, f) for name, f in features.items()}, rows=table.num_rows)
 
 
 def sketch(table: Any, reference: DatasetProfile, *, device: str = "auto") -> DatasetProfile:
     """Count a table (or one block of a dataset) over the reference's bins and categories."""
     table = as_arrow(table, "current")
-    features = {}
-    for name, ref in reference.features.items():
+    for name in reference.features:
         if name not in table.column_names:
             raise LaunchbayError(f"feature '{name}' is missing from the current data")
-        column = table.column(name)
-        if ref.kind == NUMERIC:
-            parts = [_count_numeric(ref, as_float64(chunk, name), device) for chunk in column.chunks]
-        else:
-            parts = [_count_categories(ref, column)]
-        features[name] = reduce(FeatureProfile.merge, parts, ref.empty())
-    return DatasetProfile(features, rows=table.num_rows)
+    numeric = {
+        name: [as_float64(chunk, name) for chunk in table.column(name).chunks]
+        for name, ref in reference.features.items()
+        if ref.kind == NUMERIC
+    }
+    counted = _count_numeric(reference.features, numeric, device)
+    categorical = [name for name in reference.features if name not in counted]
+    for name, (found, nulls) in zip(categorical, category_counts([table.column(name) for name in categorical])):
+        counted[name] = _categorical_part(reference.features[name], table.num_rows, found, nulls)
+    return DatasetProfile({name: counted[name] for name in reference.features}, rows=table.num_rows)
 
 
 def feature_kinds(schema: pa.Schema, config: MonitorConfig) -> dict[str, str]:
@@ -359,19 +373,21 @@ def as_float64(chunk: pa.Array, name: str) -> np.ndarray:
     return chunk.to_numpy(zero_copy_only=False)
 
 
-def _numeric_reference(name: str, column: pa.ChunkedArray, config: MonitorConfig, limit: int, device: str) -> FeatureProfile:
+def _numeric_values(column: pa.ChunkedArray, name: str) -> np.ndarray:
     chunks = [as_float64(chunk, name) for chunk in column.chunks]
-    x = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def _numeric_skeleton(name: str, x: np.ndarray, config: MonitorConfig, limit: int) -> FeatureProfile:
     sample = _edge_sample(x, SAMPLE_PER_FINE_BIN * config.fine_bins)
     if sample.size == 0:
         raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
-    skeleton = numeric_skeleton(name, sample, config, limit, _distinct_count(x, np.unique(sample)))
-    return skeleton.merge(_count_numeric(skeleton, x, device))
+    return numeric_skeleton(name, sample, config, limit, _distinct_count(x, sorted_unique(sample)))
 
 
 def numeric_skeleton(name: str, sample: np.ndarray, config: MonitorConfig, limit: int, distinct: int) -> FeatureProfile:
     """An empty numeric reference profile with edges from a sorted sample of finite values."""
-    fine, coarse = _edges(sample, np.unique(sample), config)
+    fine, coarse = _edges(sample, sorted_unique(sample), config)
     return FeatureProfile(
         name,
         NUMERIC,
@@ -420,7 +436,12 @@ def _edges(sample: np.ndarray, distinct: np.ndarray, config: MonitorConfig) -> t
 
 def _quantiles(sorted_sample: np.ndarray, bins: int) -> np.ndarray:
     """Distinct inner quantile edges of a sorted sample (values of the sample)."""
-    return np.unique(sorted_sample[(np.arange(1, bins) * sorted_sample.size) // bins])
+    return sorted_unique(sorted_sample[(np.arange(1, bins) * sorted_sample.size) // bins])
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an already sorted array, in one linear pass."""
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if values.size else values
 
 
 def _distinct_count(x: np.ndarray, sampled: np.ndarray) -> int:
@@ -431,12 +452,26 @@ def _distinct_count(x: np.ndarray, sampled: np.ndarray) -> int:
     return int(sampled.size + np.unique(rest).size)
 
 
-def _count_numeric(ref: FeatureProfile, x: np.ndarray, device: str) -> FeatureProfile:
-    """The profile of one float64 array over ``ref``'s bins: one counting pass."""
-    from launchbay.drift.device import count_values
+def _count_numeric(
+    refs: dict[str, FeatureProfile], columns: dict[str, list[np.ndarray]], device: str
+) -> dict[str, FeatureProfile]:
+    """Profiles of float64 arrays (the chunks of each named column) over ``refs``' bins:
+    one counting pass for all of them."""
+    from launchbay.drift.device import count_arrays
+
+    names = [name for name, arrays in columns.items() for _ in arrays]
+    arrays = [x for arrays in columns.values() for x in arrays]
+    counted = count_arrays(arrays, [refs[n].lookup for n in names], [refs[n].center for n in names], device)
+    out = {name: refs[name].empty() for name in columns}
+    for name, x, (counts, stats) in zip(names, arrays, counted):
+        out[name] = out[name].merge(_numeric_part(refs[name], x, counts, stats))
+    return out
+
+
+def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats: np.ndarray) -> FeatureProfile:
+    """The profile of ``x`` from its bin counts and per-chunk statistics."""
     from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
 
-    counts, stats = count_values(x, ref.edges, ref.lookup, ref.center, device)
     part = ref.empty()
     part.rows = x.size
     part.counts = counts
@@ -471,25 +506,86 @@ def _merge_values(a: FeatureProfile, b: FeatureProfile) -> np.ndarray | None:
     return np.sort(np.concatenate([a.values, b.values]), kind="stable")
 
 
-def value_counts(column: pa.ChunkedArray) -> tuple[dict[str, int], int]:
-    """Counts per category (as text) and the number of nulls."""
-    import pyarrow.compute as pc
+def category_counts(columns: list[pa.ChunkedArray]) -> list[tuple[dict[str, int], int]]:
+    """Per column: counts per category (as text, in order of first appearance) and nulls.
 
-    counted = pc.value_counts(column)
-    nulls = 0
-    found: dict[str, int] = {}
-    for value, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()):
-        if value is None:
-            nulls += n
-        else:
+    Long chunks are cut into one piece per numba thread; all pieces are counted side by side.
+    """
+    from numba import get_num_threads
+
+    threads = get_num_threads()
+    pieces, owners = [], []
+    for k, column in enumerate(columns):
+        for chunk in column.chunks:
+            step = max(ROWS_PER_PIECE, -(-len(chunk) // threads))
+            for start in range(0, len(chunk), step):
+                pieces.append(chunk.slice(start, step))
+                owners.append(k)
+    out: list[tuple[dict[str, int], int]] = [({}, 0) for _ in columns]
+    run = _thread_pool(threads).map if len(pieces) > 1 else map
+    for k, (counted, nulls) in zip(owners, run(_chunk_counts, pieces)):
+        found, total = out[k]
+        for value, n in counted:
             key = str(value)
             found[key] = found.get(key, 0) + n
-    return found, nulls
+        out[k] = found, total + nulls
+    return out
 
 
-def _categorical_reference(name: str, column: pa.ChunkedArray, config: MonitorConfig) -> FeatureProfile:
-    found, nulls = value_counts(column)
-    return categorical_profile(name, found, nulls, config)
+@cache
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="launchbay-drift")
+
+
+os.register_at_fork(after_in_child=_thread_pool.cache_clear)  # a forked child has none of the threads
+
+
+def _chunk_counts(chunk: pa.Array) -> tuple[list[tuple[Any, int]], int]:
+    """(value, count) pairs of one Arrow array and its nulls: strings and dictionary
+    indices counted by numba, anything else (or very many distinct strings) by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(chunk.type):
+        values = chunk.dictionary.to_pylist()
+        indices = chunk.indices.cast(pa.int64()) if chunk.null_count else chunk.indices
+        counts = np.bincount(pc.fill_null(indices, len(values)).to_numpy(), minlength=len(values) + 1)
+        nulls = int(counts[-1]) + sum(int(n) for v, n in zip(values, counts) if v is None)
+        return [(v, int(n)) for v, n in zip(values, counts) if n and v is not None], nulls
+    if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+        counted = _string_counts(chunk)
+        if counted is not None:
+            return counted
+    table = pc.value_counts(chunk)
+    pairs = list(zip(table.field("values").to_pylist(), table.field("counts").to_pylist()))
+    return [(v, n) for v, n in pairs if v is not None], sum(n for v, n in pairs if v is None)
+
+
+def _string_counts(chunk: pa.Array) -> tuple[list[tuple[str, int]], int] | None:
+    """``kernels.count_strings`` over the Arrow buffers, without a copy; None past MAX_DISTINCT_STRINGS."""
+    import pyarrow as pa
+
+    from launchbay.drift.kernels import count_strings
+
+    validity, offset_buffer, data_buffer = chunk.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offset_buffer, offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    if data.size >= 8:
+        words = np.ndarray((8, (data.size - 7) // 8), np.uint64, buffer=data, strides=(1, 8))
+    else:
+        words = np.zeros((8, 0), np.uint64)
+    bitmap = np.frombuffer(validity, np.uint8) if chunk.null_count else np.zeros(0, np.uint8)
+    rows, counts, nulls, complete = count_strings(
+        offsets, words, data, bitmap, chunk.offset, 2 * MAX_DISTINCT_STRINGS, MAX_DISTINCT_STRINGS
+    )
+    if not complete:
+        return None
+    used = np.flatnonzero(rows >= 0)
+    used = used[np.argsort(rows[used])]
+    starts, ends = offsets[rows[used]], offsets[rows[used] + 1]
+    values = [data[a:b].tobytes().decode() for a, b in zip(starts.tolist(), ends.tolist())]
+    return list(zip(values, counts[used].tolist())), int(nulls)
 
 
 def categorical_profile(name: str, found: dict[str, int], nulls: int, config: MonitorConfig) -> FeatureProfile:
@@ -510,10 +606,10 @@ def categorical_profile(name: str, found: dict[str, int], nulls: int, config: Mo
     )
 
 
-def _count_categories(ref: FeatureProfile, column: pa.ChunkedArray) -> FeatureProfile:
-    found, nulls = value_counts(column)
+def _categorical_part(ref: FeatureProfile, rows: int, found: dict[str, int], nulls: int) -> FeatureProfile:
+    """The profile of counted categories over ``ref``'s categories (new ones kept apart)."""
     part = ref.empty()
-    part.rows = len(column)
+    part.rows = rows
     part.null_count = nulls
     index = {name: i for i, name in enumerate(ref.categories)}
     for value, n in found.items():

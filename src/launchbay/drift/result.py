@@ -93,7 +93,8 @@ class DriftResult:
             f"({self.share_drifted:.0%}, dataset: {verdict})"
         )
         for name in ("feature", "kind", "metric", "value", "p-value", "threshold", "drifted"):
-            table.add_column(name, justify="right" if name in ("value", "p-value", "threshold") else "left")
+            justify = "right" if name in ("value", "p-value", "threshold") else "left"
+            table.add_column(name, justify=justify, overflow="fold")
         for row in self.rows:
             table.add_row(
                 row.feature,

@@ -1,0 +1,108 @@
+"""``launchbay drift REFERENCE CURRENT``: compare two local datasets, write a report, gate CI on drift."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from launchbay.errors import LaunchbayError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Exit status of --fail-on-drift when the dataset drifts (1 is an error).
+DRIFT_EXIT_CODE = 3
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+EPILOG = """\
+examples:
+  launchbay drift train.parquet today.parquet
+  launchbay drift data/2024-05/ data/2024-06/ --exclude id,label --metrics psi,ks
+  launchbay drift ref.csv cur.csv --categorical store --json drift.json --fail-on-drift
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "drift",
+        help="drift of a dataset against a reference (parquet or CSV)",
+        description="Compare CURRENT with REFERENCE feature by feature, print the verdict, write an HTML report.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("reference", help="parquet or CSV file, or a directory of them")
+    p.add_argument("current", help="parquet or CSV file, or a directory of them")
+    p.add_argument("--categorical", type=names, metavar="COLUMNS", help="columns that are categories, comma-separated")
+    p.add_argument("--metrics", type=names, metavar="NAMES", help="metric names, comma-separated (default: by size)")
+    p.add_argument("--exclude", type=names, default=[], metavar="COLUMNS", help="columns to leave out, comma-separated")
+    p.add_argument(
+        "--report", type=Path, metavar="PATH", default=Path("drift-report.html"), help="HTML report (%(default)s)"
+    )
+    p.add_argument("--json", type=Path, metavar="PATH", help="also write the result summary as JSON here")
+    p.add_argument("--fail-on-drift", action="store_true", help=f"exit with status {DRIFT_EXIT_CODE} on dataset drift")
+    p.set_defaults(func=drift)
+
+
+def names(text: str) -> list[str]:
+    """A comma-separated list of column or metric names."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def drift(args: argparse.Namespace) -> None:
+    import json
+
+    from rich.console import Console
+
+    from launchbay.drift import MonitorConfig, compare
+    from launchbay.registry import write_atomic
+    from launchbay.report import write_report
+
+    reference, current = read_table(args.reference), read_table(args.current)
+    result = compare(
+        reference,
+        current,
+        categorical=args.categorical,
+        metrics=args.metrics,
+        config=MonitorConfig(exclude=args.exclude),
+    )
+    Console().print(result.render())
+    title = f"Drift of {Path(args.current).name} against {Path(args.reference).name}"
+    written(lambda: write_report(result, args.report, title=title), args.report)
+    print(f"report: {args.report}")
+    if args.json:
+        summary = json.dumps(result.to_dict(), indent=2, allow_nan=False)
+        written(lambda: write_atomic(args.json, summary), args.json)
+        print(f"json: {args.json}")
+    if args.fail_on_drift and result.dataset_drift:
+        raise SystemExit(DRIFT_EXIT_CODE)
+
+
+def read_table(location: str) -> pa.Table:
+    """A local parquet or CSV file, or a directory of them, as one Arrow table."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    path = Path(location)
+    if not path.exists():
+        raise LaunchbayError(f"{location}: no such file or directory")
+    files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file() and f.name[0] not in "._")
+    if not files:
+        raise LaunchbayError(f"{location}: the directory holds no data files")
+    formats = {FORMATS.get(f.suffix.lower(), "parquet") for f in files}
+    if len(formats) > 1:
+        raise LaunchbayError(f"{location}: mixes parquet and CSV files; point at one kind")
+    fmt = formats.pop()
+    try:
+        return ds.dataset([str(f) for f in files], format=fmt).to_table()
+    except (pa.ArrowException, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LaunchbayError(f"{location}: cannot read as {fmt}: {first_line}") from exc
+
+
+def written(write, path: Path) -> None:
+    """Run ``write``, turning a file-system failure into a one-line error about ``path``."""
+    try:
+        write()
+    except OSError as exc:
+        raise LaunchbayError(f"cannot write {path}: {exc.strerror or exc}") from exc
