@@ -141,6 +141,15 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     if name == "cheap":
         recipe = lambda: textbook_recipe(model, folder, fresh(work / name / "textbook"))  # noqa: E731
         timed("textbook Ray Data actor recipe", rows, recipe, results, repeat)
+    else:  # gradient boosting predicts on every core by itself (OpenMP); this is the 1-core loop
+        from threadpoolctl import threadpool_limits
+
+        def one_thread() -> None:
+            with threadpool_limits(1):
+                plain_loop(model, folder, fresh(work / name / "plain1"))
+
+        timed("plain loop, model on 1 thread", rows, one_thread, results, repeat)
+        print(f"  launchbay / 1-thread plain loop:   {results['launchbay score'] / results['plain loop, model on 1 thread']:.2f}x")
     lb = results["launchbay score"]
     print(f"  launchbay / plain loop:            {lb / results['plain loop (1 process)']:.2f}x")
     if "textbook Ray Data actor recipe" in results:

@@ -1,9 +1,9 @@
 """Scoring on Ray: one pass predicts, checks the data contract, counts rows and sketches drift.
 
 The model, its data contract and its reference profile go to the object store once;
-each worker process resolves them once (``Scorer`` is cached per process). Every scored
-batch sends its row count and, when drift is on, its drift sketch to a ``Tally`` actor,
-so the drift of a run comes from the same read as its scores.
+each worker process resolves them once (``Scorer`` is cached per process). Row counts and,
+when drift is on, drift sketches add up in each scorer and go to a ``Tally`` actor once per
+fragment (or batch), so the drift of a run comes from the same read as its scores.
 
 Three execution paths (``score.strategy``):
 
@@ -39,24 +39,20 @@ from launchbay.models.predict import predict_columns
 class Tally:
     """Ray actor: rows scored so far and the merged drift sketch of those rows."""
 
-    def __init__(self, reference_json: str | None) -> None:
-        from launchbay.drift.profile import DatasetProfile
-
+    def __init__(self, reference) -> None:
         self.rows = 0
-        self.profile = DatasetProfile.from_json(reference_json).empty() if reference_json else None
+        self.profile = reference.empty() if reference is not None else None
 
-    def add(self, rows: int, sketch_json: str | None) -> None:
-        from launchbay.drift.profile import DatasetProfile
-
+    def add(self, rows: int, sketch) -> None:
         self.rows += rows
-        if sketch_json is not None:
-            self.profile = self.profile.merge(DatasetProfile.from_json(sketch_json))
+        if sketch is not None:
+            self.profile = self.profile.merge(sketch)
 
     def count(self) -> int:
         return self.rows
 
-    def sketch(self) -> str | None:
-        return self.profile.to_json() if self.profile is not None else None
+    def sketch(self):
+        return self.profile
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ class Plan:
 
     model: Any  # ObjectRef of the fitted model
     contract: Any  # ObjectRef of the model's data contract, or None
-    reference: Any  # ObjectRef of the reference profile's JSON, or None when drift is off
+    reference: Any  # ObjectRef of the reference DatasetProfile, or None when drift is off
     tally: Any  # handle of the Tally actor
     features: tuple[str, ...]
     id_column: str  # copied to the output; random unique ids where the input has none
@@ -75,21 +71,27 @@ class Plan:
 
 
 class Scorer:
-    """Callable on a pyarrow batch: the id column, the predictions and the ``extra`` constants."""
+    """Scores pyarrow batches: the id column, the predictions and the ``extra`` constants.
+
+    Row counts and drift sketches add up in the scorer and go to the tally on ``flush``:
+    once per fragment on the fragments path, once per batch under Ray Data (``__call__``).
+    """
 
     def __init__(self, plan: Plan) -> None:
         import ray
 
-        from launchbay.drift.profile import DatasetProfile
-
         self.plan = plan
         self.model = ray.get(plan.model)
         self.contract = ray.get(plan.contract) if plan.contract is not None else None
-        self.reference = DatasetProfile.from_json(ray.get(plan.reference)) if plan.reference is not None else None
+        self.reference = ray.get(plan.reference) if plan.reference is not None else None
+        self.rows, self.sketch = 0, None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        import ray
+        scored = self.score(batch)
+        self.flush()
+        return scored
 
+    def score(self, batch: pa.Table) -> pa.Table:
         from launchbay.drift.profile import sketch
         from launchbay.validation import enforce_batch
 
@@ -106,13 +108,20 @@ class Scorer:
         ids = batch.column(plan.id_column) if plan.id_column in batch.column_names else generated_ids(batch.num_rows)
         columns = {plan.id_column: ids, **predictions}
         columns.update({name: pa.array([value] * batch.num_rows) for name, value in plan.extra})
-        sketch_json = None
+        self.rows += batch.num_rows
         if self.reference is not None and batch.num_rows:
             observed = {**dict(zip(batch.column_names, batch.columns)), **predictions}
             monitored = pa.table({name: observed[name] for name in self.reference.features if name in observed})
-            sketch_json = sketch(monitored, self.reference).to_json()
-        ray.get(plan.tally.add.remote(batch.num_rows, sketch_json))
+            counted = sketch(monitored, self.reference)
+            self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
         return pa.table(columns)
+
+    def flush(self) -> None:
+        """Send the rows and the sketch gathered since the last flush to the tally."""
+        import ray
+
+        ray.get(self.plan.tally.add.remote(self.rows, self.sketch))
+        self.rows, self.sketch = 0, None
 
 
 def generated_ids(n: int) -> pa.Array:
@@ -134,10 +143,10 @@ def score_task(batch: pa.Table, plan: Plan) -> pa.Table:
 def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, part: str | None) -> int:
     """Score one piece of the input and write it as one part (``part=None``: score only); returns rows."""
     scorer = _cached_scorer(plan)
-    scored = (scorer(table) for table in fragment())
-    if part is None:
-        return sum(table.num_rows for table in scored)
-    return write_part(scored, part, settings)
+    scored = (scorer.score(table) for table in fragment())
+    rows = write_part(scored, part, settings) if part is not None else sum(table.num_rows for table in scored)
+    scorer.flush()
+    return rows
 
 
 def choose(cfg, source, sink, gpus: float) -> str:
@@ -154,12 +163,12 @@ def choose(cfg, source, sink, gpus: float) -> str:
 class Run:
     """One scoring run: the plan shipped to workers, and the tally they report to."""
 
-    def __init__(self, plan_args: dict[str, Any], reference_json: str | None) -> None:
+    def __init__(self, plan_args: dict[str, Any], reference) -> None:
         import ray
 
-        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_json)
-        reference = ray.put(reference_json) if reference_json is not None else None
-        self.plan = Plan(tally=self.tally, reference=reference, **plan_args)
+        reference_ref = ray.put(reference) if reference is not None else None
+        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref)
+        self.plan = Plan(tally=self.tally, reference=reference_ref, **plan_args)
 
     def fragments(self, fragments: list, sink, settings, directory: str | None, in_flight: int) -> int:
         """Score every fragment as a plain Ray task, at most ``in_flight`` at a time; returns rows."""
@@ -218,7 +227,4 @@ class Run:
         """The drift profile of every row scored (None when drift was off)."""
         import ray
 
-        from launchbay.drift.profile import DatasetProfile
-
-        text = ray.get(self.tally.sketch.remote())
-        return DatasetProfile.from_json(text) if text is not None else None
+        return ray.get(self.tally.sketch.remote())

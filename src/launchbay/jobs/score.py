@@ -9,7 +9,6 @@ from pathlib import Path
 from launchbay.data.commit import staged_directory
 from launchbay import validation
 from launchbay.errors import LaunchbayError
-from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import root_cause
 from launchbay.scoring import Run, choose
 
@@ -37,7 +36,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
             model_label=f"{version.name} v{version.version}",
             run_dir=str(ctx.run_dir),
         ),
-        version.read_text(PROFILE_FILE) if drift else None,
+        version.load_profile() if drift else None,
     )
     try:
         with ctx.step("score"), run.progress(ctx.console, "scoring"), (
