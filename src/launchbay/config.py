@@ -12,8 +12,6 @@ from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
 from launchbay.validation import ContractConfig
 
-JOBS = ("train", "score", "drift", "pipeline")
-
 
 @dataclass
 class JobConfig:

@@ -62,6 +62,7 @@ class Plan:
     model: Any  # ObjectRef of the fitted model
     contract: Any  # ObjectRef of the model's data contract, or None
     reference: Any  # ObjectRef of the reference DatasetProfile, or None when drift is off
+    reference_key: str  # the profile's sha256: workers keep its bin lookup tables across runs
     tally: Any  # handle of the Tally actor
     features: tuple[str, ...]
     id_column: str  # copied to the output; random unique ids where the input has none
@@ -83,7 +84,7 @@ class Scorer:
         self.plan = plan
         self.model = ray.get(plan.model)
         self.contract = ray.get(plan.contract) if plan.contract is not None else None
-        self.reference = ray.get(plan.reference) if plan.reference is not None else None
+        self.reference = cached_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
         self.rows, self.sketch = 0, None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -122,6 +123,21 @@ class Scorer:
 
         ray.get(self.plan.tally.add.remote(self.rows, self.sketch))
         self.rows, self.sketch = 0, None
+
+
+_REFERENCES: dict[str, Any] = {}
+
+
+def cached_reference(key: str, ref) -> Any:
+    """The reference profile ``key`` in this process, fetched once: its bin lookup tables take
+    longer to build than a batch takes to score, so they outlive a run (the last 4 are kept)."""
+    import ray
+
+    if key not in _REFERENCES:
+        while len(_REFERENCES) >= 4:
+            _REFERENCES.pop(next(iter(_REFERENCES)))
+        _REFERENCES[key] = ray.get(ref)
+    return _REFERENCES[key]
 
 
 def generated_ids(n: int) -> pa.Array:
@@ -163,12 +179,12 @@ def choose(cfg, source, sink, gpus: float) -> str:
 class Run:
     """One scoring run: the plan shipped to workers, and the tally they report to."""
 
-    def __init__(self, plan_args: dict[str, Any], reference) -> None:
+    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str = "") -> None:
         import ray
 
         reference_ref = ray.put(reference) if reference is not None else None
         self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref)
-        self.plan = Plan(tally=self.tally, reference=reference_ref, **plan_args)
+        self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 
     def fragments(self, fragments: list, sink, settings, directory: str | None, in_flight: int) -> int:
         """Score every fragment as a plain Ray task, at most ``in_flight`` at a time; returns rows."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from launchbay.data.commit import staged_directory
 from launchbay import validation
 from launchbay.errors import LaunchbayError
+from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import root_cause
 from launchbay.scoring import Run, choose
 
@@ -37,6 +38,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
             run_dir=str(ctx.run_dir),
         ),
         version.load_profile() if drift else None,
+        version.meta["files"][PROFILE_FILE],
     )
     try:
         with ctx.step("score"), run.progress(ctx.console, "scoring"), (
