@@ -79,8 +79,12 @@ class Scorer:
     """
 
     def __init__(self, plan: Plan) -> None:
+        import numba
         import ray
 
+        # numba would start a thread per core in every worker; use the CPUs Ray gave this one
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
+        numba.set_num_threads(max(1, min(int(cpus), numba.config.NUMBA_NUM_THREADS)))
         self.plan = plan
         self.model = ray.get(plan.model)
         self.contract = ray.get(plan.contract) if plan.contract is not None else None

@@ -111,7 +111,7 @@ def parquet_fragments(cfg: FileConfig) -> list:
     return [partial(iter_parquet, filesystem, f, cfg.columns) for f in files]
 
 
-def iter_parquet(filesystem, path: str, columns, batch_rows: int = 131_072) -> Iterator[pa.Table]:
+def iter_parquet(filesystem, path: str, columns, batch_rows: int = 262_144) -> Iterator[pa.Table]:
     import pyarrow.parquet as pq
 
     with filesystem.open_input_file(path) as f:
