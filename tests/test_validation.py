@@ -41,7 +41,7 @@ def test_violations_are_counted_per_column(training):
 
 
 def test_quarantine_splits_rows_and_a_wrong_type_always_fails(training):
-    contract = infer(training, ContractConfig(range_margin=0.0, policy="quarantine"))
+    contract = infer(training, ContractConfig(range_margin=0.0, policy="quarantine", enforce=["type", "range"]))
     good, bad, _ = split(pa.table({"x": [1.0, 50.0], "n": [1, 2], "c": ["a", "a"], "y": [1.0, 2.0]}), contract, "batch")
     assert good.column("x").to_pylist() == [1.0] and bad.column("x").to_pylist() == [50.0]
     with pytest.raises(ContractError, match="x type: 1"):
@@ -93,7 +93,9 @@ def test_scoring_fails_on_bad_rows_when_the_contract_says_so(ray_session, in_tmp
 
 
 def test_training_data_is_checked_against_a_given_contract(ray_session, in_tmp):
-    contract = Contract([ColumnRule("num_2", "float", nullable=False, min=-1.0, max=6.0)], policy="quarantine")
+    contract = Contract(
+        [ColumnRule("num_2", "float", nullable=False, min=-1.0, max=6.0)], policy="quarantine", enforce=["type", "range"]
+    )
     (in_tmp / "contract.json").write_text(contract.to_json())
     summary = launchbay.run(["job=train", *SMALL, "contract.path=contract.json"])
     kept = summary["contract"]["quarantined_rows"]

@@ -39,7 +39,7 @@ class ContractConfig:
 
     policy: str = "fail"  # fail | quarantine: what a row that breaks an enforced check does
     # Checks that make a row bad; the others are only counted and reported.
-    enforce: list[str] = field(default_factory=lambda: ["type", "range"])
+    enforce: list[str] = field(default_factory=lambda: ["type"])
     # Inferred ranges are the training range widened by this share of its width on each side.
     range_margin: float = 1.0
     # String columns with more distinct training values than this get no category list.
@@ -62,7 +62,7 @@ class ColumnRule:
 class Contract:
     columns: list[ColumnRule]
     policy: str = "fail"
-    enforce: list[str] = field(default_factory=lambda: ["type", "range"])
+    enforce: list[str] = field(default_factory=lambda: ["type"])
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
