@@ -69,7 +69,7 @@ def test_lifecycle_hooks_of_third_party_plugin_were_called(pipeline):
     from launchbay_testplugin import EVENTS
 
     assert ("started", "pipeline") in EVENTS and ("finished", "pipeline") in EVENTS
-    assert ("registered", "demo:1") in EVENTS
+    assert ("registered", "demo:1") in EVENTS and ("promoted", "demo:champion:1") in EVENTS
 
 
 def test_scoring_a_batch_without_model_columns_fails_cleanly(pipeline, monkeypatch):

@@ -113,3 +113,9 @@ def test_files_that_disagree_on_types_are_named(workspace, monkeypatch, tmp_path
     monkeypatch.chdir(home)
     with pytest.raises(LaunchbayError, match=r"^batch: .*b.parquet.*num_2"):
         launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path}"])
+
+
+def test_asking_for_gpus_the_cluster_lacks_is_one_line(workspace, monkeypatch):
+    home, _ = workspace
+    with pytest.raises(LaunchbayError, match=r"asks for 1 GPU\(s\) but the Ray cluster has 0"):
+        score(home, monkeypatch, "score.num_gpus=1")

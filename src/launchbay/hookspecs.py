@@ -128,6 +128,11 @@ def launchbay_model_registered(model: str, version: int, metrics: dict[str, floa
 
 
 @hookspec
+def launchbay_model_promoted(model: str, alias: str, version: int, reason: str) -> None:
+    """Called when an alias (``champion`` by default) moves to a version: promotion or rollback."""
+
+
+@hookspec
 def launchbay_batch_scored(run_id: str, rows: int, output: str) -> None:
     """Called when a scoring job has committed its output."""
 

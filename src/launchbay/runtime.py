@@ -96,6 +96,15 @@ def ray_runtime(cfg: RuntimeConfig, keep_alive: bool = False) -> Iterator[None]:
             ray.shutdown()
 
 
+def require_gpus(needed: float, what: str) -> None:
+    """A one-line error when Ray has fewer GPUs than ``needed`` (tasks would wait forever)."""
+    import ray
+
+    have = ray.cluster_resources().get("GPU", 0)
+    if needed > have:
+        raise LaunchbayError(f"{what} asks for {needed:g} GPU(s) but the Ray cluster has {have:g}")
+
+
 def root_cause(exc: BaseException) -> str:
     """The original error behind Ray's wrappers, as one line (``Type: message``).
 

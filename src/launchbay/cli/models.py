@@ -75,7 +75,9 @@ def models_promote(args: argparse.Namespace) -> None:
 
     registry = Registry(args.registry)
     version = registry.get(args.name, args.version).version
-    registry.set_alias(args.name, args.alias, version, reason=args.reason or "promoted by hand")
+    reason = args.reason or "promoted by hand"
+    registry.set_alias(args.name, args.alias, version, reason=reason)
+    announce(args.name, args.alias, version, reason)
     print(f"{args.name}: {args.alias} -> v{version}")
 
 
@@ -83,7 +85,15 @@ def models_rollback(args: argparse.Namespace) -> None:
     from launchbay.registry import Registry
 
     version = Registry(args.registry).rollback(args.name, args.alias, reason=args.reason)
+    announce(args.name, args.alias, version, args.reason or "rolled back by hand")
     print(f"{args.name}: {args.alias} -> v{version} (rolled back)")
+
+
+def announce(model: str, alias: str, version: int, reason: str) -> None:
+    """Tell the plugins' ``launchbay_model_promoted`` hooks about a move made by hand."""
+    from launchbay.plugins import get_manager
+
+    get_manager().hook.launchbay_model_promoted(model=model, alias=alias, version=version, reason=reason)
 
 
 def models_diff(args: argparse.Namespace) -> None:

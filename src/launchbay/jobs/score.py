@@ -10,7 +10,7 @@ from launchbay.data.commit import staged_directory
 from launchbay import validation
 from launchbay.errors import LaunchbayError
 from launchbay.registry import PROFILE_FILE
-from launchbay.runtime import root_cause
+from launchbay.runtime import require_gpus, root_cause
 from launchbay.scoring import Run, choose
 
 
@@ -26,6 +26,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
     sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
     gpus = max(settings_of.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
     strategy = choose(settings_of, source, sink, gpus)
+    require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
     contract = version.load_contract()
     run = Run(
         dict(

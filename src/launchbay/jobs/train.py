@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from launchbay.errors import LaunchbayError
+from launchbay.runtime import require_gpus
 from launchbay.models.predict import predict_columns
 
 
@@ -76,6 +77,7 @@ def fit_model(ctx, family, X: pd.DataFrame, y: np.ndarray, stage: str) -> tuple[
     from launchbay.training.search import best, cross_validate, fit, grid, remote_get
     from launchbay.training.segments import fit_segments
 
+    require_gpus(family.num_gpus, f"model family '{family.name}' (per fit)")
     cfg = ctx.cfg.train
     points = grid(OmegaConf.to_container(cfg.search, resolve=True))
     candidates = [candidate_settings(ctx, point) for point in points]
@@ -168,6 +170,7 @@ def run(ctx) -> dict:
         reason = f"first version of '{name}': no {alias} to compare with"
         ctx.registry.record_decision(name, {"challenger_version": version, "promote": True, "reasons": [reason]})
         ctx.registry.set_alias(name, alias, version, reason=reason)
+        ctx.manager.hook.launchbay_model_promoted(model=name, alias=alias, version=version, reason=reason)
         ctx.console.print(f"{name} v{version} is the {alias}")
     return trained.summary
 
@@ -206,6 +209,9 @@ def challenge(ctx, trigger: str) -> dict:
     ctx.registry.record_decision(job.model_name, record)
     if decision.promote:
         ctx.registry.set_alias(job.model_name, cfg.alias, challenger, reason=decision.reasons[0])
+        ctx.manager.hook.launchbay_model_promoted(
+            model=job.model_name, alias=cfg.alias, version=challenger, reason=decision.reasons[0]
+        )
     verdict = f"[green]promoted[/] v{challenger} to {cfg.alias}" if decision.promote else f"kept v{champion.version} as {cfg.alias}"
     ctx.console.print(f"{verdict}: {decision.reasons[0]}")
     return record

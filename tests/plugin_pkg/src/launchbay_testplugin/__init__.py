@@ -43,3 +43,8 @@ def launchbay_job_failed(job, error):
 @hookimpl
 def launchbay_model_registered(model, version):
     EVENTS.append(("registered", f"{model}:{version}"))
+
+
+@hookimpl
+def launchbay_model_promoted(model, alias, version):
+    EVENTS.append(("promoted", f"{model}:{alias}:{version}"))
