@@ -2,8 +2,9 @@
 
 The model, its data contract and its reference profile go to the object store once;
 each worker process resolves them once (``Scorer`` is cached per process). Row counts and,
-when drift is on, drift sketches add up in each scorer and go to a ``Tally`` actor once per
-fragment (or batch), so the drift of a run comes from the same read as its scores.
+when drift is on, drift sketches add up in each scorer and come back once per fragment
+(or, under Ray Data, go to a ``Tally`` actor once per batch), so the drift of a run comes
+from the same read as its scores.
 
 Three execution paths (``score.strategy``):
 
@@ -63,7 +64,7 @@ class Plan:
     contract: Any  # ObjectRef of the model's data contract, or None
     reference: Any  # ObjectRef of the reference DatasetProfile, or None when drift is off
     reference_key: str  # the profile's sha256: workers keep its bin lookup tables across runs
-    tally: Any  # handle of the Tally actor
+    tally: Any  # handle of the Tally actor (Ray Data paths), or None
     features: tuple[str, ...]
     id_column: str  # copied to the output; random unique ids where the input has none
     extra: tuple[tuple[str, Any], ...]  # constant output columns
@@ -121,12 +122,17 @@ class Scorer:
             self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
         return pa.table(columns)
 
+    def take(self) -> tuple[int, Any]:
+        """The rows and the sketch gathered since the last take, and start afresh."""
+        gathered = self.rows, self.sketch
+        self.rows, self.sketch = 0, None
+        return gathered
+
     def flush(self) -> None:
-        """Send the rows and the sketch gathered since the last flush to the tally."""
+        """Send what was gathered to the tally (the Ray Data paths)."""
         import ray
 
-        ray.get(self.plan.tally.add.remote(self.rows, self.sketch))
-        self.rows, self.sketch = 0, None
+        ray.get(self.plan.tally.add.remote(*self.take()))
 
 
 _REFERENCES: dict[str, Any] = {}
@@ -160,13 +166,19 @@ def score_task(batch: pa.Table, plan: Plan) -> pa.Table:
     return _cached_scorer(plan)(batch)
 
 
-def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, part: str | None) -> int:
-    """Score one piece of the input and write it as one part (``part=None``: score only); returns rows."""
+def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, part: str | None):
+    """Score one piece of the input and write it as one part (``part=None``: score only).
+
+    Returns the rows and the drift sketch of the piece.
+    """
     scorer = _cached_scorer(plan)
     scored = (scorer.score(table) for table in fragment())
-    rows = write_part(scored, part, settings) if part is not None else sum(table.num_rows for table in scored)
-    scorer.flush()
-    return rows
+    if part is not None:
+        write_part(scored, part, settings)
+    else:
+        for _ in scored:
+            pass
+    return scorer.take()
 
 
 def choose(cfg, source, sink, gpus: float) -> str:
@@ -181,13 +193,18 @@ def choose(cfg, source, sink, gpus: float) -> str:
 
 
 class Run:
-    """One scoring run: the plan shipped to workers, and the tally they report to."""
+    """One scoring run: the plan shipped to workers, and where their rows and sketches add up.
 
-    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str = "") -> None:
+    On the fragments path every task returns its rows and sketch to the driver; the Ray
+    Data paths have no such return channel, so their batches report to a ``Tally`` actor.
+    """
+
+    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str, strategy: str) -> None:
         import ray
 
         reference_ref = ray.put(reference) if reference is not None else None
-        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref)
+        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != "fragments" else None
+        self.rows, self.merged = 0, reference.empty() if reference is not None else None
         self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 
     def fragments(self, fragments: list, sink, settings, directory: str | None, in_flight: int) -> int:
@@ -196,14 +213,28 @@ class Run:
 
         task = ray.remote(score_fragment)
         write_part = sink.write_part if sink is not None else None
-        pending, rows = [], 0
+        pending: list = []
         for i, fragment in enumerate(fragments):
             if len(pending) >= in_flight:
                 done, pending = ray.wait(pending, num_returns=1)
-                rows += sum(ray.get(done))
+                self._add(ray.get(done[0]))
             part = f"{directory}/part-{i:05d}" if directory is not None else None
             pending.append(task.remote(fragment, self.plan, write_part, settings, part))
-        return rows + sum(ray.get(pending))
+        for ref in pending:
+            self._add(ray.get(ref))
+        return self.rows
+
+    def _add(self, gathered: tuple[int, Any]) -> None:
+        rows, sketch = gathered
+        self.rows += rows
+        if sketch is not None:
+            self.merged = self.merged.merge(sketch)
+
+    def count(self) -> int:
+        """Rows scored so far."""
+        import ray
+
+        return self.rows if self.tally is None else ray.get(self.tally.count.remote())
 
     def dataset(self, ds, strategy: str, cfg, gpus: float):
         """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
@@ -220,7 +251,6 @@ class Run:
     @contextmanager
     def progress(self, console, label: str) -> Iterator[None]:
         """A live line with rows scored and rows/s while the block runs."""
-        import ray
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         done = threading.Event()
@@ -231,7 +261,7 @@ class Run:
 
             def poll() -> None:
                 while not done.wait(0.5):
-                    rows = ray.get(self.tally.count.remote())
+                    rows = self.count()
                     rate = rows / max(time.perf_counter() - start, 1e-9)
                     bar.update(task, description=f"{label}: {rows:,} rows", rate=f"{rate:,.0f} rows/s")
 
@@ -247,4 +277,4 @@ class Run:
         """The drift profile of every row scored (None when drift was off)."""
         import ray
 
-        return ray.get(self.tally.sketch.remote())
+        return self.merged if self.tally is None else ray.get(self.tally.sketch.remote())

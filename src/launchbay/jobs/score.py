@@ -40,6 +40,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
         ),
         version.load_profile() if drift else None,
         version.meta["files"][PROFILE_FILE],
+        strategy,
     )
     try:
         with ctx.step("score"), run.progress(ctx.console, "scoring"), (
