@@ -3,6 +3,8 @@ atomic and idempotent outputs, drift from the same pass."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -119,3 +121,12 @@ def test_asking_for_gpus_the_cluster_lacks_is_one_line(workspace, monkeypatch):
     home, _ = workspace
     with pytest.raises(LaunchbayError, match=r"asks for 1 GPU\(s\) but the Ray cluster has 0"):
         score(home, monkeypatch, "score.num_gpus=1")
+
+
+def test_drift_job_checks_without_writing_scores(workspace, monkeypatch):
+    home, _ = workspace
+    monkeypatch.chdir(home)
+    summary = launchbay.run(["job=drift", "data@batch=parquet", f"batch.path={home / 'batch'}"])
+    assert "num_0" in summary["drift"]["drifted_features"] and summary["drift"]["current_rows"] == 5000
+    run_dir = Path(summary["run_dir"])
+    assert (run_dir / "report.html").exists() and not (run_dir / "scores").exists()
