@@ -6,8 +6,8 @@ from __future__ import annotations
 from contextlib import nullcontext
 from pathlib import Path
 
-from launchbay.data.commit import staged_directory
 from launchbay import validation
+from launchbay.data.commit import staged_directory
 from launchbay.errors import LaunchbayError
 from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import require_gpus, root_cause
@@ -21,11 +21,11 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
     from launchbay.app import typed
 
     cfg = ctx.cfg
-    settings_of = typed(cfg.score, "score")
+    scoring = typed(cfg.score, "score")
     source, _ = ctx.settings("data", cfg.batch)
     sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
-    gpus = max(settings_of.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
-    strategy = choose(settings_of, source, sink, gpus)
+    gpus = max(scoring.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
+    strategy = choose(scoring, source, sink, gpus)
     require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
     contract = version.load_contract()
     run = Run(
@@ -51,7 +51,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
                 in_flight = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
                 rows = run.fragments(ctx.read(cfg.batch, fragments=True), sink, sink_settings, target, in_flight)
             else:
-                ds = run.dataset(ctx.read(cfg.batch), strategy, settings_of, gpus)
+                ds = run.dataset(ctx.read(cfg.batch), strategy, scoring, gpus)
                 rows = sink.write(ds, target, sink_settings) if output else sum(
                     b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
                 )
