@@ -29,6 +29,12 @@ def test_pipeline_from_the_command_line(tmp_path):
     assert "streaming_executor" not in out.stderr + out.stdout, "Ray's log noise reached the terminal"
     listed = launchbay("models", "list", cwd=tmp_path)
     assert "demo" in listed.stdout and "roc_auc" in listed.stdout
+    runs = launchbay("runs", "list", cwd=tmp_path)
+    assert summary["run_id"] in runs.stdout and "num_0" in runs.stdout and "2,000" in runs.stdout
+    shown = launchbay("runs", "show", summary["run_id"], cwd=tmp_path)
+    assert json.loads(shown.stdout)["run_id"] == summary["run_id"]
+    missing = launchbay("runs", "show", "nope", cwd=tmp_path)
+    assert missing.returncode == 1 and "no run 'nope'" in missing.stderr
 
 
 def test_multirun_sweep_runs_every_job(tmp_path):

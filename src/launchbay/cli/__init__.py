@@ -11,7 +11,7 @@ import sys
 
 from launchbay.errors import LaunchbayError
 
-GROUPS = ("run", "plugins", "models", "jobs", "drift")
+GROUPS = ("run", "plugins", "models", "runs", "jobs", "drift")
 
 EPILOG = """\
 examples:
@@ -22,6 +22,7 @@ examples:
   launchbay run --cfg job                         print the composed config
   launchbay plugins list                          installed plugins and what they provide
   launchbay models list                           registered models
+  launchbay runs list                             past runs: job, model, rows, drift, wall time
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs
   launchbay jobs list --address http://head:8265  jobs on the cluster
 """
