@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from launchbay.drift.dataset import worker_reference
 from launchbay.errors import LaunchbayError
 from launchbay.models.predict import predict_columns
 
@@ -89,7 +90,7 @@ class Scorer:
         self.plan = plan
         self.model = ray.get(plan.model)
         self.contract = ray.get(plan.contract) if plan.contract is not None else None
-        self.reference = cached_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
+        self.reference = worker_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
         self.rows, self.sketch = 0, None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -133,21 +134,6 @@ class Scorer:
         import ray
 
         ray.get(self.plan.tally.add.remote(*self.take()))
-
-
-_REFERENCES: dict[str, Any] = {}
-
-
-def cached_reference(key: str, ref) -> Any:
-    """The reference profile ``key`` in this process, fetched once: its bin lookup tables take
-    longer to build than a batch takes to score, so they outlive a run (the last 4 are kept)."""
-    import ray
-
-    if key not in _REFERENCES:
-        while len(_REFERENCES) >= 4:
-            _REFERENCES.pop(next(iter(_REFERENCES)))
-        _REFERENCES[key] = ray.get(ref)
-    return _REFERENCES[key]
 
 
 def generated_ids(n: int) -> pa.Array:

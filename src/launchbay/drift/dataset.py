@@ -8,9 +8,9 @@ result is the same to the float on 1 block or 1,000.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,30 +46,38 @@ def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: s
     for name in reference.features:
         if name not in columns:
             raise LaunchbayError(f"feature '{name}' is missing from the current data")
+    key = hashlib.sha256(reference.to_json().encode()).hexdigest()
     sketches = ds.select_columns(list(reference.features)).map_batches(
         _sketch_block,
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,
-        fn_kwargs={"reference": ray.put(reference.to_json()), "device": device},
+        fn_kwargs={"reference": ray.put(reference), "key": key, "device": device},
     )
     profiles = (DatasetProfile.from_json(row["profile"]) for row in sketches.iter_rows())
     return tree_merge(profiles, reference.empty())
 
 
-def _sketch_block(block: pa.Table, reference: Any, device: str) -> pa.Table:
+def _sketch_block(block: pa.Table, reference: Any, key: str, device: str) -> pa.Table:
     import pyarrow as pa
+
+    return pa.table({"profile": [sketch(block, worker_reference(key, reference), device=device).to_json()]})
+
+
+_REFERENCES: dict[str, DatasetProfile] = {}
+
+
+def worker_reference(key: str, reference: Any) -> DatasetProfile:
+    """The reference profile ``key`` (an ObjectRef of it, or the profile) in this process,
+    fetched once: its bin lookup tables take longer to build than a block takes to count, so
+    they outlive a task and a run (the last 4 are kept)."""
     import ray
 
-    if isinstance(reference, ray.ObjectRef):
-        reference = ray.get(reference)
-    return pa.table({"profile": [sketch(block, _parsed(reference), device=device).to_json()]})
-
-
-@lru_cache(maxsize=4)
-def _parsed(reference_json: str) -> DatasetProfile:
-    """The reference, parsed once per worker process (its lookup tables built once too)."""
-    return DatasetProfile.from_json(reference_json)
+    if key not in _REFERENCES:
+        while len(_REFERENCES) >= 4:
+            _REFERENCES.pop(next(iter(_REFERENCES)))
+        _REFERENCES[key] = ray.get(reference) if isinstance(reference, ray.ObjectRef) else reference
+    return _REFERENCES[key]
 
 
 def tree_merge(profiles: Iterable[DatasetProfile], empty: DatasetProfile) -> DatasetProfile:
