@@ -110,6 +110,7 @@ def root_cause(exc: BaseException) -> str:
 
     A worker's exception reaches the driver as text inside a ``RayTaskError``; the first
     ``Type: message`` line of that text that is not one of Ray's own is the original.
+    launchbay's own errors are already sentences for the user: their message alone.
     """
     chain = [exc]
     while chain[-1].__cause__ is not None and len(chain) < 20:
@@ -118,5 +119,7 @@ def root_cause(exc: BaseException) -> str:
         for line in str(error).splitlines():
             found = re.match(r"^([\w.]+(?:Error|Exception)): (.+)$", line.strip())
             if found and not found.group(1).startswith("ray."):
+                if found.group(1).startswith("launchbay."):
+                    return found.group(2)
                 return f"{found.group(1).rsplit('.', 1)[-1]}: {found.group(2)}"
     return f"{type(chain[-1]).__name__}: {str(chain[-1]).strip().splitlines()[0] if str(chain[-1]).strip() else ''}"

@@ -55,15 +55,14 @@ def remote_get(refs: list, what: Callable[[int], str]) -> list:
     """``ray.get`` of each ref, a failed task becoming one line that says which fit failed."""
     import ray
 
+    from launchbay.runtime import root_cause
+
     results = []
     for i, ref in enumerate(refs):
         try:
             results.append(ray.get(ref))
         except ray.exceptions.RayTaskError as exc:
-            cause = exc.cause
-            detail = str(cause).strip().splitlines()[:1] or [""]
-            kind = "" if isinstance(cause, LaunchbayError) else f"{type(cause).__name__}: "
-            raise LaunchbayError(f"train: fitting {what(i)} failed: {kind}{detail[0]}") from exc
+            raise LaunchbayError(f"train: fitting {what(i)} failed: {root_cause(exc)}") from exc
     return results
 
 
