@@ -20,7 +20,7 @@ SIMULATED = textwrap.dedent(
     from launchbay.drift import MonitorConfig, build_reference
     from launchbay.drift.cuda import count_column_gpu
     from launchbay.drift.device import count_arrays, use_gpu
-    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS
+    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, bin_lookup
 
     assert cuda.is_available() and use_gpu("gpu")
     rng = np.random.default_rng(0)
@@ -28,12 +28,18 @@ SIMULATED = textwrap.dedent(
     x[rng.random(x.size) < 0.05] = np.nan
     x[:3] = [np.inf, -np.inf, 0.0]
     ref = build_reference(pd.DataFrame({"x": x}), MonitorConfig(fine_bins=64), device="cpu").features["x"]
-    [(cpu_counts, cpu_stats)] = count_arrays([x], [ref.lookup], [ref.center], "cpu")
-    gpu_counts, gpu_stats = count_column_gpu(x, ref.lookup, ref.center)
-    assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
-    for k in (NULLS, INFS, COUNT):
-        assert cpu_stats[:, k].sum() == gpu_stats[0, k]
-    assert cpu_stats[:, MIN].min() == gpu_stats[0, MIN] and cpu_stats[:, MAX].max() == gpu_stats[0, MAX]
+    dense = np.unique(np.concatenate([[-5.0, 1.0], np.linspace(1.0, 1.001, 50), [1e150]]))
+    dense_lookup = bin_lookup(dense, 4)
+    assert dense_lookup.steps > 1
+    near = np.concatenate([dense, np.nextafter(dense, -np.inf), np.nextafter(dense, np.inf), [np.nan, np.inf]])
+    cases = [(x, ref.lookup, ref.center), (x.astype(np.float32), ref.lookup, ref.center), (near, dense_lookup, 0.0)]
+    for values, lookup, shift in cases:
+        [(cpu_counts, cpu_stats)] = count_arrays([values], [lookup], [shift], "cpu")
+        gpu_counts, gpu_stats = count_column_gpu(values, lookup, shift)
+        assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
+        for k in (NULLS, INFS, COUNT):
+            assert cpu_stats[:, k].sum() == gpu_stats[0, k]
+        assert cpu_stats[:, MIN].min() == gpu_stats[0, MIN] and cpu_stats[:, MAX].max() == gpu_stats[0, MAX]
     print("ok", int(gpu_counts.sum()))
     """
 )

@@ -25,6 +25,7 @@ def expected_counts(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def check(x: np.ndarray, edges: np.ndarray, counts: np.ndarray, stats: np.ndarray, shift: float) -> None:
+    x = x.astype(np.float64)  # float32 input is counted as its exact float64 values
     np.testing.assert_array_equal(counts, expected_counts(edges, x))
     fx = finite(x)
     assert stats[:, NULLS].sum() == np.isnan(x).sum()
@@ -38,12 +39,16 @@ def check(x: np.ndarray, edges: np.ndarray, counts: np.ndarray, stats: np.ndarra
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.tuples(st.sampled_from(SHAPES), st.integers(0, 3 * TILE + 5)), min_size=1, max_size=4),
+    st.lists(
+        st.tuples(st.sampled_from(SHAPES), st.integers(0, 3 * TILE + 5), st.sampled_from([np.float64, np.float32])),
+        min_size=1,
+        max_size=4,
+    ),
     st.sampled_from([5, 100, 2000]),
     st.integers(0, 2**31),
 )
 def test_one_pass_over_many_arrays_equals_numpy(columns, bins, seed):
-    arrays = [sample(shape, n, seed + k) for k, (shape, n) in enumerate(columns)]
+    arrays = [sample(shape, n, seed + k).astype(dtype) for k, (shape, n, dtype) in enumerate(columns)]
     reference = sample("normal", 500, seed) if not any(finite(x).size for x in arrays) else np.concatenate(arrays)
     edges = [quantile_edges(x if finite(x).size else reference, bins) for x in arrays]
     edges = [e if e.size else np.array([0.0]) for e in edges]

@@ -66,7 +66,7 @@ def count_column_gpu(x: np.ndarray, lookup: BinLookup, shift: float) -> tuple[np
     stats = np.zeros(N_STATS)
     stats[MIN], stats[MAX] = math.inf, -math.inf
     edges, lut, scale, steps = lookup
-    counts = cuda.to_device(np.zeros(edges.size, np.int64))
+    counts = cuda.to_device(np.zeros(lookup.bins, np.int64))
     device_stats = cuda.to_device(stats)
     blocks = max(1, min(MAX_BLOCKS, -(-x.size // THREADS_PER_BLOCK)))
     count_kernel[blocks, THREADS_PER_BLOCK](

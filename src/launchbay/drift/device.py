@@ -22,8 +22,9 @@ ROWS_PER_CHUNK = 1 << 16
 def count_arrays(
     arrays: list[np.ndarray], lookups: list[BinLookup], shifts: list[float], device: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Bin counts and per-chunk statistics of each float64 array over its lookup's bins
-    (see ``kernels.count_columns``); on the CPU, all of them in one parallel region."""
+    """Bin counts and per-chunk statistics of each float64 or float32 array over its
+    lookup's bins (see ``kernels.count_columns``); on the CPU, all of them in one parallel
+    region."""
     if use_gpu(device):
         from launchbay.drift.cuda import count_column_gpu
 
@@ -35,8 +36,8 @@ def count_arrays(
     if not arrays:
         return []
     # the kernel reads these by address: they stay referenced here until it returns
-    arrays = [np.ascontiguousarray(x, np.float64) for x in arrays]
-    columns = np.array([(x.ctypes.data, x.size) for x in arrays], np.int64)
+    arrays = [np.ascontiguousarray(x, np.float32 if x.dtype == np.float32 else np.float64) for x in arrays]
+    columns = np.array([(x.ctypes.data, x.size, x.itemsize) for x in arrays], np.int64)
     tables = np.array([(k.edges.ctypes.data, k.edges.size, k.lut.ctypes.data, k.lut.size) for k in lookups], np.int64)
     chunks = max(1, min(get_num_threads(), max(x.size for x in arrays) // ROWS_PER_CHUNK))
     counts, starts, stats = count_columns(

@@ -30,18 +30,24 @@ LOWEST_KEY = -ORDER_MASK - 1
 
 
 class BinLookup(NamedTuple):
-    """The O(1) fine-bin lookup of a profile; ``edges`` ends with a NaN sentinel."""
+    """The O(1) fine-bin lookup of a profile: ``edges`` (the inner edges, then
+    ``max(steps, 1)`` NaN sentinels), the grid's ``lut``, ``scale`` and ``steps``."""
 
     edges: np.ndarray
     lut: np.ndarray
     scale: float
     steps: int
 
+    @property
+    def bins(self) -> int:
+        """Bins counted: one more than the inner edges."""
+        return self.edges.size - max(self.steps, 1) + 1
+
 
 def bin_lookup(edges: np.ndarray, cells_per_edge: int) -> BinLookup:
     """The lookup over sorted finite inner ``edges`` (see ``grid_lookup``)."""
     scale, lut, steps = grid_lookup(edges, cells_per_edge)
-    return BinLookup(np.append(edges, np.nan), lut, scale, steps)
+    return BinLookup(np.append(edges, np.full(max(steps, 1), np.nan)), lut, scale, steps)
 
 
 @njit(cache=True, nogil=True)
@@ -73,18 +79,25 @@ def grid_lookup(edges, cells_per_edge):
 
 
 def find_bin(v, edges, lut, scale, steps):
-    """Number of inner edges <= v: the grid cell of v clamped to the edges, then ``steps``
-    compare-and-add steps (the NaN sentinel ends them). NaN and -inf give 0, +inf the last bin.
+    """Number of inner edges <= v: the grid cell of v clamped to the edges, then one
+    comparison (``steps`` <= 1, the usual case) or a branch-free bisection of the at most
+    ``steps`` edges of a dense cell, log2(steps) probes that the NaN sentinels stop at the
+    last edge. NaN and -inf give 0, +inf the last bin.
 
     Plain Python so that the CPU kernel and the CUDA kernel compile the same code.
     """
     first = edges[0]
-    last = edges[edges.size - 2]
+    last = edges[edges.size - max(steps, 1) - 1]
     w = v if v >= first else first
     w = w if w <= last else last
     b = np.intp(lut[min(np.uint64((w - first) * scale), np.uint64(lut.size - 2))])
-    for _ in range(steps):
-        b += edges[b] <= v
+    if steps <= 1:
+        return b + (edges[b] <= v)
+    n = steps + 1
+    while n > 1:
+        half = n >> 1
+        b += half * (edges[b + half - 1] <= v)
+        n -= half
     return b
 
 
@@ -98,14 +111,24 @@ def _count_bins(x, edges, lut, scale, steps, hist):
         hist[bin_of(x[j], edges, lut, scale, steps)] += 1
 
 
+@intrinsic
+def _float_bits(typingctx, value):
+    """The bits of a float64 as an int64."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(types.float64), codegen
+
+
 @njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
 def _add_moments(x, shift, sums, keys):
-    """Add the shifted sums of the finite values of ``x`` to ``sums`` and fold its extremes
-    (as ordered int64 keys) and non-finite counts into ``keys``: [min, max, nan, +inf, -inf].
+    """Add the shifted sums of the finite values of ``x`` (float32 or float64) to ``sums``
+    and fold its extremes (as ordered int64 keys of their float64 values) and non-finite
+    counts into ``keys``: [min, max, nan, +inf, -inf].
 
     Branch-free, so that it vectorises.
     """
-    bits = x.view(np.int64)
     s1 = 0.0
     s2 = 0.0
     lo = keys[0]
@@ -114,12 +137,13 @@ def _add_moments(x, shift, sums, keys):
     pos = 0
     neg = 0
     for j in range(x.size):
-        v = x[j]
+        v = np.float64(x[j])
         finite = (v - v) == 0.0
         d = v - shift if finite else 0.0
         s1 += d
         s2 += d * d
-        k = bits[j] ^ ((bits[j] >> 63) & ORDER_MASK)
+        bits = _float_bits(v)
+        k = bits ^ ((bits >> 63) & ORDER_MASK)
         lo = min(lo, k if finite else ORDER_MASK)
         hi = max(hi, k if finite else LOWEST_KEY)
         nans += v != v
@@ -149,7 +173,7 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
         _count_bins(part, edges, lut, scale, steps, hist)
     nans, pos, neg = keys[2], keys[3], keys[4]
     hist[0] -= nans + neg
-    hist[edges.size - 1] -= pos
+    hist[hist.size - 1] -= pos
     count = x.size - nans - pos - neg
     extremes = (keys[:2] ^ ((keys[:2] >> 63) & ORDER_MASK)).view(np.float64)
     stats[NULLS] = nans
@@ -171,38 +195,48 @@ def _pointer(typingctx, address):
     return types.voidptr(types.int64), codegen
 
 
+@njit(cache=True, nogil=True)
+def _count_share(x, c, n_chunks, edges, lut, scale, steps, shift, hist, stats):
+    """``_count_chunk`` over chunk ``c`` of ``n_chunks`` of ``x``."""
+    size = (x.size + n_chunks - 1) // n_chunks
+    lo = min(x.size, c * size)
+    _count_chunk(x[lo : lo + size], edges, lut, scale, steps, shift, hist, stats)
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def count_columns(columns, tables, scales, steps, shifts, n_chunks):
-    """One pass over each float64 array: bin counts plus per-chunk statistics, in one
-    parallel region.
+    """One pass over each float64 or float32 array: bin counts plus per-chunk statistics,
+    in one parallel region.
 
     Arrays come by address so that one compiled kernel takes any number of them without
-    building a typed list: ``columns[i]`` is (address, length) of array ``i``, ``tables[i]``
-    is (address, size) of its ``edges`` then of its ``lut`` (from ``bin_lookup``, C-contiguous);
-    it is summed as ``x - shifts[i]``. NaN counts as null and +-inf as infinite; neither is
-    binned. Task ``t`` counts chunk ``t // n`` of array ``t % n``, so with one chunk per
-    thread every thread gets a share of every array; each task has its own histogram,
-    padded against false sharing. Returns (counts, starts, stats): the counts of array
-    ``i`` are ``counts[starts[i]:starts[i + 1] - PAD]``, its statistics ``stats[i]``
-    (n_chunks x N_STATS).
+    building a typed list: ``columns[i]`` is (address, length, itemsize) of array ``i``,
+    ``tables[i]`` is (address, size) of its ``edges`` then of its ``lut`` (from
+    ``bin_lookup``, C-contiguous); it is summed as ``x - shifts[i]``. NaN counts as null
+    and +-inf as infinite; neither is binned. Task ``t`` counts chunk ``t // n`` of array
+    ``t % n``, so with one chunk per thread every thread gets a share of every array; each
+    task has its own histogram, padded against false sharing. Returns (counts, starts,
+    stats): the counts of array ``i`` are ``counts[starts[i]:starts[i + 1] - PAD]``, its
+    statistics ``stats[i]`` (n_chunks x N_STATS).
     """
     n = columns.shape[0]
     starts = np.zeros(n + 1, np.int64)
     for i in range(n):
-        starts[i + 1] = starts[i] + tables[i, 1] + PAD
+        starts[i + 1] = starts[i] + tables[i, 1] - max(steps[i], 1) + 1 + PAD
     width = starts[n]
     hist = np.zeros(n_chunks * width, np.int64)
     stats = np.zeros((n, n_chunks, N_STATS))
     for t in prange(n * n_chunks):
         i = t % n
         c = t // n
-        x = carray(_pointer(columns[i, 0]), columns[i, 1], np.float64)
         edges = carray(_pointer(tables[i, 0]), tables[i, 1], np.float64)
         lut = carray(_pointer(tables[i, 2]), tables[i, 3], np.uint32)
-        size = (x.size + n_chunks - 1) // n_chunks
-        lo = min(x.size, c * size)
-        row = hist[c * width + starts[i] : c * width + starts[i + 1]]
-        _count_chunk(x[lo : lo + size], edges, lut, scales[i], steps[i], shifts[i], row, stats[i, c])
+        row = hist[c * width + starts[i] : c * width + starts[i + 1] - PAD]
+        if columns[i, 2] == 4:
+            x32 = carray(_pointer(columns[i, 0]), columns[i, 1], np.float32)
+            _count_share(x32, c, n_chunks, edges, lut, scales[i], steps[i], shifts[i], row, stats[i, c])
+        else:
+            x = carray(_pointer(columns[i, 0]), columns[i, 1], np.float64)
+            _count_share(x, c, n_chunks, edges, lut, scales[i], steps[i], shifts[i], row, stats[i, c])
     counts = np.zeros(width, np.int64)
     for c in range(n_chunks):
         counts += hist[c * width : (c + 1) * width]

@@ -118,6 +118,10 @@ class FeatureProfile:
 
         return bin_lookup(self.edges, CELLS_PER_EDGE)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the lookup: it is larger than the counts and rebuilt where needed."""
+        return {k: v for k, v in self.__dict__.items() if k != "lookup"}
+
     def histogram(self) -> tuple[list[str], np.ndarray]:
         """Labels and counts of the coarse bins (numeric) or the categories, for plots."""
         if self.kind == NUMERIC:
@@ -317,7 +321,7 @@ def sketch(table: Any, reference: DatasetProfile, *, device: str = "auto") -> Da
         if name not in table.column_names:
             raise LaunchbayError(f"feature '{name}' is missing from the current data")
     numeric = {
-        name: [as_float64(chunk, name) for chunk in table.column(name).chunks]
+        name: [as_counted(chunk, name) for chunk in table.column(name).chunks]
         for name, ref in reference.features.items()
         if ref.kind == NUMERIC
     }
@@ -371,6 +375,17 @@ def as_float64(chunk: pa.Array, name: str) -> np.ndarray:
     if chunk.null_count:
         chunk = pc.fill_null(chunk, math.nan)
     return chunk.to_numpy(zero_copy_only=False)
+
+
+def as_counted(chunk: pa.Array, name: str) -> np.ndarray:
+    """What the counting pass reads: float32 as it is (half the bytes, no copy without
+    nulls), anything else as ``as_float64``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if chunk.type != pa.float32():
+        return as_float64(chunk, name)
+    return (pc.fill_null(chunk, math.nan) if chunk.null_count else chunk).to_numpy(zero_copy_only=False)
 
 
 def _numeric_values(column: pa.ChunkedArray, name: str) -> np.ndarray:
@@ -455,7 +470,7 @@ def _distinct_count(x: np.ndarray, sampled: np.ndarray) -> int:
 def _count_numeric(
     refs: dict[str, FeatureProfile], columns: dict[str, list[np.ndarray]], device: str
 ) -> dict[str, FeatureProfile]:
-    """Profiles of float64 arrays (the chunks of each named column) over ``refs``' bins:
+    """Profiles of float64 or float32 arrays (the chunks of each named column) over ``refs``' bins:
     one counting pass for all of them."""
     from launchbay.drift.device import count_arrays
 
@@ -484,7 +499,7 @@ def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats:
         chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
     _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *_merge_moments(a, b)), chunks)
     if ref.values is not None:
-        part.values = np.sort(x[np.isfinite(x)]) if part.count <= ref.exact_limit else None
+        part.values = np.sort(x[np.isfinite(x)].astype(np.float64)) if part.count <= ref.exact_limit else None
     return part
 
 
