@@ -23,6 +23,7 @@ def test_defaults_compose(composed):
     assert cfg.model.name == "sklearn"
     assert cfg.model.estimator._target_ == "sklearn.linear_model.LogisticRegression"
     assert cfg.runtime.mode == "local" and cfg.sink.name == "parquet"
+    assert cfg.score.strategy == "auto" and cfg.score.drift
 
 
 def test_overrides_and_presets(composed):
@@ -47,6 +48,8 @@ def test_parquet_source_needs_a_path(composed):
         ("job=nope", "job/nope"),
         ("runtime.object_store_memory_mb=big", "runtime.object_store_memory_mb"),
         ("data.nonexistent=1", "nonexistent"),
+        ("score.concurrency=many", "score.concurrency"),
+        ("score=nope", "score/nope"),
     ],
 )
 def test_bad_overrides_are_one_line(override, expected):

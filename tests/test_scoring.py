@@ -50,11 +50,11 @@ def test_every_row_once_with_the_models_own_predictions(workspace, monkeypatch):
     assert set(out.column("model_version").to_pylist()) == {version.version}
 
 
-@pytest.mark.parametrize("strategy", ["tasks", "actors"])
+@pytest.mark.parametrize("strategy", ["fragments", "tasks", "actors"])
 def test_every_execution_path_gives_the_same_scores_and_drift(workspace, monkeypatch, strategy):
     home, _ = workspace
     default = score(home, monkeypatch)  # auto: fragments (one plain task per file)
-    other = score(home, monkeypatch, f"score.strategy={strategy}", "score.batch_size=1000")
+    other = score(home, monkeypatch, f"score.strategy={strategy}", "score.batch_size=1000", "score.concurrency=1")
     expected = pq.read_table(default["scores"]["path"]).sort_by("row_id")
     assert pq.read_table(other["scores"]["path"]).sort_by("row_id").equals(expected)
     values = [[m["value"] for m in run["drift"]["metrics"]] for run in (default, other)]
@@ -117,10 +117,22 @@ def test_files_that_disagree_on_types_are_named(workspace, monkeypatch, tmp_path
         launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path}"])
 
 
-def test_asking_for_gpus_the_cluster_lacks_is_one_line(workspace, monkeypatch):
+@pytest.mark.parametrize("preset", ["score.num_gpus=1", "score=gpu"])
+def test_asking_for_gpus_the_cluster_lacks_is_one_line(workspace, monkeypatch, preset):
     home, _ = workspace
     with pytest.raises(LaunchbayError, match=r"asks for 1 GPU\(s\) but the Ray cluster has 0"):
-        score(home, monkeypatch, "score.num_gpus=1")
+        score(home, monkeypatch, preset)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [("score.strategy=fast", "score.strategy must be auto"), ("score.concurrency=0", "score.concurrency must be at least 1")],
+)
+def test_bad_score_settings_are_one_line_and_write_nothing(workspace, monkeypatch, tmp_path, override, expected):
+    home, _ = workspace
+    with pytest.raises(LaunchbayError, match=expected):
+        score(home, monkeypatch, override, f"score.output={tmp_path / 'out'}")
+    assert not list(tmp_path.iterdir())
 
 
 def test_drift_job_checks_without_writing_scores(workspace, monkeypatch):

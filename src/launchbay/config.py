@@ -51,11 +51,11 @@ class ApprovalConfig:
 class ScoreConfig:
     """How batches are scored (see the scoring section of the README)."""
 
-    strategy: str = "auto"  # tasks | actors | auto (actors when the model needs a GPU)
-    batch_size: Optional[int] = None  # rows per model call; None: one Ray Data block
+    strategy: str = "auto"  # auto | fragments | tasks | actors
+    batch_size: Optional[int] = None  # rows per model call on the Ray Data paths; None: one block
     num_cpus: float = 1.0  # per scoring task or actor
     num_gpus: float = 0.0  # per actor (implies actors); a model family may ask for more
-    actors: Optional[int] = None  # actor pool size; None: CPUs - 1, leaving room for writes
+    concurrency: Optional[int] = None  # tasks in flight or actors in the pool; None: automatic
     drift: bool = True  # sketch the scored rows for drift in the same pass
     output: Optional[str] = None  # output directory; None: <run dir>/scores. Re-runs replace it.
 

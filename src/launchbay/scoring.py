@@ -171,6 +171,8 @@ def choose(cfg, source, sink, gpus: float) -> str:
     """The execution path for ``score.strategy``."""
     if cfg.strategy not in ("auto", "fragments", "tasks", "actors"):
         raise LaunchbayError(f"score.strategy must be auto, fragments, tasks or actors, got '{cfg.strategy}'")
+    if cfg.concurrency is not None and cfg.concurrency < 1:
+        raise LaunchbayError(f"score.concurrency must be at least 1 (or null: automatic), got {cfg.concurrency}")
     if cfg.strategy != "auto":
         return cfg.strategy
     if gpus:
@@ -228,8 +230,8 @@ class Run:
 
         common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, num_cpus=cfg.num_cpus)
         if strategy == "tasks":
-            return ds.map_batches(score_task, fn_args=(self.plan,), **common)
-        size = cfg.actors or max(1, int(ray.cluster_resources().get("CPU", 1) - cfg.num_cpus))
+            return ds.map_batches(score_task, fn_args=(self.plan,), concurrency=cfg.concurrency, **common)
+        size = cfg.concurrency or max(1, int(ray.cluster_resources().get("CPU", 1) - cfg.num_cpus))
         common["batch_size"] = cfg.batch_size or 8192  # GPU stages need an explicit batch size
         pool = ray.data.ActorPoolStrategy(size=size)
         return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, num_gpus=gpus, **common)

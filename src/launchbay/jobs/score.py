@@ -48,7 +48,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
         ) as staging:
             target = str(staging) if output else None
             if strategy == "fragments":
-                in_flight = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+                in_flight = scoring.concurrency or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
                 rows = run.fragments(ctx.read(cfg.batch, fragments=True), sink, sink_settings, target, in_flight)
             else:
                 ds = run.dataset(ctx.read(cfg.batch), strategy, scoring, gpus)
