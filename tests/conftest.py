@@ -1,4 +1,5 @@
-"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray."""
+"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray, an
+S3 server on localhost."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from launchbay.plugins import get_manager
 from launchbay.runtime import RuntimeConfig, start
 
 TEST_PLUGIN = Path(__file__).parent / "plugin_pkg"
+# Credentials for the local S3 server, set before Ray starts so that its workers have them.
+os.environ.update(AWS_ACCESS_KEY_ID="launchbay", AWS_SECRET_ACCESS_KEY="launchbay", AWS_EC2_METADATA_DISABLED="true")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,6 +44,18 @@ def ray_session(test_plugin):
     yield ray
     if started:
         ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A local server speaking the S3 protocol (moto): yields the URI query that points pyarrow at it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"endpoint_override={host}:{port}&scheme=http&region=us-east-1&allow_bucket_creation=true"
+    server.stop()
 
 
 @pytest.fixture

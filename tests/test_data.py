@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from pyarrow.fs import LocalFileSystem
 
-from launchbay.data.commit import staged_directory
 from launchbay.data.files import CsvConfig, FileConfig, ParquetSinkConfig, read_csv, read_parquet, write_parquet
 from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate, read
 from launchbay.errors import LaunchbayError
+from launchbay.storage import SUCCESS, staged_output
 
 TABLE = pa.table({"row_id": [1, 2, 3], "x": [0.5, 1.5, None], "c": ["a", "b", "a"]})
 
@@ -66,7 +70,7 @@ def test_missing_path_corrupt_file_and_missing_column_are_one_line(tmp_path):
 def test_sink_writes_floats_plain_and_counts_rows(ray_session, tmp_path):
     import ray.data
 
-    rows = write_parquet(ray.data.from_arrow(TABLE), str(tmp_path / "out"), ParquetSinkConfig())
+    rows = write_parquet(ray.data.from_arrow(TABLE), str(tmp_path / "out"), ParquetSinkConfig(), LocalFileSystem())
     assert rows == 3
     (f,) = (tmp_path / "out").rglob("*.parquet")
     column = pq.ParquetFile(f).metadata.row_group(0).column(1)
@@ -74,18 +78,19 @@ def test_sink_writes_floats_plain_and_counts_rows(ray_session, tmp_path):
 
 
 def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
-    final = tmp_path / "scores"
-    with staged_directory(final) as staging:
-        (staging / "part-0").write_text("first")
+    local, final = LocalFileSystem(), tmp_path / "scores"
+    with staged_output(local, str(final)) as staging:
+        Path(staging, "part-0").write_text("first")
     with pytest.raises(RuntimeError):
-        with staged_directory(final) as staging:
-            (staging / "part-0").write_text("half")
+        with staged_output(local, str(final)) as staging:
+            Path(staging, "part-0").write_text("half")
             raise RuntimeError("worker died")
     assert (final / "part-0").read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
-    with staged_directory(final) as staging:
-        (staging / "part-1").write_text("second")
-    assert [p.name for p in final.iterdir()] == ["part-1"]
+    with staged_output(local, str(final)) as staging:
+        Path(staging, "part-1").write_text("second")
+    assert sorted(p.name for p in final.iterdir()) == [SUCCESS, "part-1"]
+    assert json.loads((final / SUCCESS).read_text())["files"] == ["part-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
 
 
@@ -93,7 +98,7 @@ def test_sink_partitions_by_column(ray_session, tmp_path):
     import ray.data
 
     table = pa.table({"row_id": [1, 2, 3, 4], "model_version": [1, 1, 2, 2], "score": [0.1, 0.2, 0.3, 0.4]})
-    rows = write_parquet(ray.data.from_arrow(table), str(tmp_path / "out"), ParquetSinkConfig(partition_by=["model_version"]))
+    rows = write_parquet(ray.data.from_arrow(table), str(tmp_path / "out"), ParquetSinkConfig(partition_by=["model_version"]), LocalFileSystem())
     assert rows == 4
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model_version=1", "model_version=2"]
     back = pq.read_table(tmp_path / "out").sort_by("row_id")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
+    from pyarrow.fs import FileSystem
 
     from launchbay.drift.profile import FeatureProfile
 
@@ -42,20 +43,22 @@ class DataSource:
 
 @dataclass(frozen=True)
 class DataSink:
-    """Writes a dataset under ``path``: ``write(dataset, path, config) -> int`` (rows written).
+    """Writes a dataset under ``path`` of ``filesystem`` (a ``pyarrow.fs.FileSystem``):
+    ``write(dataset, path, config, filesystem) -> int`` (rows written).
 
-    The caller hands the sink a staging path and commits it atomically afterwards,
-    so a sink only has to write everything under ``path``.
+    The caller hands the sink a staging path and commits it afterwards (see
+    ``launchbay.storage``), so a sink only has to write everything under ``path``.
 
-    Optional ``write_part(tables, path, config) -> int``: write an iterator of Arrow tables
-    as one part (``path`` has no extension; add yours); it lets scoring skip Ray Data.
+    Optional ``write_part(tables, path, config, filesystem) -> int``: write an iterator of
+    Arrow tables as one part (``path`` has no extension; add yours); it lets scoring skip
+    Ray Data.
     """
 
     name: str
-    write: Callable[["ray.data.Dataset", str, Any], int]
+    write: Callable[["ray.data.Dataset", str, Any, "FileSystem"], int]
     config: type = NoConfig
     description: str = ""
-    write_part: Callable[[Iterator["pa.Table"], str, Any], int] | None = None
+    write_part: Callable[[Iterator["pa.Table"], str, Any, "FileSystem"], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,14 @@ def launchbay_data_sources() -> list[DataSource]:
 
 @hookspec
 def launchbay_data_sinks() -> list[DataSink]:
-    """Data sinks, selected with ``sink=<name>``; they write scored batches under a staging path.
+    """Data sinks, selected with ``sink=<name>``; they write scored batches under a staging
+    path of a pyarrow filesystem (local, S3, GCS, ...), committed by launchbay afterwards.
 
     Example::
 
-        def write_jsonl(ds, path, cfg) -> int:
-            ds.write_json(path)
-            return sum(1 for f in Path(path).glob("*.json") for _ in open(f))  # rows written
+        def write_jsonl(ds, path, cfg, filesystem) -> int:
+            ds.write_json(path, filesystem=filesystem)
+            return ds.count()  # rows written
 
         @hookimpl
         def launchbay_data_sinks():

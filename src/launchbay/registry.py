@@ -141,21 +141,15 @@ class Registry:
     """Model name -> versions; aliases moved by appending records; decisions kept beside them."""
 
     def __init__(self, root: str | Path, filesystem: Any = None) -> None:
-        from pyarrow import fs as pafs
+        from launchbay import storage
 
-        root = str(root)
         if filesystem is not None:
-            self.fs, self.root = filesystem, root.rstrip("/")
-        elif "://" in root:
-            try:
-                self.fs, path = pafs.FileSystem.from_uri(root)
-            except (ValueError, OSError) as exc:
-                raise LaunchbayError(f"registry.path: cannot open '{root}' ({exc})") from exc
-            self.root = path.rstrip("/")
+            self.fs, self.root = filesystem, str(root).rstrip("/")
         else:
-            self.fs, self.root = pafs.LocalFileSystem(), str(Path(root).expanduser().resolve())
+            self.fs, path = storage.resolve(str(root), "registry.path")
+            self.root = path.rstrip("/")
         self.local = self.fs.type_name == "local"
-        self.uri = self.root if self.local else f"{self.fs.type_name}://{self.root}"
+        self.uri = storage.uri(self.fs, self.root)
 
     # --- storage primitives ---------------------------------------------------------
 

@@ -152,15 +152,15 @@ def score_task(batch: pa.Table, plan: Plan) -> pa.Table:
     return _cached_scorer(plan)(batch)
 
 
-def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, part: str | None):
-    """Score one piece of the input and write it as one part (``part=None``: score only).
+def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, filesystem, part: str | None):
+    """Score one piece of the input and write it as one part of ``filesystem`` (``part=None``: score only).
 
     Returns the rows and the drift sketch of the piece.
     """
     scorer = _cached_scorer(plan)
     scored = (scorer.score(table) for table in fragment())
     if part is not None:
-        write_part(scored, part, settings)
+        write_part(scored, part, settings, filesystem)
     else:
         for _ in scored:
             pass
@@ -195,7 +195,7 @@ class Run:
         self.rows, self.merged = 0, reference.empty() if reference is not None else None
         self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 
-    def fragments(self, fragments: list, sink, settings, directory: str | None, in_flight: int) -> int:
+    def fragments(self, fragments: list, sink, settings, filesystem, directory: str | None, in_flight: int) -> int:
         """Score every fragment as a plain Ray task, at most ``in_flight`` at a time; returns rows."""
         import ray
 
@@ -207,7 +207,7 @@ class Run:
                 done, pending = ray.wait(pending, num_returns=1)
                 self._add(ray.get(done[0]))
             part = f"{directory}/part-{i:05d}" if directory is not None else None
-            pending.append(task.remote(fragment, self.plan, write_part, settings, part))
+            pending.append(task.remote(fragment, self.plan, write_part, settings, filesystem, part))
         for ref in pending:
             self._add(ray.get(ref))
         return self.rows

@@ -43,12 +43,13 @@ def input_files(path: str, suffix: str):
     """``(filesystem, files)`` a source reads (local paths or any pyarrow URI), or a one-line error."""
     from pyarrow import fs
 
-    uri = path if "://" in path else str(Path(path).expanduser().resolve())
+    from launchbay import storage
+
+    filesystem, root = storage.resolve(path, "path")
     try:
-        filesystem, root = fs.FileSystem.from_uri(uri)
         info = filesystem.get_file_info(root)
     except Exception as exc:
-        raise LaunchbayError(f"path: cannot open {path} ({exc})") from exc
+        raise LaunchbayError(f"path: cannot open '{path}' ({exc})") from exc
     if info.type == fs.FileType.NotFound:
         raise LaunchbayError(f"path: no such file or directory: {path}")
     if info.type == fs.FileType.Directory:
@@ -159,7 +160,7 @@ def read_csv(cfg: CsvConfig):
     return ds.select_columns(cfg.columns) if cfg.columns else ds
 
 
-def write_parquet_part(tables: Iterator[pa.Table], path: str, cfg: ParquetSinkConfig) -> int:
+def write_parquet_part(tables: Iterator[pa.Table], path: str, cfg: ParquetSinkConfig, filesystem) -> int:
     """Write ``tables`` as ``<path>.parquet`` (one file; hive folders with ``partition_by``)."""
     import pyarrow.parquet as pq
 
@@ -167,17 +168,19 @@ def write_parquet_part(tables: Iterator[pa.Table], path: str, cfg: ParquetSinkCo
         import pyarrow.dataset as pads
 
         rows = 0
+        folder, name = path.rsplit("/", 1)
         for i, table in enumerate(tables):
-            pads.write_dataset(table, Path(path).parent, format="parquet", partitioning=list(cfg.partition_by),
+            pads.write_dataset(table, folder, format="parquet", partitioning=list(cfg.partition_by),
                                partitioning_flavor="hive", existing_data_behavior="overwrite_or_ignore",
-                               basename_template=f"{Path(path).name}-{i}-{{i}}.parquet")
+                               basename_template=f"{name}-{i}-{{i}}.parquet", filesystem=filesystem)
             rows += table.num_rows
         return rows
     writer, rows = None, 0
     try:
         for table in tables:
             if writer is None:
-                writer = pq.ParquetWriter(f"{path}.parquet", table.schema, compression=cfg.compression, use_dictionary=False)
+                writer = pq.ParquetWriter(f"{path}.parquet", table.schema, compression=cfg.compression,
+                                          use_dictionary=False, filesystem=filesystem)
             writer.write_table(table)
             rows += table.num_rows
     finally:
@@ -186,15 +189,19 @@ def write_parquet_part(tables: Iterator[pa.Table], path: str, cfg: ParquetSinkCo
     return rows
 
 
-def write_parquet(ds, path: str, cfg: ParquetSinkConfig) -> int:
+def write_parquet(ds, path: str, cfg: ParquetSinkConfig, filesystem) -> int:
     """Write ``ds`` as parquet files under ``path``; returns the rows written."""
     import pyarrow.parquet as pq
 
+    from launchbay.storage import files_under
+
     ds.write_parquet(
         path,
+        filesystem=filesystem,
         partition_cols=list(cfg.partition_by) or None,
         compression=cfg.compression,
         use_dictionary=False,
         min_rows_per_file=cfg.rows_per_file,
     )
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in Path(path).rglob("*.parquet"))
+    parts = [f"{path}/{f}" for f in files_under(filesystem, path) if f.endswith(".parquet")]
+    return sum(pq.read_metadata(f, filesystem=filesystem).num_rows for f in parts)

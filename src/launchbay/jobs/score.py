@@ -4,18 +4,17 @@ check the same rows for drift in the same pass."""
 from __future__ import annotations
 
 from contextlib import nullcontext
-from pathlib import Path
 
-from launchbay import validation
-from launchbay.data.commit import staged_directory
+from launchbay import storage, validation
 from launchbay.errors import LaunchbayError
 from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import require_gpus, root_cause
 from launchbay.scoring import Run, choose
 
 
-def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
-    """Score the batch with ``version``, writing under ``output`` when given; returns rows and the run."""
+def score(ctx, version, *, drift: bool, output: tuple | None) -> tuple[int, Run]:
+    """Score the batch with ``version``, writing under ``output`` ((filesystem, path), see
+    ``storage.resolve``) when given; returns rows and the run."""
     import ray
 
     from launchbay.app import typed
@@ -24,6 +23,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
     scoring = typed(cfg.score, "score")
     source, _ = ctx.settings("data", cfg.batch)
     sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
+    filesystem, final = output or (None, None)
     gpus = max(scoring.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
     strategy = choose(scoring, source, sink, gpus)
     require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
@@ -44,15 +44,15 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
     )
     try:
         with ctx.step("score"), run.progress(ctx.console, "scoring"), (
-            staged_directory(output) if output else nullcontext()
-        ) as staging:
-            target = str(staging) if output else None
+            storage.staged_output(filesystem, final) if output else nullcontext()
+        ) as target:
             if strategy == "fragments":
                 in_flight = scoring.concurrency or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
-                rows = run.fragments(ctx.read(cfg.batch, fragments=True), sink, sink_settings, target, in_flight)
+                fragments = ctx.read(cfg.batch, fragments=True)
+                rows = run.fragments(fragments, sink, sink_settings, filesystem, target, in_flight)
             else:
                 ds = run.dataset(ctx.read(cfg.batch), strategy, scoring, gpus)
-                rows = sink.write(ds, target, sink_settings) if output else sum(
+                rows = sink.write(ds, target, sink_settings, filesystem) if output else sum(
                     b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
                 )
     except Exception as exc:
@@ -60,7 +60,7 @@ def score(ctx, version, *, drift: bool, output: Path | None) -> tuple[int, Run]:
 
         if isinstance(exc, LaunchbayError) and not isinstance(exc, RayError):
             raise
-        where = f"nothing was written to {output}" if output else "no drift result"
+        where = f"nothing was written to {storage.uri(*output)}" if output else "no drift result"
         raise LaunchbayError(f"scoring failed, {where}: {root_cause(exc)}") from exc
     return rows, run
 
@@ -78,16 +78,17 @@ def check_drift(ctx, version, run: Run) -> dict:
 def run(ctx) -> dict:
     cfg = ctx.cfg
     version = ctx.registry.get(cfg.job.model_name, cfg.job.model_version)
-    output = Path(cfg.score.output).expanduser().resolve() if cfg.score.output else ctx.run_dir / "scores"
-    rows, scoring = score(ctx, version, drift=cfg.score.drift, output=output)
+    target = storage.resolve(cfg.score.output or str(ctx.run_dir / "scores"), "score.output")
+    output = storage.uri(*target)
+    rows, scoring = score(ctx, version, drift=cfg.score.drift, output=target)
     seconds = ctx.timings["score"]
-    ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=str(output))
+    ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=output)
     ctx.console.print(
         f"[green]scored[/] {rows:,} rows with {version.name} v{version.version} in {seconds:.1f} s "
         f"({rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}"
     )
     summary = {
-        "scores": {"path": str(output), "rows": rows, "rows_per_s": round(rows / max(seconds, 1e-9))},
+        "scores": {"path": output, "rows": rows, "rows_per_s": round(rows / max(seconds, 1e-9))},
         "model": {"name": version.name, "version": version.version},
         "contract": validation.report(ctx.run_dir),
     }

@@ -1,0 +1,103 @@
+"""Where launchbay reads and writes: local paths and pyarrow filesystem URIs (``s3://``,
+``gs://``, ``hdfs://``, ``abfs://``, ``file://``), and outputs that appear whole or not at all.
+
+An output is written under a staging folder beside it and committed at the end with a
+``_SUCCESS`` file (JSON: the files and when they were committed), the convention Spark and
+Hadoop readers wait for. On a local filesystem the commit is one rename, so readers see
+the old output or the new one, never a mix. Object stores cannot rename a folder: the old
+files are deleted, the new ones copied in, and ``_SUCCESS`` written last, so a reader that
+waits for ``_SUCCESS`` never reads a partial output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from launchbay.errors import LaunchbayError
+
+if TYPE_CHECKING:
+    from pyarrow.fs import FileSystem
+
+SUCCESS = "_SUCCESS"
+
+
+def resolve(path: str, key: str) -> tuple[FileSystem, str]:
+    """(filesystem, path inside it) of a local path or a URI; a one-line error naming ``key``."""
+    from pyarrow import fs
+
+    if "://" not in str(path):
+        return fs.LocalFileSystem(), str(Path(path).expanduser().resolve())
+    try:
+        return fs.FileSystem.from_uri(str(path))
+    except Exception as exc:
+        raise LaunchbayError(f"{key}: cannot open '{path}' ({exc})") from exc
+
+
+def uri(filesystem: FileSystem, path: str) -> str:
+    """How a user names ``path``: plain when local, else with its scheme."""
+    return path if filesystem.type_name == "local" else f"{filesystem.type_name}://{path}"
+
+
+def files_under(filesystem: FileSystem, root: str) -> list[str]:
+    """Paths of the files under ``root`` relative to it, sorted (none if it is missing)."""
+    from pyarrow import fs
+
+    found = filesystem.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))
+    return sorted(f.path[len(root.rstrip("/")) + 1 :] for f in found if f.type == fs.FileType.File)
+
+
+@contextmanager
+def staged_output(filesystem: FileSystem, final: str) -> Iterator[str]:
+    """Yield a new, empty staging folder that becomes ``final`` only if the block succeeds.
+
+    On failure the staging folder is deleted and ``final`` is left as it was; on success
+    ``final`` (a re-run of the same output) is replaced whole, ``_SUCCESS`` included.
+    """
+    final = final.rstrip("/")
+    parent, name = final.rsplit("/", 1)
+    staging = f"{parent}/.{name}.staging"
+    local = filesystem.type_name == "local"
+    _delete(filesystem, staging)
+    if local:  # object stores have no folders to make
+        filesystem.create_dir(staging)
+    try:
+        yield staging
+    except BaseException:
+        _delete(filesystem, staging)
+        raise
+    if local:
+        _write_success(filesystem, staging)
+        retired = f"{parent}/.{name}.retired"
+        _delete(filesystem, retired)
+        if _exists(filesystem, final):
+            filesystem.move(final, retired)
+        filesystem.move(staging, final)
+        _delete(filesystem, retired)
+        return
+    _delete(filesystem, final)
+    for relative in files_under(filesystem, staging):
+        filesystem.copy_file(f"{staging}/{relative}", f"{final}/{relative}")
+    _write_success(filesystem, final)
+    _delete(filesystem, staging)
+
+
+def _write_success(filesystem: FileSystem, folder: str) -> None:
+    manifest = {"files": files_under(filesystem, folder), "committed": datetime.now(timezone.utc).isoformat()}
+    with filesystem.open_output_stream(f"{folder}/{SUCCESS}") as out:
+        out.write(json.dumps(manifest, indent=1).encode())
+
+
+def _exists(filesystem: FileSystem, path: str) -> bool:
+    from pyarrow import fs
+
+    return filesystem.get_file_info(path).type != fs.FileType.NotFound
+
+
+def _delete(filesystem: FileSystem, folder: str) -> None:
+    if _exists(filesystem, folder):
+        filesystem.delete_dir(folder)

@@ -1,0 +1,60 @@
+"""The registry and scoring outputs on an object store: a local server speaking S3."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyarrow.fs import FileSystem
+
+import launchbay
+from launchbay.data.synthetic import SyntheticConfig, generate
+from launchbay.errors import LaunchbayError
+from launchbay.registry import Registry
+from launchbay.storage import SUCCESS, files_under
+
+
+@pytest.fixture
+def bucket(s3_server):
+    """``uri(key)``: the URI of ``key`` in a new bucket of the local S3 server."""
+    name = f"launchbay-{uuid.uuid4().hex[:8]}"
+    return lambda key: f"s3://{name}/{key}?{s3_server}"
+
+
+def test_train_and_score_with_registry_and_output_on_s3(ray_session, in_tmp, bucket):
+    registry = f"registry.path='{bucket('registry')}'"
+    launchbay.run(["job=train", "data.rows=3000", registry])
+    version = Registry(bucket("registry")).get("demo")
+    assert version.load_model() is not None and version.uri.startswith("s3://")
+
+    output = f"score.output='{bucket('scores/day1')}'"
+    summary = launchbay.run(["job=score", registry, output, "batch.rows=2000", "batch.chunk_rows=500"])
+    filesystem, path = FileSystem.from_uri(bucket("scores/day1"))
+    files = files_under(filesystem, path)
+    manifest = json.loads(filesystem.open_input_stream(f"{path}/{SUCCESS}").read())
+    assert manifest["files"] == [f for f in files if f != SUCCESS] and len(manifest["files"]) == 4
+    assert pq.read_table(path, filesystem=filesystem).num_rows == summary["scores"]["rows"] == 2000
+    assert summary["scores"]["path"] == f"s3://{path}"
+
+    launchbay.run(["job=score", registry, output, "batch.rows=500", "score.strategy=tasks"])  # through Ray Data
+    assert pq.read_table(path, filesystem=filesystem).num_rows == 500  # replaced whole, no stale parts
+    everything = files_under(filesystem, path.split("/")[0])
+    assert not [f for f in everything if ".staging" in f]
+
+
+def test_a_failed_run_keeps_the_committed_output_on_s3(ray_session, in_tmp, bucket):
+    registry = f"registry.path='{bucket('registry')}'"
+    output = f"score.output='{bucket('scores')}'"
+    launchbay.run(["job=train", "data.rows=3000", registry])
+    launchbay.run(["job=score", registry, output, "batch.rows=1000"])
+    batch = generate(SyntheticConfig(rows=1000, chunk_rows=1000), 0)
+    bad = batch.set_column(batch.schema.get_field_index("num_2"), "num_2", pa.array(["x"] * batch.num_rows))
+    pq.write_table(bad, in_tmp / "bad.parquet")
+    with pytest.raises(LaunchbayError, match="scoring failed, nothing was written to s3://"):
+        launchbay.run(["job=score", registry, output, "data@batch=parquet", f"batch.path={in_tmp / 'bad.parquet'}"])
+    filesystem, path = FileSystem.from_uri(bucket("scores"))
+    assert pq.read_table(path, filesystem=filesystem).num_rows == 1000
+    assert not [f for f in files_under(filesystem, path.split("/")[0]) if ".staging" in f]
