@@ -36,6 +36,7 @@ def test_train_and_score_with_registry_and_output_on_s3(ray_session, in_tmp, buc
     files = files_under(filesystem, path)
     manifest = json.loads(filesystem.open_input_stream(f"{path}/{SUCCESS}").read())
     assert manifest["files"] == [f for f in files if f != SUCCESS] and len(manifest["files"]) == 4
+    assert manifest["run_id"] == summary["run_id"] and (manifest["model"], manifest["version"]) == ("demo", 1)
     assert pq.read_table(path, filesystem=filesystem).num_rows == summary["scores"]["rows"] == 2000
     assert summary["scores"]["path"] == f"s3://{path}"
 

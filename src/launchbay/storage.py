@@ -2,7 +2,7 @@
 ``gs://``, ``hdfs://``, ``abfs://``, ``file://``), and outputs that appear whole or not at all.
 
 An output is written under a staging folder beside it and committed at the end with a
-``_SUCCESS`` file (JSON: the files and when they were committed), the convention Spark and
+``_SUCCESS`` file (JSON: what wrote it, its files and when they were committed), the convention Spark and
 Hadoop readers wait for. On a local filesystem the commit is one rename, so readers see
 the old output or the new one, never a mix. Object stores cannot rename a folder: the old
 files are deleted, the new ones copied in, and ``_SUCCESS`` written last, so a reader that
@@ -52,11 +52,12 @@ def files_under(filesystem: FileSystem, root: str) -> list[str]:
 
 
 @contextmanager
-def staged_output(filesystem: FileSystem, final: str) -> Iterator[str]:
+def staged_output(filesystem: FileSystem, final: str, **about: object) -> Iterator[str]:
     """Yield a new, empty staging folder that becomes ``final`` only if the block succeeds.
 
     On failure the staging folder is deleted and ``final`` is left as it was; on success
-    ``final`` (a re-run of the same output) is replaced whole, ``_SUCCESS`` included.
+    ``final`` (a re-run of the same output) is replaced whole, ``_SUCCESS`` included, with
+    ``about`` (JSON values: the run, the model) written into it.
     """
     final = final.rstrip("/")
     parent, name = final.rsplit("/", 1)
@@ -71,7 +72,7 @@ def staged_output(filesystem: FileSystem, final: str) -> Iterator[str]:
         _delete(filesystem, staging)
         raise
     if local:
-        _write_success(filesystem, staging)
+        _write_success(filesystem, staging, about)
         retired = f"{parent}/.{name}.retired"
         _delete(filesystem, retired)
         if _exists(filesystem, final):
@@ -82,12 +83,13 @@ def staged_output(filesystem: FileSystem, final: str) -> Iterator[str]:
     _delete(filesystem, final)
     for relative in files_under(filesystem, staging):
         filesystem.copy_file(f"{staging}/{relative}", f"{final}/{relative}")
-    _write_success(filesystem, final)
+    _write_success(filesystem, final, about)
     _delete(filesystem, staging)
 
 
-def _write_success(filesystem: FileSystem, folder: str) -> None:
-    manifest = {"files": files_under(filesystem, folder), "committed": datetime.now(timezone.utc).isoformat()}
+def _write_success(filesystem: FileSystem, folder: str, about: dict) -> None:
+    committed = datetime.now(timezone.utc).isoformat()
+    manifest = {**about, "files": files_under(filesystem, folder), "committed": committed}
     with filesystem.open_output_stream(f"{folder}/{SUCCESS}") as out:
         out.write(json.dumps(manifest, indent=1).encode())
 

@@ -44,7 +44,9 @@ def score(ctx, version, *, drift: bool, output: tuple | None) -> tuple[int, Run]
     )
     try:
         with ctx.step("score"), run.progress(ctx.console, "scoring"), (
-            storage.staged_output(filesystem, final) if output else nullcontext()
+            storage.staged_output(filesystem, final, run_id=ctx.run_id, model=version.name, version=version.version)
+            if output
+            else nullcontext()
         ) as target:
             if strategy == "fragments":
                 in_flight = scoring.concurrency or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
