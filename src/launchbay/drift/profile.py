@@ -477,10 +477,11 @@ def _count_numeric(
     names = [name for name, arrays in columns.items() for _ in arrays]
     arrays = [x for arrays in columns.values() for x in arrays]
     counted = count_arrays(arrays, [refs[n].lookup for n in names], [refs[n].center for n in names], device)
-    out = {name: refs[name].empty() for name in columns}
+    out: dict[str, FeatureProfile] = {}
     for name, x, (counts, stats) in zip(names, arrays, counted):
-        out[name] = out[name].merge(_numeric_part(refs[name], x, counts, stats))
-    return out
+        part = _numeric_part(refs[name], x, counts, stats)
+        out[name] = out[name].merge(part) if name in out else part
+    return {name: out.get(name) or refs[name].empty() for name in columns}
 
 
 def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats: np.ndarray) -> FeatureProfile:
