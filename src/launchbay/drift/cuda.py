@@ -1,7 +1,7 @@
 """The counting pass on a CUDA GPU (numba.cuda).
 
-The kernel runs the very bin lookup of the CPU kernel (``kernels.find_bin``), so both
-give the same counts. The sums behind the mean and variance are added atomically in
+The kernel runs the very bin lookup of the CPU kernel (``kernels.grid_cell`` and
+``kernels.bin_in_cell``), so both give the same counts. The sums behind the mean and variance are added atomically in
 whatever order threads finish, so those agree with the CPU to float rounding.
 """
 
@@ -22,18 +22,23 @@ from launchbay.drift.kernels import (
     SHIFTED_SUM,
     SHIFTED_SUMSQ,
     BinLookup,
-    find_bin,
+    bin_in_cell,
+    grid_bounds,
+    grid_cell,
 )
 
 THREADS_PER_BLOCK = 256
 MAX_BLOCKS = 1024
 
-bin_of = cuda.jit(device=True)(find_bin)
+bounds_of = cuda.jit(device=True)(grid_bounds)
+cell_of = cuda.jit(device=True)(grid_cell)
+bin_of = cuda.jit(device=True)(bin_in_cell)
 
 
 @cuda.jit
 def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
     """Grid-stride loop: bin counts by atomic adds, per-thread statistics added once."""
+    first, last, top = bounds_of(edges, lut, steps)
     nulls = 0.0
     infs = 0.0
     lo = math.inf
@@ -52,7 +57,7 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
             s2 += d * d
             lo = min(lo, v)
             hi = max(hi, v)
-            cuda.atomic.add(counts, bin_of(v, edges, lut, scale, steps), 1)
+            cuda.atomic.add(counts, bin_of(v, cell_of(v, first, last, top, scale), edges, lut, steps), 1)
     cuda.atomic.add(stats, NULLS, nulls)
     cuda.atomic.add(stats, INFS, infs)
     cuda.atomic.min(stats, MIN, lo)

@@ -78,19 +78,28 @@ def grid_lookup(edges, cells_per_edge):
         cells *= 2
 
 
-def find_bin(v, edges, lut, scale, steps):
-    """Number of inner edges <= v: the grid cell of v clamped to the edges, then one
-    comparison (``steps`` <= 1, the usual case) or a branch-free bisection of the at most
-    ``steps`` edges of a dense cell, log2(steps) probes that the NaN sentinels stop at the
-    last edge. NaN and -inf give 0, +inf the last bin.
+# The bin lookup in three steps, plain Python so that the CPU and the CUDA kernels compile
+# the same code: a value's bin is ``bin_in_cell(v, grid_cell(v, *grid_bounds(...), scale), ...)``.
 
-    Plain Python so that the CPU kernel and the CUDA kernel compile the same code.
-    """
-    first = edges[0]
-    last = edges[edges.size - max(steps, 1) - 1]
+
+def grid_bounds(edges, lut, steps):
+    """(first edge, last edge, last grid cell) of a lookup (see ``BinLookup``)."""
+    return edges[0], edges[edges.size - max(steps, 1) - 1], np.uint32(lut.size - 2)
+
+
+def grid_cell(v, first, last, top, scale):
+    """The grid cell of v clamped to [first, last]; NaN counts as ``first``. Branch-free."""
     w = v if v >= first else first
     w = w if w <= last else last
-    b = np.intp(lut[min(np.uint64((w - first) * scale), np.uint64(lut.size - 2))])
+    return min(np.uint32((w - first) * scale), top)
+
+
+def bin_in_cell(v, cell, edges, lut, steps):
+    """Number of inner edges <= v, for v in grid ``cell``: one comparison (``steps`` <= 1,
+    the usual case) or a branch-free bisection of the at most ``steps`` edges of a dense
+    cell, log2(steps) probes that the NaN sentinels stop at the last edge. NaN and -inf
+    give 0, +inf the last bin."""
+    b = np.intp(lut[cell])
     if steps <= 1:
         return b + (edges[b] <= v)
     n = steps + 1
@@ -101,14 +110,21 @@ def find_bin(v, edges, lut, scale, steps):
     return b
 
 
-bin_of = njit(inline="always")(find_bin)
+bounds_of = njit(inline="always")(grid_bounds)
+cell_of = njit(inline="always")(grid_cell)
+bin_of = njit(inline="always")(bin_in_cell)
 
 
 @njit(cache=True, nogil=True)
-def _count_bins(x, edges, lut, scale, steps, hist):
-    """Add the bin of every value of ``x`` to ``hist`` (non-finite values included, see ``find_bin``)."""
+def _count_bins(x, edges, lut, scale, steps, hist, cells):
+    """Add the bin of every value of ``x`` to ``hist`` (non-finite values included, see
+    ``bin_in_cell``): the grid cells of all values first, in a loop that vectorises, into
+    ``cells`` (at least as long as ``x``), then the edges within each cell."""
+    first, last, top = bounds_of(edges, lut, steps)
     for j in range(x.size):
-        hist[bin_of(x[j], edges, lut, scale, steps)] += 1
+        cells[j] = cell_of(x[j], first, last, top, scale)
+    for j in range(x.size):
+        hist[bin_of(x[j], cells[j], edges, lut, steps)] += 1
 
 
 @intrinsic
@@ -163,14 +179,15 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
     """Bin counts of ``x`` added to ``hist`` and its statistics written to ``stats``.
 
     A tile is read into cache while summing it, then binned from there. Non-finite
-    values land in the outer bins (see ``find_bin``) and are taken out again.
+    values land in the outer bins (see ``bin_in_cell``) and are taken out again.
     """
     sums = np.zeros(2)
     keys = np.array([ORDER_MASK, LOWEST_KEY, 0, 0, 0])
+    cells = np.empty(TILE, np.uint32)
     for tile in range(0, x.size, TILE):
         part = x[tile : tile + TILE]
         _add_moments(part, shift, sums, keys)
-        _count_bins(part, edges, lut, scale, steps, hist)
+        _count_bins(part, edges, lut, scale, steps, hist, cells)
     nans, pos, neg = keys[2], keys[3], keys[4]
     hist[0] -= nans + neg
     hist[hist.size - 1] -= pos
