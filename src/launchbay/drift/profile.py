@@ -167,7 +167,7 @@ class FeatureProfile:
 
     def _check_compatible(self, other: FeatureProfile) -> None:
         if self.kind == NUMERIC:
-            same = other.kind == NUMERIC and np.array_equal(self.edges, other.edges)
+            same = other.kind == NUMERIC and (self.edges is other.edges or np.array_equal(self.edges, other.edges))
         else:
             same = other.kind == CATEGORICAL and self.categories == other.categories
         if not same:
