@@ -192,6 +192,7 @@ class Run:
 
         reference_ref = ray.put(reference) if reference is not None else None
         self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != "fragments" else None
+        self.reference = reference
         self.rows, self.merged = 0, reference.empty() if reference is not None else None
         self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 

@@ -73,7 +73,7 @@ def check_drift(ctx, version, run: Run) -> dict:
     from launchbay.jobs.drift import publish
 
     with ctx.step("drift"):
-        result = drift.compare(version.load_profile(), run.sketch(), config=ctx.monitor)
+        result = drift.compare(run.reference, run.sketch(), config=ctx.monitor)
     return publish(ctx, version, result)
 
 
