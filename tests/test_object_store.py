@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
+
+import numpy as np
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +25,8 @@ from launchbay.storage import SUCCESS, files_under
 def bucket(s3_server):
     """``uri(key)``: the URI of ``key`` in a new bucket of the local S3 server."""
     name = f"launchbay-{uuid.uuid4().hex[:8]}"
+    filesystem, _ = FileSystem.from_uri(f"s3://{name}?{s3_server}")
+    filesystem.create_dir(name)
     return lambda key: f"s3://{name}/{key}?{s3_server}"
 
 
@@ -59,3 +65,16 @@ def test_a_failed_run_keeps_the_committed_output_on_s3(ray_session, in_tmp, buck
     filesystem, path = FileSystem.from_uri(bucket("scores"))
     assert pq.read_table(path, filesystem=filesystem).num_rows == 1000
     assert not [f for f in files_under(filesystem, path.split("/")[0]) if ".staging" in f]
+
+
+def test_drift_command_reads_from_s3(tmp_path, bucket):
+    rng = np.random.default_rng(0)
+    for key, shift in (("reference.parquet", 0.0), ("current/part-0.parquet", 1.0)):
+        filesystem, path = FileSystem.from_uri(bucket(key))
+        pq.write_table(pa.table({"x": rng.normal(shift, 1.0, 2000)}), path, filesystem=filesystem)
+    done = subprocess.run(
+        [sys.executable, "-m", "launchbay", "drift", bucket("reference.parquet"), bucket("current"), "--fail-on-drift"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "dataset: drift" in done.stdout and "Drift of current against reference.parquet" in (tmp_path / "drift-report.html").read_text()

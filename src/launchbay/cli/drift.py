@@ -1,9 +1,9 @@
-"""``launchbay drift REFERENCE CURRENT``: compare two local datasets, write a report, gate CI on drift."""
+"""``launchbay drift REFERENCE CURRENT``: compare two datasets, write a report, gate CI on drift."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from launchbay.errors import LaunchbayError
@@ -20,6 +20,7 @@ examples:
   launchbay drift train.parquet today.parquet
   launchbay drift data/2024-05/ data/2024-06/ --exclude id,label --metrics psi,ks
   launchbay drift ref.csv cur.csv --categorical store --json drift.json --fail-on-drift
+  launchbay drift s3://bucket/train/ s3://bucket/scores/2024-06-01/ --exclude row_id
 """
 
 
@@ -31,8 +32,8 @@ def add_parser(sub) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("reference", help="parquet or CSV file, or a directory of them")
-    p.add_argument("current", help="parquet or CSV file, or a directory of them")
+    p.add_argument("reference", help="parquet or CSV file, or a folder of them (a path or a URI)")
+    p.add_argument("current", help="parquet or CSV file, or a folder of them (a path or a URI)")
     p.add_argument("--categorical", type=names, metavar="COLUMNS", help="columns that are categories, comma-separated")
     p.add_argument("--metrics", type=names, metavar="NAMES", help="metric names, comma-separated (default: by size)")
     p.add_argument("--exclude", type=names, default=[], metavar="COLUMNS", help="columns to leave out, comma-separated")
@@ -67,7 +68,7 @@ def drift(args: argparse.Namespace) -> None:
         config=MonitorConfig(exclude=args.exclude),
     )
     Console().print(result.render())
-    title = f"Drift of {Path(args.current).name} against {Path(args.reference).name}"
+    title = f"Drift of {display_name(args.current)} against {display_name(args.reference)}"
     written(lambda: write_report(result, args.report, title=title), args.report)
     print(f"report: {args.report}")
     if args.json:
@@ -78,23 +79,36 @@ def drift(args: argparse.Namespace) -> None:
         raise SystemExit(DRIFT_EXIT_CODE)
 
 
+def display_name(location: str) -> str:
+    """The last part of a path or URI, without a URI's query."""
+    return PurePosixPath(location.split("?")[0]).name
+
+
 def read_table(location: str) -> pa.Table:
-    """A local parquet or CSV file, or a directory of them, as one Arrow table."""
+    """A parquet or CSV file, or a folder of them (a local path or a URI), as one Arrow table."""
     import pyarrow as pa
     import pyarrow.dataset as ds
+    from pyarrow.fs import FileType
 
-    path = Path(location)
-    if not path.exists():
+    from launchbay import storage
+
+    filesystem, root = storage.resolve(location, location)
+    kind = filesystem.get_file_info(root).type
+    if kind == FileType.NotFound:
         raise LaunchbayError(f"{location}: no such file or directory")
-    files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file() and f.name[0] not in "._")
+    if kind == FileType.File:
+        files = [root]
+    else:
+        names = (f for f in storage.files_under(filesystem, root) if f.rsplit("/", 1)[-1][0] not in "._")
+        files = [f"{root}/{name}" for name in names]
     if not files:
         raise LaunchbayError(f"{location}: the directory holds no data files")
-    formats = {FORMATS.get(f.suffix.lower(), "parquet") for f in files}
+    formats = {FORMATS.get(PurePosixPath(f).suffix.lower(), "parquet") for f in files}
     if len(formats) > 1:
         raise LaunchbayError(f"{location}: mixes parquet and CSV files; point at one kind")
     fmt = formats.pop()
     try:
-        return ds.dataset([str(f) for f in files], format=fmt).to_table()
+        return ds.dataset(files, format=fmt, filesystem=filesystem).to_table()
     except (pa.ArrowException, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LaunchbayError(f"{location}: cannot read as {fmt}: {first_line}") from exc
