@@ -107,6 +107,17 @@ def test_a_batch_the_model_cannot_read_fails_whole(workspace, monkeypatch, tmp_p
     assert not target.exists() and not list(tmp_path.glob(".out*"))
 
 
+@pytest.mark.parametrize("job", ["score", "drift"])
+def test_an_empty_batch_is_one_line_and_writes_nothing(workspace, monkeypatch, tmp_path, job):
+    home, batch = workspace
+    (tmp_path / "in").mkdir()
+    pq.write_table(batch.slice(0, 0), tmp_path / "in" / "empty.parquet")
+    monkeypatch.chdir(home)
+    with pytest.raises(LaunchbayError, match=r"^batch: the parquet source gave no rows to score; nothing"):
+        launchbay.run([f"job={job}", "data@batch=parquet", f"batch.path={tmp_path / 'in'}", f"score.output={tmp_path / 'out'}"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 def test_files_that_disagree_on_types_are_named(workspace, monkeypatch, tmp_path):
     home, batch = workspace
     bad = batch.set_column(batch.schema.get_field_index("num_2"), "num_2", pa.array(["x"] * batch.num_rows))

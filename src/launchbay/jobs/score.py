@@ -57,6 +57,9 @@ def score(ctx, version, *, drift: bool, output: tuple | None) -> tuple[int, Run]
                 rows = sink.write(ds, target, sink_settings, filesystem) if output else sum(
                     b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
                 )
+            if rows == 0:
+                where = f"nothing was written to {storage.uri(*output)}" if output else "nothing to check"
+                raise LaunchbayError(f"batch: the {cfg.batch.name} source gave no rows to score; {where}")
     except Exception as exc:
         from ray.exceptions import RayError
 
