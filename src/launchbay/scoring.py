@@ -194,6 +194,7 @@ class Run:
         self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != "fragments" else None
         self.reference = reference
         self.rows, self.merged = 0, reference.empty() if reference is not None else None
+        self.parts_done, self.parts = 0, None  # pieces scored, and how many there are (fragments path)
         self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 
     def fragments(self, fragments: list, sink, settings, filesystem, directory: str | None, in_flight: int) -> int:
@@ -202,6 +203,7 @@ class Run:
 
         task = ray.remote(score_fragment)
         write_part = sink.write_part if sink is not None else None
+        self.parts = len(fragments)
         pending: list = []
         for i, fragment in enumerate(fragments):
             if len(pending) >= in_flight:
@@ -216,6 +218,7 @@ class Run:
     def _add(self, gathered: tuple[int, Any]) -> None:
         rows, sketch = gathered
         self.rows += rows
+        self.parts_done += 1
         if sketch is not None:
             self.merged = self.merged.merge(sketch)
 
@@ -239,20 +242,30 @@ class Run:
 
     @contextmanager
     def progress(self, console, label: str) -> Iterator[None]:
-        """A live line with rows scored and rows/s while the block runs."""
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        """A live progress bar while the block runs: rows scored, rows/s and, where the input
+        comes in known pieces, pieces done out of all (else the bar pulses)."""
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         done = threading.Event()
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[parts]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task(label, rate="")
+            task = bar.add_task(label, total=None, parts="", rate="")
             start = time.perf_counter()
 
             def poll() -> None:
                 while not done.wait(0.5):
                     rows = self.count()
                     rate = rows / max(time.perf_counter() - start, 1e-9)
-                    bar.update(task, description=f"{label}: {rows:,} rows", rate=f"{rate:,.0f} rows/s")
+                    parts = f"{self.parts_done}/{self.parts} parts" if self.parts else ""
+                    bar.update(task, description=f"{label}: {rows:,} rows", total=self.parts, completed=self.parts_done,
+                               parts=parts, rate=f"{rate:,.0f} rows/s")
 
             watcher = threading.Thread(target=poll, daemon=True)
             watcher.start()
