@@ -3,8 +3,9 @@
     python benchmarks/score.py [--rows 10000000] [--heavy-rows 2000000] [--files 20]
 
 Writes N rows x 20 float32 features as parquet, trains a cheap model (logistic
-regression) and a heavy one (gradient boosting, 300 trees) through launchbay, then
-scores the same files with:
+regression) and two heavy ones through launchbay (gradient boosting with 300 trees:
+scikit-learn's histogram version, which predicts on every core by itself, and the classic
+one, which predicts on one), then scores the same files with:
 
 - launchbay ``job=score`` (stateless fused tasks), with and without the fused drift sketch;
 - a plain single-process loop: pyarrow read, predict, pyarrow write (floats without dictionary);
@@ -141,7 +142,7 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     if name == "cheap":
         recipe = lambda: textbook_recipe(model, folder, fresh(work / name / "textbook"))  # noqa: E731
         timed("textbook Ray Data actor recipe", rows, recipe, results, repeat)
-    else:  # gradient boosting predicts on every core by itself (OpenMP); this is the 1-core loop
+    elif name == "heavy":  # histogram gradient boosting predicts on every core by itself (OpenMP): the 1-core loop
         from threadpoolctl import threadpool_limits
 
         def one_thread() -> None:
@@ -180,6 +181,9 @@ def main() -> None:
         bench_model("cheap", ["model=logreg"], cheap, args.rows, work, args.repeat)
         heavy_model = ["model=gbm", "model.estimator.max_iter=300", "++model.estimator.early_stopping=false"]
         bench_model("heavy", heavy_model, heavy, args.heavy_rows, work, args.repeat)
+        one_core = ["model=sklearn", "~model.estimator.max_iter", "+model.estimator.n_estimators=300",
+                    "model.estimator._target_=sklearn.ensemble.GradientBoostingClassifier", "+model.estimator.max_depth=4"]
+        bench_model("heavy-1-core", one_core, heavy, args.heavy_rows, work, args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

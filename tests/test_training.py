@@ -67,6 +67,14 @@ def test_one_model_per_segment(ray_session, in_tmp):
     assert probabilities[1] == pytest.approx(model.fallback.predict_proba(rows.iloc[1:])[0])
 
 
+def test_another_estimator_without_the_default_settings(ray_session, in_tmp):
+    tree = ["model=sklearn", "~model.estimator.max_iter", "model.estimator._target_=sklearn.tree.DecisionTreeClassifier",
+            "+model.estimator.max_depth=3"]
+    launchbay.run(["job=train", *SMALL, *tree])
+    model = Registry(".launchbay/registry").get("demo").load_model()
+    assert type(model.steps[-1][1]).__name__ == "DecisionTreeClassifier" and model.steps[-1][1].max_depth == 3
+
+
 def test_training_errors_are_one_line(ray_session, in_tmp):
     with pytest.raises(LaunchbayError, match=r"train: fitting the sklearn model failed: InvalidParameterError: The 'C' parameter"):
         launchbay.run(["job=train", *SMALL, "+model.estimator.C=-1"])

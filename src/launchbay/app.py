@@ -57,8 +57,14 @@ class RunContext:
         if not node or "name" not in node:
             raise LaunchbayError(f"config: no {kind} selected")
         record = self.manager.component(kind, node["name"])
-        values = {k: v for k, v in node.items() if k != "name"}
-        return record, typed(OmegaConf.merge(OmegaConf.structured(record.config), values), kind)
+        settings = OmegaConf.structured(record.config)
+        try:
+            for key, value in node.items():
+                if key != "name":
+                    settings[key] = value  # replaces: a merge would keep keys the node deleted from a dict
+        except OmegaConfBaseException as exc:
+            raise LaunchbayError(config_error(exc, kind)) from exc
+        return record, typed(settings, kind)
 
     def read(self, node: DictConfig, fragments: bool = False):
         """A Ray Dataset (or the source's list of fragments) from the data source a config

@@ -64,5 +64,5 @@ def use_gpu(device: str) -> bool:
     if device == "gpu" and not available:
         raise LaunchbayError("monitor.device=gpu but no CUDA GPU is available: use monitor.device=auto or cpu")
     if not available:
-        log.info("no CUDA GPU found: drift counting runs on the CPU")
+        log.debug("no CUDA GPU found: drift counting runs on the CPU")
     return available
