@@ -182,7 +182,8 @@ def main() -> None:
         heavy_model = ["model=gbm", "model.estimator.max_iter=300", "++model.estimator.early_stopping=false"]
         bench_model("heavy", heavy_model, heavy, args.heavy_rows, work, args.repeat)
         one_core = ["model=sklearn", "~model.estimator.max_iter", "+model.estimator.n_estimators=300",
-                    "model.estimator._target_=sklearn.ensemble.GradientBoostingClassifier", "+model.estimator.max_depth=4"]
+                    "model.estimator._target_=sklearn.ensemble.GradientBoostingClassifier", "+model.estimator.max_depth=4",
+                    "+model.estimator.subsample=0.25"]
         bench_model("heavy-1-core", one_core, heavy, args.heavy_rows, work, args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
