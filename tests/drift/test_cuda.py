@@ -20,7 +20,7 @@ SIMULATED = textwrap.dedent(
     from launchbay.drift import MonitorConfig, build_reference
     from launchbay.drift.cuda import count_column_gpu
     from launchbay.drift.device import count_arrays, use_gpu
-    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, bin_lookup
+    from launchbay.drift.kernels import COUNT, COUNTED_STEPS, INFS, MAX, MIN, NULLS, bin_lookup
 
     assert cuda.is_available() and use_gpu("gpu")
     rng = np.random.default_rng(0)
@@ -28,11 +28,12 @@ SIMULATED = textwrap.dedent(
     x[rng.random(x.size) < 0.05] = np.nan
     x[:3] = [np.inf, -np.inf, 0.0]
     ref = build_reference(pd.DataFrame({"x": x}), MonitorConfig(fine_bins=64), device="cpu").features["x"]
-    dense = np.unique(np.concatenate([[-5.0, 1.0], np.linspace(1.0, 1.001, 50), [1e150]]))
-    dense_lookup = bin_lookup(dense, 4)
-    assert dense_lookup.steps > 1
-    near = np.concatenate([dense, np.nextafter(dense, -np.inf), np.nextafter(dense, np.inf), [np.nan, np.inf]])
-    cases = [(x, ref.lookup, ref.center), (x.astype(np.float32), ref.lookup, ref.center), (near, dense_lookup, 0.0)]
+    cases = [(x, ref.lookup, ref.center), (x.astype(np.float32), ref.lookup, ref.center)]
+    for k in (5, 50):  # dense cells whose edges are all compared, and bisected
+        dense = np.unique(np.concatenate([[-5.0, 1.0], np.linspace(1.0, 1.001, k), [1e150]]))
+        near = np.concatenate([dense, np.nextafter(dense, -np.inf), np.nextafter(dense, np.inf), [np.nan, np.inf]])
+        cases.append((near, bin_lookup(dense, 4), 0.0))
+    assert cases[2][1].steps <= COUNTED_STEPS < cases[3][1].steps
     for values, lookup, shift in cases:
         [(cpu_counts, cpu_stats)] = count_arrays([values], [lookup], [shift], "cpu")
         gpu_counts, gpu_stats = count_column_gpu(values, lookup, shift)

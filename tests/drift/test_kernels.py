@@ -11,7 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from launchbay.drift.device import count_arrays
-from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ, TILE, bin_lookup
+from launchbay.drift.kernels import (
+    COUNT,
+    COUNTED_STEPS,
+    INFS,
+    MAX,
+    MIN,
+    NULLS,
+    SHIFTED_SUM,
+    SHIFTED_SUMSQ,
+    TILE,
+    bin_lookup,
+)
 from launchbay.drift.profile import MAX_DISTINCT_STRINGS, category_counts
 
 
@@ -58,12 +69,14 @@ def test_one_pass_over_many_arrays_equals_numpy(columns, bins, seed):
         check(x, e, counts, stats, shift)
 
 
-def test_values_on_and_next_to_every_edge_land_in_the_right_bin():
-    edges = np.unique(np.concatenate([[-5.0, -0.0, 1e-300, 1.0], np.linspace(1.0, 1.001, 50), [1e150]]))
+@pytest.mark.parametrize(("dense", "path"), [(5, "compared"), (50, "bisected")])
+def test_values_on_and_next_to_every_edge_land_in_the_right_bin(dense, path):
+    edges = np.unique(np.concatenate([[-5.0, -0.0, 1e-300, 1.0], np.linspace(1.0, 1.001, dense), [1e150]]))
     below, above = np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf)
     x = np.concatenate([edges, below, above, [0.0, -0.0, np.nan, np.inf, -np.inf, -1e152, 1e152]])
     lookup = bin_lookup(edges, 4)
-    assert lookup.steps > 1  # dense edges next to a wide span: the grid stops at its size limit
+    # dense edges next to a wide span: the grid stops at its size limit with many edges a cell
+    assert 1 < lookup.steps <= COUNTED_STEPS if path == "compared" else lookup.steps > COUNTED_STEPS
     [(counts, stats)] = count_arrays([x], [lookup], [0.0], "cpu")
     check(x, edges, counts, stats, 0.0)
 

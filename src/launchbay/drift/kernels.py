@@ -24,6 +24,8 @@ TILE = 4096
 # The grid gets finer until no cell holds more edges than this (or it is MAX_CELLS_PER_EDGE fine).
 MAX_STEPS = 1
 MAX_CELLS_PER_EDGE = 64
+# Dense cells with up to this many edges compare them all; denser ones are bisected.
+COUNTED_STEPS = 16
 # XOR mask that turns the bits of a float64 into an int64 with the same order.
 ORDER_MASK = np.int64(0x7FFFFFFFFFFFFFFF)
 LOWEST_KEY = -ORDER_MASK - 1
@@ -96,12 +98,17 @@ def grid_cell(v, first, last, top, scale):
 
 def bin_in_cell(v, cell, edges, lut, steps):
     """Number of inner edges <= v, for v in grid ``cell``: one comparison (``steps`` <= 1,
-    the usual case) or a branch-free bisection of the at most ``steps`` edges of a dense
-    cell, log2(steps) probes that the NaN sentinels stop at the last edge. NaN and -inf
-    give 0, +inf the last bin."""
+    the usual case), else the at most ``steps`` edges of a dense cell compared at once (up
+    to ``COUNTED_STEPS``: independent loads) or bisected (log2(steps) dependent probes);
+    the NaN sentinels stop both at the last edge. NaN and -inf give 0, +inf the last bin."""
     b = np.intp(lut[cell])
     if steps <= 1:
         return b + (edges[b] <= v)
+    if steps <= COUNTED_STEPS:
+        n = 0
+        for k in range(steps):
+            n += edges[b + k] <= v
+        return b + n
     n = steps + 1
     while n > 1:
         half = n >> 1
