@@ -60,6 +60,8 @@ def staged_output(filesystem: FileSystem, final: str, **about: object) -> Iterat
     ``about`` (JSON values: the run, the model) written into it.
     """
     final = final.rstrip("/")
+    if "/" not in final:
+        raise LaunchbayError(f"cannot write an output at the root of '{final}': name a folder under it")
     parent, name = final.rsplit("/", 1)
     staging = f"{parent}/.{name}.staging"
     local = filesystem.type_name == "local"
