@@ -14,7 +14,7 @@ from pyarrow.fs import LocalFileSystem
 from launchbay.data.files import CsvConfig, FileConfig, ParquetSinkConfig, read_csv, read_parquet, write_parquet
 from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate, read
 from launchbay.errors import LaunchbayError
-from launchbay.storage import SUCCESS, staged_output
+from launchbay.storage import SUCCESS, node_local_warning, staged_output
 
 TABLE = pa.table({"row_id": [1, 2, 3], "x": [0.5, 1.5, None], "c": ["a", "b", "a"]})
 
@@ -92,6 +92,15 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
     assert sorted(p.name for p in final.iterdir()) == [SUCCESS, "part-1"]
     assert json.loads((final / SUCCESS).read_text())["files"] == ["part-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+
+
+def test_a_local_output_on_several_nodes_is_warned_about(tmp_path):
+    from pyarrow.fs import FileSystem
+
+    assert node_local_warning(LocalFileSystem(), str(tmp_path), 1) is None
+    assert "cluster has 3 nodes" in node_local_warning(LocalFileSystem(), str(tmp_path), 3)
+    s3, path = FileSystem.from_uri("s3://bucket/scores?region=us-east-1")
+    assert node_local_warning(s3, path, 3) is None
 
 
 def test_sink_partitions_by_column(ray_session, tmp_path):

@@ -51,6 +51,16 @@ def files_under(filesystem: FileSystem, root: str) -> list[str]:
     return sorted(f.path[len(root.rstrip("/")) + 1 :] for f in found if f.type == fs.FileType.File)
 
 
+def node_local_warning(filesystem: FileSystem, path: str, nodes: int) -> str | None:
+    """A warning when workers on several nodes would each write under a local ``path``."""
+    if filesystem.type_name != "local" or nodes < 2:
+        return None
+    return (
+        f"{path} is a local path and the cluster has {nodes} nodes: each worker writes its part where it runs, "
+        "so unless this is a shared mount, use shared storage (s3://, gs://, hdfs://)"
+    )
+
+
 @contextmanager
 def staged_output(filesystem: FileSystem, final: str, **about: object) -> Iterator[str]:
     """Yield a new, empty staging folder that becomes ``final`` only if the block succeeds.

@@ -24,6 +24,8 @@ def score(ctx, version, *, drift: bool, output: tuple | None) -> tuple[int, Run]
     source, _ = ctx.settings("data", cfg.batch)
     sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
     filesystem, final = output or (None, None)
+    if output and (warning := storage.node_local_warning(filesystem, final, sum(n["Alive"] for n in ray.nodes()))):
+        ctx.console.print(f"[yellow]warning:[/] score.output {warning}")
     gpus = max(scoring.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
     strategy = choose(scoring, source, sink, gpus)
     require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
