@@ -59,7 +59,8 @@ def launchbay_data_sinks() -> list[DataSink]:
 
         def write_jsonl(ds, path, cfg, filesystem) -> int:
             ds.write_json(path, filesystem=filesystem)
-            return ds.count()  # rows written
+            parts = launchbay.storage.files_under(filesystem, path)  # rows written: lines written
+            return sum(filesystem.open_input_stream(f"{path}/{p}").read().count(b"\\n") for p in parts)
 
         @hookimpl
         def launchbay_data_sinks():
