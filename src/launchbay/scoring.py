@@ -39,7 +39,8 @@ from launchbay.models.predict import predict_columns
 
 
 class Tally:
-    """Ray actor: rows scored so far and the merged drift sketch of those rows."""
+    """Rows scored so far and the merged drift sketch of those rows: a Ray actor on the
+    Ray Data paths, a plain object on the driver on the fragments path."""
 
     def __init__(self, reference) -> None:
         self.rows = 0
@@ -183,8 +184,9 @@ def choose(cfg, source, sink, gpus: float) -> str:
 class Run:
     """One scoring run: the plan shipped to workers, and where their rows and sketches add up.
 
-    On the fragments path every task returns its rows and sketch to the driver; the Ray
-    Data paths have no such return channel, so their batches report to a ``Tally`` actor.
+    On the fragments path every task returns its rows and sketch to the driver, which adds
+    them to a local ``Tally``; the Ray Data paths have no such return channel, so their
+    batches report to a ``Tally`` actor.
     """
 
     def __init__(self, plan_args: dict[str, Any], reference, reference_key: str, strategy: str) -> None:
@@ -192,8 +194,8 @@ class Run:
 
         reference_ref = ray.put(reference) if reference is not None else None
         self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != "fragments" else None
+        self.totals = Tally(reference)  # what the fragments path gathers (the actor's, on the others)
         self.reference = reference
-        self.rows, self.merged = 0, reference.empty() if reference is not None else None
         self.parts_done, self.parts = 0, None  # pieces scored, and how many there are (fragments path)
         self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 
@@ -213,20 +215,17 @@ class Run:
             pending.append(task.remote(fragment, self.plan, write_part, settings, filesystem, part))
         for ref in pending:
             self._add(ray.get(ref))
-        return self.rows
+        return self.totals.count()
 
     def _add(self, gathered: tuple[int, Any]) -> None:
-        rows, sketch = gathered
-        self.rows += rows
+        self.totals.add(*gathered)
         self.parts_done += 1
-        if sketch is not None:
-            self.merged = self.merged.merge(sketch)
 
     def count(self) -> int:
         """Rows scored so far."""
         import ray
 
-        return self.rows if self.tally is None else ray.get(self.tally.count.remote())
+        return self.totals.count() if self.tally is None else ray.get(self.tally.count.remote())
 
     def dataset(self, ds, strategy: str, cfg, gpus: float):
         """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
@@ -279,4 +278,4 @@ class Run:
         """The drift profile of every row scored (None when drift was off)."""
         import ray
 
-        return self.merged if self.tally is None else ray.get(self.tally.sketch.remote())
+        return self.totals.sketch() if self.tally is None else ray.get(self.tally.sketch.remote())
