@@ -53,8 +53,8 @@ def input_files(path: str, suffix: str):
     if info.type == fs.FileType.NotFound:
         raise LaunchbayError(f"path: no such file or directory: {path}")
     if info.type == fs.FileType.Directory:
-        found = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
-        files = sorted(f.path for f in found if f.type == fs.FileType.File and f.path.endswith(suffix))
+        base = root.rstrip("/")
+        files = [f"{base}/{name}" for name in storage.files_under(filesystem, root) if name.endswith(suffix)]
     else:
         files = [root]
     if not files:
