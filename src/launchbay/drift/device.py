@@ -38,7 +38,9 @@ def count_arrays(
     # the kernel reads these by address: they stay referenced here until it returns
     arrays = [np.ascontiguousarray(x, np.float32 if x.dtype == np.float32 else np.float64) for x in arrays]
     columns = np.array([(x.ctypes.data, x.size, x.itemsize) for x in arrays], np.int64)
-    tables = np.array([(k.edges.ctypes.data, k.edges.size, k.lut.ctypes.data, k.lut.size) for k in lookups], np.int64)
+    tables = np.array(
+        [(k.edges.ctypes.data, k.edges.size, k.lut.ctypes.data, k.lut.size, k.bins) for k in lookups], np.int64
+    )
     chunks = max(1, min(get_num_threads(), max(x.size for x in arrays) // ROWS_PER_CHUNK))
     counts, starts, stats = count_columns(
         columns,

@@ -235,7 +235,7 @@ def count_columns(columns, tables, scales, steps, shifts, n_chunks):
     Arrays come by address so that one compiled kernel takes any number of them without
     building a typed list: ``columns[i]`` is (address, length, itemsize) of array ``i``,
     ``tables[i]`` is (address, size) of its ``edges`` then of its ``lut`` (from
-    ``bin_lookup``, C-contiguous); it is summed as ``x - shifts[i]``. NaN counts as null
+    ``bin_lookup``, C-contiguous), then its number of bins; it is summed as ``x - shifts[i]``. NaN counts as null
     and +-inf as infinite; neither is binned. Task ``t`` counts chunk ``t // n`` of array
     ``t % n``, so with one chunk per thread every thread gets a share of every array; each
     task has its own histogram, padded against false sharing. Returns (counts, starts,
@@ -245,7 +245,7 @@ def count_columns(columns, tables, scales, steps, shifts, n_chunks):
     n = columns.shape[0]
     starts = np.zeros(n + 1, np.int64)
     for i in range(n):
-        starts[i + 1] = starts[i] + tables[i, 1] - max(steps[i], 1) + 1 + PAD
+        starts[i + 1] = starts[i] + tables[i, 4] + PAD
     width = starts[n]
     hist = np.zeros(n_chunks * width, np.int64)
     stats = np.zeros((n, n_chunks, N_STATS))
