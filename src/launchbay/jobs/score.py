@@ -44,6 +44,7 @@ def score(ctx, version, *, drift: bool, output: tuple | None) -> tuple[int, Run]
         version.meta["files"][PROFILE_FILE],
         strategy,
     )
+    unwritten = f"nothing was written to {storage.uri(*output)}" if output else None
     try:
         with ctx.step("score"), run.progress(ctx.console, "scoring"), (
             storage.staged_output(filesystem, final, run_id=ctx.run_id, model=version.name, version=version.version)
@@ -60,15 +61,15 @@ def score(ctx, version, *, drift: bool, output: tuple | None) -> tuple[int, Run]
                     b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
                 )
             if rows == 0:
-                where = f"nothing was written to {storage.uri(*output)}" if output else "nothing to check"
-                raise LaunchbayError(f"batch: the {cfg.batch.name} source gave no rows to score; {where}")
+                raise LaunchbayError(
+                    f"batch: the {cfg.batch.name} source gave no rows to score; {unwritten or 'nothing to check'}"
+                )
     except Exception as exc:
         from ray.exceptions import RayError
 
         if isinstance(exc, LaunchbayError) and not isinstance(exc, RayError):
             raise
-        where = f"nothing was written to {storage.uri(*output)}" if output else "no drift result"
-        raise LaunchbayError(f"scoring failed, {where}: {root_cause(exc)}") from exc
+        raise LaunchbayError(f"scoring failed, {unwritten or 'no drift result'}: {root_cause(exc)}") from exc
     return rows, run
 
 
