@@ -59,6 +59,32 @@ def test_bad_overrides_are_one_line(override, expected):
     assert expected in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("key", "choices"),
+    [
+        ("score.strategy", "auto, fragments, tasks, actors"),
+        ("runtime.mode", "local, cluster"),
+        ("monitor.mode", "exact, sketch, auto"),
+        ("monitor.device", "auto, cpu, gpu"),
+        ("approval.trigger", "drift, always, never"),
+        ("approval.train_on", "batch, data"),
+        ("contract.policy", "fail, quarantine"),
+    ],
+)
+def test_a_closed_choice_is_checked_at_compose_time(key, choices):
+    with pytest.raises(LaunchbayError) as info:
+        check_composes([f"{key}=bogus"])
+    assert str(info.value) == f"config: {key}: Invalid value 'bogus', expected one of [{choices}]"
+
+
+def test_cli_wrong_choice_lists_the_valid_ones():
+    out = launchbay("run", "score.strategy=bogus")
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        "launchbay: error: config: score.strategy: Invalid value 'bogus', expected one of [auto, fragments, tasks, actors]"
+    )
+
+
 def test_unknown_source_lists_available_ones():
     with pytest.raises(LaunchbayError, match=r"available.*csv.*parquet.*synthetic"):
         check_composes(["data=nope"])

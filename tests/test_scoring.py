@@ -137,7 +137,10 @@ def test_asking_for_gpus_the_cluster_lacks_is_one_line(workspace, monkeypatch, p
 
 @pytest.mark.parametrize(
     ("override", "expected"),
-    [("score.strategy=fast", "score.strategy must be auto"), ("score.concurrency=0", "score.concurrency must be at least 1")],
+    [
+        ("score.strategy=fast", r"score.strategy: Invalid value 'fast', expected one of \[auto, fragments, tasks, actors\]"),
+        ("score.concurrency=0", "score.concurrency must be at least 1"),
+    ],
 )
 def test_bad_score_settings_are_one_line_and_write_nothing(workspace, monkeypatch, tmp_path, override, expected):
     home, _ = workspace

@@ -2,112 +2,31 @@
 
 The CLI (through ``hydra.main``, so sweeps, ``--cfg`` and config dirs work as in any
 Hydra app) and the Python API (through Hydra's compose API) end in the same
-``execute``.
+``run_job``.
 """
 
 from __future__ import annotations
 
 import importlib
-import itertools
 import json
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
+from launchbay.config import config_error, typed
+from launchbay.context import RunContext
 from launchbay.errors import LaunchbayError
-from launchbay.plugins import PluginManager, load_config_plugins
-from launchbay.registry import Registry, write_atomic
+from launchbay.plugins import load_config_plugins
+from launchbay.registry import write_atomic
 
 CONF_DIR = Path(__file__).parent / "conf"
 
 
-@dataclass
-class RunContext:
-    """What a job gets: its config, where to write, the plugins, the registry and a console."""
-
-    cfg: DictConfig
-    run_dir: Path
-    run_id: str
-    manager: PluginManager
-    console: Any
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def registry(self) -> Registry:
-        return Registry(self.cfg.registry.path)
-
-    @property
-    def monitor(self) -> Any:
-        """The typed drift settings."""
-        return typed(self.cfg.monitor, "monitor")
-
-    def resolved_config(self) -> dict[str, Any]:
-        return OmegaConf.to_container(self.cfg, resolve=True)
-
-    def settings(self, kind: str, node: Any) -> tuple[Any, Any]:
-        """The component a config node selects (by its ``name``) and its typed settings."""
-        if not node or "name" not in node:
-            raise LaunchbayError(f"config: no {kind} selected")
-        record = self.manager.component(kind, node["name"])
-        settings = OmegaConf.structured(record.config)
-        try:
-            for key, value in node.items():
-                if key != "name":
-                    settings[key] = value  # replaces: a merge would keep keys the node deleted from a dict
-        except OmegaConfBaseException as exc:
-            raise LaunchbayError(config_error(exc, kind)) from exc
-        return record, typed(settings, kind)
-
-    def read(self, node: DictConfig, fragments: bool = False):
-        """A Ray Dataset (or the source's list of fragments) from the data source a config
-        node selects; errors name the node."""
-        source, settings = self.settings("data", node)
-        try:
-            return source.fragments(settings) if fragments else source.read(settings)
-        except LaunchbayError as exc:
-            raise LaunchbayError(f"{node._key()}: {exc}") from exc
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        """Show a spinner while a step runs; record and print its wall time."""
-        start = time.perf_counter()
-        with self.console.status(f"[bold]{name}[/]…"):
-            yield
-        self.timings[name] = round(time.perf_counter() - start, 3)
-
-
-def typed(node: DictConfig, where: str) -> Any:
-    """The dataclass instance of a structured node, or a one-line error naming the key."""
-    try:
-        return OmegaConf.to_object(node)
-    except OmegaConfBaseException as exc:
-        raise LaunchbayError(config_error(exc, where)) from exc
-
-
-def config_error(exc: BaseException, where: str = "config") -> str:
-    """One line out of an OmegaConf or Hydra error: the key and what is wrong with it."""
-    inner = exc
-    while inner.__cause__ is not None and isinstance(inner.__cause__, OmegaConfBaseException):
-        inner = inner.__cause__
-    lines = str(getattr(inner, "msg", None) or inner).strip().splitlines()
-    message = lines[0].removeprefix("In 'config': ")
-    starts = [i for i, line in enumerate(lines) if line.startswith("Available options")]
-    if starts:
-        options = list(itertools.takewhile(lambda line: line.startswith("\t"), lines[starts[0] + 1 :]))
-        message += f" (available: {', '.join(o.strip() for o in options)})"
-    key = getattr(inner, "full_key", None)
-    return f"{where}: {key}: {message}" if key else f"{where}: {message}"
-
-
-def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Run the job ``cfg.job.name`` in ``run_dir`` and return its summary."""
     from rich.console import Console
 
@@ -125,7 +44,7 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     try:
         with runtime.ray_runtime(typed(cfg.runtime, "runtime"), keep_alive=in_sweep()):
             ctx.timings["ray_start"] = round(time.perf_counter() - start, 3)
-            result = job.run(ctx)
+            result = job.execute(ctx)
     except BaseException as exc:
         manager.hook.launchbay_job_failed(job=cfg.job.name, run_id=run_id, error=exc)
         raise
@@ -151,7 +70,7 @@ def in_sweep() -> bool:
 
 
 def run_api(overrides: list[str]) -> dict[str, Any]:
-    """Compose the config from ``overrides`` as the CLI would and execute the job."""
+    """Compose the config from ``overrides`` as the CLI would and run the job."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
@@ -168,7 +87,7 @@ def run_api(overrides: list[str]) -> dict[str, Any]:
     run_dir = Path(cfg.hydra.run.dir)
     with open_dict(cfg):
         del cfg["hydra"]
-    return execute(cfg, run_dir)
+    return run_job(cfg, run_dir)
 
 
 def prepare(overrides: list[str]) -> None:

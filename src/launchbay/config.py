@@ -1,13 +1,23 @@
-"""Structured configs: the typed schema every composed job config is checked against."""
+"""Structured configs: the typed schema every composed job config is checked against, and
+the one-line errors of a config that does not fit it.
+
+Closed choices are ``StrEnum`` fields, so Hydra rejects a wrong value at compose time
+and lists the valid ones.
+"""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from launchbay.drift.config import MonitorConfig
+from launchbay.errors import LaunchbayError
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
 from launchbay.validation import ContractConfig
@@ -36,22 +46,46 @@ class TrainConfig:
     min_partition_rows: int = 50  # smaller or single-label segments use the model of all rows
 
 
+class Trigger(StrEnum):
+    """When job=pipeline trains a challenger: on drift, on every run, or never."""
+
+    drift = "drift"
+    always = "always"
+    never = "never"
+
+
+class TrainOn(StrEnum):
+    """The rows a challenger learns from: the labelled batch, or the training data."""
+
+    batch = "batch"
+    data = "data"
+
+
 @dataclass
 class ApprovalConfig:
     """When job=pipeline trains a challenger and what it takes to replace the champion (conf/approval)."""
 
-    trigger: str = "drift"  # drift | always | never
-    train_on: str = "batch"  # batch (needs labels) | data: the rows the challenger learns from
+    trigger: Trigger = Trigger.drift
+    train_on: TrainOn = TrainOn.batch
     metric: str = "${train.metric}"  # compared on the challenger's holdout
     margin: float = 0.005  # the challenger must beat the champion by at least this much
     alias: str = "champion"
+
+
+class Strategy(StrEnum):
+    """How batches are scored (see ``launchbay.scoring``); ``auto`` picks one of the others."""
+
+    auto = "auto"
+    fragments = "fragments"
+    tasks = "tasks"
+    actors = "actors"
 
 
 @dataclass
 class ScoreConfig:
     """How batches are scored (see the scoring section of the README)."""
 
-    strategy: str = "auto"  # auto | fragments | tasks | actors
+    strategy: Strategy = Strategy.auto
     batch_size: Optional[int] = None  # rows per model call on the Ray Data paths; None: one block
     num_cpus: float = 1.0  # per scoring task or actor
     num_gpus: float = 0.0  # per actor (implies actors); a model family may ask for more
@@ -81,3 +115,26 @@ class LaunchbayConfig:
 def register_schema() -> None:
     """Store the schema that ``conf/config.yaml`` builds on."""
     ConfigStore.instance().store(name="launchbay_schema", node=LaunchbayConfig)
+
+
+def typed(node: DictConfig, where: str) -> Any:
+    """The dataclass instance of a structured node, or a one-line error naming the key."""
+    try:
+        return OmegaConf.to_object(node)
+    except OmegaConfBaseException as exc:
+        raise LaunchbayError(config_error(exc, where)) from exc
+
+
+def config_error(exc: BaseException, where: str = "config") -> str:
+    """One line out of an OmegaConf or Hydra error: the key and what is wrong with it."""
+    inner = exc
+    while inner.__cause__ is not None and isinstance(inner.__cause__, OmegaConfBaseException):
+        inner = inner.__cause__
+    lines = str(getattr(inner, "msg", None) or inner).strip().splitlines()
+    message = lines[0].removeprefix("In 'config': ")
+    starts = [i for i, line in enumerate(lines) if line.startswith("Available options")]
+    if starts:
+        options = list(itertools.takewhile(lambda line: line.startswith("\t"), lines[starts[0] + 1 :]))
+        message += f" (available: {', '.join(o.strip() for o in options)})"
+    key = getattr(inner, "full_key", None)
+    return f"{where}: {key}: {message}" if key else f"{where}: {message}"

@@ -13,24 +13,36 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
 
 log = logging.getLogger(__name__)
+
+
+class Mode(StrEnum):
+    """``local`` starts Ray in this process; ``cluster`` attaches to a running cluster."""
+
+    local = "local"
+    cluster = "cluster"
 
 
 @dataclass
 class RuntimeConfig:
     """Where jobs run. ``mode=local`` starts Ray in-process; ``mode=cluster`` attaches to ``address``."""
 
-    mode: str = "local"
+    mode: Mode = Mode.local
     address: str | None = None
     num_cpus: int | None = None
     num_gpus: int | None = None
     object_store_memory_mb: int = 1024
     log_to_driver: bool = False
     runtime_env: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_choices(self, "runtime")
 
 
 def _quiet_ray() -> None:
@@ -51,7 +63,7 @@ def start(cfg: RuntimeConfig) -> bool:
         logging_level=logging.ERROR,
         runtime_env=dict(cfg.runtime_env) or None,
     )
-    if cfg.mode == "local":
+    if cfg.mode == Mode.local:
         ray.init(
             address="local",
             num_cpus=cfg.num_cpus,
@@ -60,15 +72,13 @@ def start(cfg: RuntimeConfig) -> bool:
             include_dashboard=False,
             **common,
         )
-    elif cfg.mode == "cluster":
+    else:
         if not cfg.address:
             raise LaunchbayError("runtime.address is empty: set runtime.address=ray://HOST:10001 or auto")
         try:
             ray.init(address=cfg.address, **common)
         except (ConnectionError, RuntimeError) as exc:
             raise LaunchbayError(f"cannot reach the Ray cluster at runtime.address={cfg.address}: {exc}") from exc
-    else:
-        raise LaunchbayError(f"runtime.mode must be 'local' or 'cluster', got '{cfg.mode}'")
     import ray.data
 
     # Ray's own logs stay in its session directory; failures reach the user as one line.
@@ -103,6 +113,20 @@ def require_gpus(needed: float, what: str) -> None:
     have = ray.cluster_resources().get("GPU", 0)
     if needed > have:
         raise LaunchbayError(f"{what} asks for {needed:g} GPU(s) but the Ray cluster has {have:g}")
+
+
+def alive_nodes() -> int:
+    """How many nodes of the Ray cluster are alive."""
+    import ray
+
+    return sum(node["Alive"] for node in ray.nodes())
+
+
+def cluster_cpus() -> float:
+    """The CPUs of the Ray cluster (1 if it reports none)."""
+    import ray
+
+    return ray.cluster_resources().get("CPU", 1)
 
 
 def root_cause(exc: BaseException) -> str:

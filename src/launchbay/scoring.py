@@ -18,6 +18,9 @@ Three execution paths (``score.strategy``):
 
 ``auto`` picks ``actors`` when the model needs a GPU, else ``fragments`` when the source
 and sink allow it, else ``tasks``.
+
+``score_batch`` is what jobs call: it plans a ``ScoringPass`` for a model version, runs
+it inside a staged output and turns any failure into one line.
 """
 
 from __future__ import annotations
@@ -25,17 +28,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
+from launchbay import storage
+from launchbay.config import Strategy, typed
 from launchbay.drift.dataset import worker_reference
 from launchbay.errors import LaunchbayError
 from launchbay.models.predict import predict_columns
+from launchbay.registry import PROFILE_FILE
+from launchbay.runtime import alive_nodes, cluster_cpus, require_gpus, root_cause
+
+if TYPE_CHECKING:
+    from launchbay.context import RunContext
+    from launchbay.registry import ModelVersion
 
 
 class Tally:
@@ -168,32 +179,32 @@ def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write
     return scorer.take()
 
 
-def choose(cfg, source, sink, gpus: float) -> str:
+def choose(cfg, source, sink, gpus: float) -> Strategy:
     """The execution path for ``score.strategy``."""
-    if cfg.strategy not in ("auto", "fragments", "tasks", "actors"):
-        raise LaunchbayError(f"score.strategy must be auto, fragments, tasks or actors, got '{cfg.strategy}'")
     if cfg.concurrency is not None and cfg.concurrency < 1:
         raise LaunchbayError(f"score.concurrency must be at least 1 (or null: automatic), got {cfg.concurrency}")
-    if cfg.strategy != "auto":
+    if cfg.strategy != Strategy.auto:
         return cfg.strategy
     if gpus:
-        return "actors"
-    return "fragments" if source.fragments is not None and (sink is None or sink.write_part is not None) else "tasks"
+        return Strategy.actors
+    parts = source.fragments is not None and (sink is None or sink.write_part is not None)
+    return Strategy.fragments if parts else Strategy.tasks
 
 
-class Run:
-    """One scoring run: the plan shipped to workers, and where their rows and sketches add up.
+class ScoringPass:
+    """One pass of a model over a batch: the plan shipped to workers, and where their rows
+    and sketches add up.
 
     On the fragments path every task returns its rows and sketch to the driver, which adds
     them to a local ``Tally``; the Ray Data paths have no such return channel, so their
     batches report to a ``Tally`` actor.
     """
 
-    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str, strategy: str) -> None:
+    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str, strategy: Strategy) -> None:
         import ray
 
         reference_ref = ray.put(reference) if reference is not None else None
-        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != "fragments" else None
+        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != Strategy.fragments else None
         self.totals = Tally(reference)  # what the fragments path gathers (the actor's, on the others)
         self.reference = reference
         self.parts_done, self.parts = 0, None  # pieces scored, and how many there are (fragments path)
@@ -227,14 +238,14 @@ class Run:
 
         return self.totals.count() if self.tally is None else ray.get(self.tally.count.remote())
 
-    def dataset(self, ds, strategy: str, cfg, gpus: float):
+    def dataset(self, ds, strategy: Strategy, cfg, gpus: float):
         """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
         import ray
 
         common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, num_cpus=cfg.num_cpus)
-        if strategy == "tasks":
+        if strategy == Strategy.tasks:
             return ds.map_batches(score_task, fn_args=(self.plan,), concurrency=cfg.concurrency, **common)
-        size = cfg.concurrency or max(1, int(ray.cluster_resources().get("CPU", 1) - cfg.num_cpus))
+        size = cfg.concurrency or max(1, int(cluster_cpus() - cfg.num_cpus))
         common["batch_size"] = cfg.batch_size or 8192  # GPU stages need an explicit batch size
         pool = ray.data.ActorPoolStrategy(size=size)
         return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, num_gpus=gpus, **common)
@@ -279,3 +290,65 @@ class Run:
         import ray
 
         return self.totals.sketch() if self.tally is None else ray.get(self.tally.sketch.remote())
+
+
+def score_batch(
+    ctx: RunContext, version: ModelVersion, *, drift: bool, output: tuple | None
+) -> tuple[int, ScoringPass]:
+    """Score the batch (``batch``) with ``version`` in one pass, writing under ``output``
+    ((filesystem, path), see ``storage.resolve``) when given; returns the rows and the pass."""
+    import ray
+
+    cfg = ctx.cfg
+    settings = typed(cfg.score, "score")
+    source, _ = ctx.settings("data", cfg.batch)
+    sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
+    filesystem, final = output or (None, None)
+    if output and (warning := storage.node_local_warning(filesystem, final, alive_nodes())):
+        ctx.console.print(f"[yellow]warning:[/] score.output {warning}")
+    gpus = max(settings.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
+    strategy = choose(settings, source, sink, gpus)
+    require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
+    contract = version.load_contract()
+    scoring_pass = ScoringPass(
+        dict(
+            model=ray.put(version.load_model()),
+            contract=ray.put(contract) if contract is not None else None,
+            features=tuple(version.meta["features"]),
+            id_column=cfg.job.id_column,
+            extra=(("model_version", version.version),),
+            model_label=f"{version.name} v{version.version}",
+            run_dir=str(ctx.run_dir),
+        ),
+        version.load_profile() if drift else None,
+        version.meta["files"][PROFILE_FILE],
+        strategy,
+    )
+    unwritten = f"nothing was written to {storage.uri(*output)}" if output else None
+    staged = (
+        storage.staged_output(filesystem, final, run_id=ctx.run_id, model=version.name, version=version.version)
+        if output
+        else nullcontext()
+    )
+    try:
+        with ctx.step("score"), scoring_pass.progress(ctx.console, "scoring"), staged as target:
+            if strategy == Strategy.fragments:
+                in_flight = settings.concurrency or 2 * max(1, int(cluster_cpus()))
+                fragments = ctx.read(cfg.batch, fragments=True)
+                rows = scoring_pass.fragments(fragments, sink, sink_settings, filesystem, target, in_flight)
+            else:
+                ds = scoring_pass.dataset(ctx.read(cfg.batch), strategy, settings, gpus)
+                rows = sink.write(ds, target, sink_settings, filesystem) if output else sum(
+                    b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
+                )
+            if rows == 0:
+                raise LaunchbayError(
+                    f"batch: the {cfg.batch.name} source gave no rows to score; {unwritten or 'nothing to check'}"
+                )
+    except Exception as exc:
+        from ray.exceptions import RayError
+
+        if isinstance(exc, LaunchbayError) and not isinstance(exc, RayError):
+            raise
+        raise LaunchbayError(f"scoring failed, {unwritten or 'no drift result'}: {root_cause(exc)}") from exc
+    return rows, scoring_pass

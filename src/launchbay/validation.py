@@ -18,6 +18,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,19 +26,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
 
 CHECKS = ("type", "nullable", "range", "category")
-POLICIES = ("fail", "quarantine")
 QUARANTINE_DIR = "quarantine"
 COUNTS_DIR = "contract"
+
+
+class Policy(StrEnum):
+    """What a row that breaks an enforced check does."""
+
+    fail = "fail"
+    quarantine = "quarantine"
 
 
 @dataclass
 class ContractConfig:
     """How training infers a contract, and what it enforces (the ``contract`` config node)."""
 
-    policy: str = "fail"  # fail | quarantine: what a row that breaks an enforced check does
+    policy: Policy = Policy.fail  # fail | quarantine: what a row that breaks an enforced check does
     # Checks that make a row bad; the others are only counted and reported.
     enforce: list[str] = field(default_factory=lambda: ["type"])
     # Inferred ranges are the training range widened by this share of its width on each side.
@@ -46,6 +54,9 @@ class ContractConfig:
     max_categories: int = 50
     # A contract JSON to check the training data against and store, instead of inferring one.
     path: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        check_choices(self, "contract")
 
 
 @dataclass
@@ -61,12 +72,14 @@ class ColumnRule:
 @dataclass
 class Contract:
     columns: list[ColumnRule]
-    policy: str = "fail"
+    policy: Policy = Policy.fail
     enforce: list[str] = field(default_factory=lambda: ["type"])
 
     def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise LaunchbayError(f"contract.policy must be one of {list(POLICIES)}, got '{self.policy}'")
+        try:  # contract files are written by hand too
+            self.policy = Policy(self.policy)
+        except ValueError:
+            raise LaunchbayError(f"contract.policy must be one of {[p.value for p in Policy]}, got '{self.policy}'") from None
         unknown = sorted(set(self.enforce) - set(CHECKS))
         if unknown:
             raise LaunchbayError(f"contract.enforce has unknown checks {unknown} (known: {list(CHECKS)})")
@@ -191,7 +204,7 @@ def split(table: pa.Table, contract: Contract, where: str) -> tuple[pa.Table, pa
     """(good rows, bad rows, counts); under ``policy: fail`` any bad row is a ``ContractError``."""
     checked = check(table, contract)
     enforced_type = [c for c, v in checked.counts.items() if "type" in v and "type" in contract.enforce]
-    if checked.bad.any() and (contract.policy == "fail" or enforced_type):
+    if checked.bad.any() and (contract.policy == Policy.fail or enforced_type):
         raise ContractError(
             f"{where}: {int(checked.bad.sum())} of {checked.rows} rows break the model's data contract ({checked.describe()})"
         )

@@ -13,7 +13,7 @@ def run_hydra(args: list[str]) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
-    from launchbay.app import CONF_DIR, check_composes, execute, hydra_args, prepare
+    from launchbay.app import CONF_DIR, check_composes, hydra_args, prepare, run_job
     from launchbay.cli import fail
     from launchbay.errors import LaunchbayError
 
@@ -27,7 +27,7 @@ def run_hydra(args: list[str]) -> None:
         from pathlib import Path
 
         try:
-            return execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+            return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
         except LaunchbayError as exc:
             fail(exc)
 

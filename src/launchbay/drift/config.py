@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Optional
+
+from launchbay.choices import check_choices
+
+
+class ValuesMode(StrEnum):
+    """Whether a profile keeps the sorted values (exact ks and wasserstein) or fine-bin counts only."""
+
+    exact = "exact"
+    sketch = "sketch"
+    auto = "auto"
+
+
+class Device(StrEnum):
+    """Where the counting pass runs."""
+
+    auto = "auto"
+    cpu = "cpu"
+    gpu = "gpu"
 
 
 @dataclass
@@ -37,10 +56,13 @@ class MonitorConfig:
     # exact: keep the sorted values (8 bytes per value) so ks and wasserstein equal
     # scipy's; sketch: fine-bin counts only; auto: exact while a side has at most
     # `exact_max_rows` rows.
-    mode: str = "auto"
+    mode: ValuesMode = ValuesMode.auto
     # Row limit per side for exact values in auto mode.
     exact_max_rows: int = 100_000
     # Where the counting pass runs: auto (a CUDA GPU when there is one), cpu or gpu.
-    device: str = "auto"
+    device: Device = Device.auto
     # Share used in place of an empty bin by psi and kl (as Evidently: 1e-4).
     psi_epsilon: float = 1e-4
+
+    def __post_init__(self) -> None:
+        check_choices(self, "monitor")

@@ -1,1 +1,1 @@
-"""One module per job; each has ``run(ctx) -> dict`` returning its part of the summary."""
+"""One module per job; each has ``execute(ctx) -> dict`` returning its part of the summary."""

@@ -6,21 +6,24 @@ The first run of a model has no champion: it trains one from ``data`` first.
 
 from __future__ import annotations
 
+from typing import Any
+
 from omegaconf import open_dict
 
+from launchbay.context import RunContext
 from launchbay.jobs import score, train
-from launchbay.training.approval import trigger
+from launchbay.training.approval import challenge, trigger
 
 
-def run(ctx) -> dict:
+def execute(ctx: RunContext) -> dict[str, Any]:
     summary = {}
     alias = ctx.cfg.approval.alias
     if alias not in ctx.registry.aliases(ctx.cfg.job.model_name):
-        summary["train"] = train.run(ctx)
+        summary["train"] = train.execute(ctx)
     with open_dict(ctx.cfg):
         ctx.cfg.job.model_version = alias
-    summary.update(score.run(ctx))
+    summary.update(score.execute(ctx))
     reason = trigger(ctx.cfg.approval.trigger, summary.get("drift"))
     if reason:
-        summary["challenger"] = train.challenge(ctx, reason)
+        summary["challenger"] = challenge(ctx, reason)
     return summary

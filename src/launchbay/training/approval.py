@@ -1,13 +1,18 @@
-"""The promotion rule: a challenger replaces the champion only if it wins by a margin."""
+"""The promotion rule: a challenger replaces the champion only if it wins by a margin;
+the first version of a model becomes its champion unopposed."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from launchbay.config import TrainOn, Trigger
 from launchbay.errors import LaunchbayError
-from launchbay.training.metrics import LOWER_IS_BETTER, gain
+from launchbay.training.fit import Trained, train_model
+from launchbay.training.metrics import LOWER_IS_BETTER, evaluate, gain
 
-TRIGGERS = ("drift", "always", "never")
+if TYPE_CHECKING:
+    from launchbay.context import RunContext
 
 
 @dataclass
@@ -39,13 +44,61 @@ def decide(champion: dict[str, float], challenger: dict[str, float], metric: str
     return Decision(promote, metric, champion[metric], challenger[metric], margin, reasons)
 
 
-def trigger(setting: str, drift: dict | None) -> str | None:
+def trigger(setting: Trigger, drift: dict | None) -> str | None:
     """Why job=pipeline should train a challenger now, or None."""
-    if setting not in TRIGGERS:
-        raise LaunchbayError(f"approval.trigger must be one of {list(TRIGGERS)}, got '{setting}'")
-    if setting == "always":
+    if setting == Trigger.always:
         return "on demand (approval.trigger=always)"
     drifted = (drift or {}).get("drifted_features") or []
-    if setting == "drift" and drifted:
+    if setting == Trigger.drift and drifted:
         return f"drift in {', '.join(drifted)}"
     return None
+
+
+def crown_first(ctx: RunContext, trained: Trained) -> None:
+    """Make a model's first version its champion (``approval.alias``): there is none to compare with."""
+    name, alias, version = ctx.cfg.job.model_name, ctx.cfg.approval.alias, trained.version.version
+    if alias in ctx.registry.aliases(name):
+        return
+    reason = f"first version of '{name}': no {alias} to compare with"
+    ctx.registry.record_decision(name, {"challenger_version": version, "promote": True, "reasons": [reason]})
+    ctx.registry.set_alias(name, alias, version, reason=reason)
+    ctx.manager.hook.launchbay_model_promoted(model=name, alias=alias, version=version, reason=reason)
+    ctx.console.print(f"{name} v{version} is the {alias}")
+
+
+def challenge(ctx: RunContext, reason: str) -> dict[str, Any]:
+    """Train a challenger, compare it with the champion on the challenger's holdout, promote it if it wins."""
+    cfg, job = ctx.cfg.approval, ctx.cfg.job
+    if not 0 < job.holdout < 1:
+        raise LaunchbayError(f"job.holdout must be between 0 and 1 to compare a challenger with the {cfg.alias}, got {job.holdout}")
+    champion = ctx.registry.get(job.model_name, cfg.alias)
+    ctx.console.print(f"training a challenger to {job.model_name} v{champion.version}: {reason}")
+    batch = cfg.train_on == TrainOn.batch
+    where = "the batch (approval.train_on=batch needs labelled rows)" if batch else "the training data"
+    trained = train_model(ctx, ctx.cfg.batch if batch else ctx.cfg.data, where, stage="challenger ")
+    holdout, label = trained.holdout, job.label
+    missing = [f for f in champion.meta["features"] if f not in holdout.columns]
+    if missing:
+        raise LaunchbayError(f"approval: the challenger's holdout lacks columns {missing} that {cfg.alias} v{champion.version} needs")
+    with ctx.step("champion on holdout"):
+        champion_metrics = evaluate(champion.load_model(), holdout[champion.meta["features"]], holdout[label].to_numpy())
+    decision = decide(champion_metrics, trained.metrics, cfg.metric, cfg.margin, len(holdout))
+    challenger = trained.version.version
+    record = {
+        "trigger": reason,
+        "champion_version": champion.version,
+        "challenger_version": challenger,
+        "run_id": ctx.run_id,
+        "holdout_rows": len(holdout),
+        "metrics": {"champion": champion_metrics, "challenger": trained.metrics},
+        **decision.to_dict(),
+    }
+    ctx.registry.record_decision(job.model_name, record)
+    if decision.promote:
+        ctx.registry.set_alias(job.model_name, cfg.alias, challenger, reason=decision.reasons[0])
+        ctx.manager.hook.launchbay_model_promoted(
+            model=job.model_name, alias=cfg.alias, version=challenger, reason=decision.reasons[0]
+        )
+    verdict = f"[green]promoted[/] v{challenger} to {cfg.alias}" if decision.promote else f"kept v{champion.version} as {cfg.alias}"
+    ctx.console.print(f"{verdict}: {decision.reasons[0]}")
+    return record

@@ -15,7 +15,7 @@ def is_classifier(model) -> bool:
     return getattr(model, "classes_", None) is not None
 
 
-def score(model, X, y: np.ndarray, metric: str) -> float:
+def measure(model, X, y: np.ndarray, metric: str) -> float:
     """One metric of a fitted model on rows ``X`` with labels ``y``."""
     from sklearn import metrics
 
@@ -45,7 +45,7 @@ def evaluate(model, X, y: np.ndarray) -> dict[str, float]:
     names = CLASSIFICATION if is_classifier(model) else REGRESSION
     if is_classifier(model) and len(np.unique(y)) < 2:
         names = ("accuracy",)
-    return {name: score(model, X, y, name) for name in names}
+    return {name: measure(model, X, y, name) for name in names}
 
 
 def gain(metric: str, new: float, old: float) -> float:

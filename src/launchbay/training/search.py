@@ -16,7 +16,7 @@ import pandas as pd
 
 from launchbay.errors import LaunchbayError
 from launchbay.registry import flatten
-from launchbay.training.metrics import LOWER_IS_BETTER, score
+from launchbay.training.metrics import LOWER_IS_BETTER, measure
 
 
 def grid(search: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,7 +48,7 @@ def fit(build: Callable, settings: Any, X: pd.DataFrame, y: np.ndarray, rows: np
 def fold_score(build: Callable, settings: Any, X, y, train_rows, validation_rows, metric: str) -> float:
     """Fit on one fold's training rows, score ``metric`` on its validation rows."""
     model = fit(build, settings, X, y, train_rows)
-    return score(model, X.iloc[validation_rows], y[validation_rows], metric)
+    return measure(model, X.iloc[validation_rows], y[validation_rows], metric)
 
 
 def remote_get(refs: list, what: Callable[[int], str]) -> list:

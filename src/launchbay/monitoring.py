@@ -1,0 +1,61 @@
+"""After a scoring pass: compare its drift sketch with the model's reference, show the
+result, write the report and tell the alert channels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from launchbay.components import Alert
+from launchbay.errors import LaunchbayError
+
+if TYPE_CHECKING:
+    from launchbay.context import RunContext
+    from launchbay.drift import DriftResult
+    from launchbay.registry import ModelVersion
+    from launchbay.scoring import ScoringPass
+
+
+def check_drift(ctx: RunContext, version: ModelVersion, scoring_pass: ScoringPass) -> dict[str, Any]:
+    """Compare the sketch of the scored rows with the model's reference; print, report and alert."""
+    from launchbay import drift
+
+    with ctx.step("drift"):
+        result = drift.compare(scoring_pass.reference, scoring_pass.sketch(), config=ctx.monitor)
+    return publish(ctx, version, result)
+
+
+def publish(ctx: RunContext, version: ModelVersion, result: DriftResult) -> dict[str, Any]:
+    """Print the drift table, write the HTML report, alert on drift; returns the summary part."""
+    ctx.console.print(result.render())
+    report_path = None
+    if ctx.cfg.job.report:
+        from launchbay.report import write_report
+
+        title = f"Drift of {version.name} v{version.version}"
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title))
+        ctx.console.print(f"report: {report_path}")
+    if result.drifted_features:
+        alert(ctx, result, version, report_path)
+    return {**result.to_dict(), "report": report_path}
+
+
+def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_path: str | None) -> None:
+    """Tell the lifecycle hooks and every configured alert channel about the drift found."""
+    message = Alert(
+        run_id=ctx.run_id,
+        run_dir=str(ctx.run_dir),
+        model=version.name,
+        model_version=version.version,
+        drifted_features=result.drifted_features,
+        share_drifted=result.share_drifted,
+        report_path=report_path,
+        summary=result.to_dict(),
+    )
+    ctx.manager.hook.launchbay_drift_detected(alert=message)
+    for name, values in ctx.cfg.alerts.items():
+        channel, settings = ctx.settings("alert", {"name": name, **(values or {})})
+        try:
+            channel.send(message, settings)
+        except Exception as exc:
+            provider = ctx.manager.provider("alert", name)
+            raise LaunchbayError(f"alert channel '{name}' (plugin {provider}) failed: {exc}") from exc

@@ -1,0 +1,167 @@
+"""Training a model version: read the rows, check or infer their contract, fit on Ray
+(searching if there is a grid, one model per segment if asked), evaluate on a holdout,
+profile the training data for drift and register it all with its lineage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from launchbay.config import typed
+from launchbay.errors import LaunchbayError
+from launchbay.models.predict import predict_columns
+from launchbay.runtime import require_gpus
+
+if TYPE_CHECKING:
+    from launchbay.context import RunContext
+
+
+@dataclass
+class Trained:
+    """A registered version, the holdout rows it was evaluated on, and its summary."""
+
+    version: Any
+    holdout: pd.DataFrame
+    metrics: dict[str, float]
+    summary: dict[str, Any]
+
+
+def feature_columns(columns: list[str], ctx: RunContext, where: str = "the training data") -> list[str]:
+    """Every column but the label, the id and those the monitor excludes."""
+    job = ctx.cfg.job
+    if job.label not in columns:
+        raise LaunchbayError(f"job.label: column '{job.label}' is not in {where} (columns: {columns})")
+    skip = {job.label, job.id_column, *ctx.cfg.monitor.exclude}
+    features = [c for c in columns if c not in skip]
+    if not features:
+        raise LaunchbayError(f"data: no feature columns left after removing {sorted(skip)}")
+    return features
+
+
+def read_table(ctx: RunContext, source):
+    """All rows of a data source as one Arrow table."""
+    import pyarrow as pa
+    import ray
+
+    tables = ray.get(ctx.read(source).to_arrow_refs())
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def contract_for(ctx: RunContext, table, features: list[str], where: str):
+    """(rows that keep the contract, the contract, its report): ``contract.path`` if set, else inferred."""
+    from launchbay import validation
+
+    cfg = typed(ctx.cfg.contract, "contract")
+    if cfg.path is None:
+        return table, validation.infer(table.select(features), cfg), {}
+    contract = validation.Contract.from_file(cfg.path)
+    good, bad, checked = validation.split(table, contract, f"{where} (contract {cfg.path})")
+    validation.quarantine(bad, ctx.run_dir, "training")
+    return good, contract, {"violations": checked.counts, "quarantined_rows": bad.num_rows}
+
+
+def candidate_settings(ctx: RunContext, point: dict[str, Any]) -> Any:
+    """The model's typed settings with one search point's values put in."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.create(OmegaConf.to_container(ctx.cfg.model, resolve=True))
+    for path, value in point.items():
+        OmegaConf.update(node, path, value, force_add=True)
+    return ctx.settings("model", node)[1]
+
+
+def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: str) -> tuple[Any, dict[str, Any]]:
+    """Search (cross-validated, if there is a grid), then fit one model or one per segment."""
+    import ray
+    from omegaconf import OmegaConf
+
+    from launchbay.training.search import best, cross_validate, fit, grid, remote_get
+    from launchbay.training.segments import fit_segments
+
+    require_gpus(family.num_gpus, f"model family '{family.name}' (per fit)")
+    cfg = ctx.cfg.train
+    points = grid(OmegaConf.to_container(cfg.search, resolve=True))
+    candidates = [candidate_settings(ctx, point) for point in points]
+    for settings in candidates:
+        family.build(settings)  # a wrong setting fails here, on the driver, before any task starts
+    info: dict[str, Any] = {}
+    chosen = 0
+    if len(candidates) > 1:
+        with ctx.step(f"{stage}search"):
+            scores = cross_validate(
+                family.build, candidates, X, y, folds=cfg.folds, metric=cfg.metric, seed=ctx.cfg.job.seed, num_gpus=family.num_gpus
+            )
+        chosen = best(scores, cfg.metric)
+        info["search"] = {
+            "metric": cfg.metric,
+            "folds": cfg.folds,
+            "best": points[chosen],
+            "candidates": [{"params": p, "score": s} for p, s in zip(points, scores)],
+        }
+    with ctx.step(f"{stage}fit"):
+        if cfg.partition_by:
+            if cfg.partition_by not in X.columns:
+                raise LaunchbayError(f"train.partition_by: '{cfg.partition_by}' is not a feature column (features: {list(X.columns)})")
+            model, info["segments"] = fit_segments(
+                family.build, candidates[chosen], X, y, cfg.partition_by, min_rows=cfg.min_partition_rows, num_gpus=family.num_gpus
+            )
+        else:
+            task = ray.remote(fit).options(num_gpus=family.num_gpus)
+            model = remote_get([task.remote(family.build, candidates[chosen], X, y)], lambda _: f"the {family.name} model")[0]
+    return model, info
+
+
+def train_model(ctx: RunContext, source, where: str = "the training data", stage: str = "") -> Trained:
+    """Read ``source``, fit, evaluate on a holdout, register; ``stage`` prefixes the step timings."""
+    from launchbay import drift
+    from launchbay.training.lineage import data_fingerprint, environment, git_commit
+    from launchbay.training.metrics import evaluate
+
+    job = ctx.cfg.job
+    family, _ = ctx.settings("model", ctx.cfg.model)
+    with ctx.step(f"{stage}read training data"):
+        table = read_table(ctx, source)
+    features = feature_columns(table.column_names, ctx, where)
+    table, contract, contract_report = contract_for(ctx, table, features, where)
+    if not table.num_rows:
+        raise LaunchbayError(f"data: {where} has no rows" + (" that keep the contract" if contract_report else ""))
+    frame = table.to_pandas()
+    if frame[job.label].isna().any():
+        raise LaunchbayError(f"job.label: column '{job.label}' of {where} has {int(frame[job.label].isna().sum())} null values")
+    order = np.random.default_rng(job.seed).permutation(len(frame))
+    cut = int(len(frame) * (1 - job.holdout))
+    train, holdout = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
+    model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
+    metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
+    with ctx.step(f"{stage}reference profile"):
+        reference = train[features].assign(**predict_columns(model, train[features]))
+        profile = drift.build_reference(reference, config=ctx.monitor)
+    provider = ctx.manager.provider("model", family.name)
+    meta = {
+        "family": family.name,
+        "features": features,
+        "label": job.label,
+        "metrics": metrics,
+        "train_rows": len(train),
+        "holdout_rows": len(holdout),
+        "data": {"source": source.name, "rows": len(frame), "fingerprint": data_fingerprint(frame)},
+        "run_id": ctx.run_id,
+        "config": ctx.resolved_config(),
+        "git_commit": git_commit(),
+        "model_plugin": {provider: ctx.manager.plugin_version(provider)},
+        **environment(),
+        **info,
+    }
+    version = ctx.registry.register(job.model_name, model, profile, meta, contract=contract)
+    ctx.manager.hook.launchbay_model_registered(model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
+    ctx.console.print(
+        f"[green]trained[/] {job.model_name} v{version.version} ({family.name}) on {len(train):,} rows: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+    )
+    summary = {"model": {"name": job.model_name, "version": version.version, "path": version.uri}, "metrics": metrics, **info}
+    if contract_report:
+        summary["contract"] = contract_report
+    return Trained(version, holdout, metrics, summary)
