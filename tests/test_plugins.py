@@ -46,6 +46,16 @@ def test_plugin_config_lands_in_the_config_store(composed):
     assert cfg.batch.name == "constant" and cfg.batch.rows == 5 and cfg.batch.value == 1.0
 
 
+def test_config_store_records_which_plugin_provides_each_config(composed):
+    from hydra.core.config_store import ConfigStore
+
+    composed()
+    store = ConfigStore.instance()
+    assert store.load("data/constant.yaml").provider == "testplugin"
+    assert store.load("data/synthetic.yaml").provider == "launchbay.data"
+    assert store.load("launchbay_schema.yaml").provider == "launchbay"
+
+
 def test_name_claimed_twice_names_both_plugins():
     clash = plugin(launchbay_data_sources=lambda: [DataSource("parquet", read=lambda cfg: None)])
     with pytest.raises(PluginError, match=r"data 'parquet' is provided by both 'launchbay.data' and 'extra0'"):

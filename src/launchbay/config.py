@@ -114,7 +114,7 @@ class LaunchbayConfig:
 
 def register_schema() -> None:
     """Store the schema that ``conf/config.yaml`` builds on."""
-    ConfigStore.instance().store(name="launchbay_schema", node=LaunchbayConfig)
+    ConfigStore.instance().store(name="launchbay_schema", node=LaunchbayConfig, provider="launchbay")
 
 
 def typed(node: DictConfig, where: str) -> Any:

@@ -132,8 +132,8 @@ class PluginManager(pluggy.PluginManager):
         for kind, (_, _, group) in KINDS.items():
             if group is None:
                 continue
-            for name, (record, _) in self.catalogue[kind].items():
-                store.store(group=group, name=name, node=named_config(record.config, name))
+            for name, (record, provider) in self.catalogue[kind].items():
+                store.store(group=group, name=name, node=named_config(record.config, name), provider=provider)
 
 
 def named_config(config: type, name: str) -> type:

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from launchbay.errors import LaunchbayError
+from launchbay.errors import LaunchbayError, exit_with
 
 GROUPS = ("run", "plugins", "models", "runs", "jobs", "drift")
 
@@ -41,11 +41,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def fail(exc: LaunchbayError) -> None:
-    print(f"launchbay: error: {exc}", file=sys.stderr)
-    raise SystemExit(1) from None
-
-
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -57,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
             args = parser().parse_args(argv)
             args.func(args)
     except LaunchbayError as exc:
-        fail(exc)
+        exit_with(exc)
     except KeyboardInterrupt:
         print("launchbay: interrupted; partial outputs were discarded", file=sys.stderr)
         raise SystemExit(130) from None

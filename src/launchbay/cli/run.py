@@ -14,8 +14,7 @@ def run_hydra(args: list[str]) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from launchbay.app import CONF_DIR, check_composes, hydra_args, prepare, run_job
-    from launchbay.cli import fail
-    from launchbay.errors import LaunchbayError
+    from launchbay.errors import LaunchbayError, exit_with
 
     parsed = hydra_args(args)
     prepare(parsed.overrides)
@@ -29,7 +28,7 @@ def run_hydra(args: list[str]) -> None:
         try:
             return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
         except LaunchbayError as exc:
-            fail(exc)
+            exit_with(exc)
 
     sys.argv = ["launchbay run", *args]
     entry()
