@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -115,6 +115,11 @@ class LaunchbayConfig:
 def register_schema() -> None:
     """Store the schema that ``conf/config.yaml`` builds on."""
     ConfigStore.instance().store(name="launchbay_schema", node=LaunchbayConfig, provider="launchbay")
+
+
+def plain(node: Any) -> dict[str, Any]:
+    """A config node as plain Python values: interpolations resolved, Enum members as their values."""
+    return cast(dict[str, Any], OmegaConf.to_container(node, resolve=True, enum_to_str=True))
 
 
 def typed(node: DictConfig, where: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from launchbay.config import config_error, typed
+from launchbay.config import config_error, plain, typed
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
@@ -41,7 +41,8 @@ class RunContext:
         return typed(self.cfg.monitor, "monitor")
 
     def resolved_config(self) -> dict[str, Any]:
-        return OmegaConf.to_container(self.cfg, resolve=True, enum_to_str=True)
+        """The run's config as plain JSON values."""
+        return plain(self.cfg)
 
     def settings(self, kind: str, node: Any) -> tuple[Any, Any]:
         """The component a config node selects (by its ``name``) and its typed settings."""

@@ -58,7 +58,7 @@ def start(cfg: RuntimeConfig) -> bool:
 
     if ray.is_initialized():
         return False
-    common = dict(
+    common: dict[str, Any] = dict(
         log_to_driver=cfg.log_to_driver,
         logging_level=logging.ERROR,
         runtime_env=dict(cfg.runtime_env) or None,

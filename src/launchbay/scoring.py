@@ -60,7 +60,7 @@ class Tally:
     def add(self, rows: int, sketch) -> None:
         self.rows += rows
         if sketch is not None:
-            self.profile = self.profile.merge(sketch)
+            self.profile = sketch if self.profile is None else self.profile.merge(sketch)
 
     def count(self) -> int:
         return self.rows
@@ -98,12 +98,13 @@ class Scorer:
 
         # numba would start a thread per core in every worker; use the CPUs Ray gave this one
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
-        numba.set_num_threads(max(1, min(int(cpus), numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(int(cpus), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
         self.plan = plan
         self.model = ray.get(plan.model)
         self.contract = ray.get(plan.contract) if plan.contract is not None else None
         self.reference = worker_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
-        self.rows, self.sketch = 0, None
+        self.rows = 0
+        self.sketch: Any = None  # DatasetProfile of the rows scored since the last take
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         scored = self.score(batch)
@@ -204,10 +205,11 @@ class ScoringPass:
         import ray
 
         reference_ref = ray.put(reference) if reference is not None else None
-        self.tally = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != Strategy.fragments else None
+        self.tally: Any = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != Strategy.fragments else None
         self.totals = Tally(reference)  # what the fragments path gathers (the actor's, on the others)
         self.reference = reference
-        self.parts_done, self.parts = 0, None  # pieces scored, and how many there are (fragments path)
+        self.parts_done = 0  # pieces scored, and how many there are (fragments path)
+        self.parts: int | None = None
         self.plan = Plan(tally=self.tally, reference=reference_ref, reference_key=reference_key, **plan_args)
 
     def fragments(self, fragments: list, sink, settings, filesystem, directory: str | None, in_flight: int) -> int:
@@ -338,7 +340,7 @@ def score_batch(
                 rows = scoring_pass.fragments(fragments, sink, sink_settings, filesystem, target, in_flight)
             else:
                 ds = scoring_pass.dataset(ctx.read(cfg.batch), strategy, settings, gpus)
-                rows = sink.write(ds, target, sink_settings, filesystem) if output else sum(
+                rows = sink.write(ds, target, sink_settings, filesystem) if sink is not None else sum(
                     b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
                 )
             if rows == 0:

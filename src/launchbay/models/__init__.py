@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from launchbay.components import ModelFamily
+from launchbay.config import plain
 from launchbay.errors import LaunchbayError
 from launchbay.hookspecs import hookimpl
 
@@ -42,7 +43,7 @@ def build(cfg: SklearnConfig):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    spec = OmegaConf.to_container(OmegaConf.create(cfg.estimator), resolve=True)
+    spec = plain(OmegaConf.create(cfg.estimator))
     for target in _targets(spec) or ["<none>"]:
         if not any(target.startswith(prefix) for prefix in cfg.allowed_prefixes):
             raise LaunchbayError(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from launchbay.config import typed
+from launchbay.config import plain, typed
 from launchbay.errors import LaunchbayError
 from launchbay.models.predict import predict_columns
 from launchbay.runtime import require_gpus
@@ -67,7 +67,7 @@ def candidate_settings(ctx: RunContext, point: dict[str, Any]) -> Any:
     """The model's typed settings with one search point's values put in."""
     from omegaconf import OmegaConf
 
-    node = OmegaConf.create(OmegaConf.to_container(ctx.cfg.model, resolve=True))
+    node = OmegaConf.create(plain(ctx.cfg.model))
     for path, value in point.items():
         OmegaConf.update(node, path, value, force_add=True)
     return ctx.settings("model", node)[1]
@@ -76,14 +76,13 @@ def candidate_settings(ctx: RunContext, point: dict[str, Any]) -> Any:
 def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: str) -> tuple[Any, dict[str, Any]]:
     """Search (cross-validated, if there is a grid), then fit one model or one per segment."""
     import ray
-    from omegaconf import OmegaConf
 
     from launchbay.training.search import best, cross_validate, fit, grid, remote_get
     from launchbay.training.segments import fit_segments
 
     require_gpus(family.num_gpus, f"model family '{family.name}' (per fit)")
     cfg = ctx.cfg.train
-    points = grid(OmegaConf.to_container(cfg.search, resolve=True))
+    points = grid(plain(cfg.search))
     candidates = [candidate_settings(ctx, point) for point in points]
     for settings in candidates:
         family.build(settings)  # a wrong setting fails here, on the driver, before any task starts

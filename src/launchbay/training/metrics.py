@@ -42,7 +42,7 @@ def evaluate(model, X, y: np.ndarray) -> dict[str, float]:
     """Every metric that fits the model: classification metrics for classifiers, else regression ones."""
     if not len(y):
         return {}
-    names = CLASSIFICATION if is_classifier(model) else REGRESSION
+    names: tuple[str, ...] = CLASSIFICATION if is_classifier(model) else REGRESSION
     if is_classifier(model) and len(np.unique(y)) < 2:
         names = ("accuracy",)
     return {name: measure(model, X, y, name) for name in names}
