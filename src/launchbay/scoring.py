@@ -112,7 +112,7 @@ class Scorer:
         return scored
 
     def score(self, batch: pa.Table) -> pa.Table:
-        from launchbay.drift.profile import sketch
+        from launchbay.drift.counting import sketch
         from launchbay.validation import enforce_batch
 
         plan = self.plan

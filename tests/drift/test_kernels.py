@@ -23,7 +23,7 @@ from launchbay.drift.kernels import (
     TILE,
     bin_lookup,
 )
-from launchbay.drift.profile import MAX_DISTINCT_STRINGS, category_counts
+from launchbay.drift.counting import MAX_DISTINCT_STRINGS, category_counts
 
 
 def quantile_edges(x: np.ndarray, bins: int) -> np.ndarray:

@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING
 from launchbay.drift.config import MonitorConfig
 
 if TYPE_CHECKING:
+    from launchbay.drift.counting import sketch
     from launchbay.drift.dataset import sketch_dataset
     from launchbay.drift.engine import compare
-    from launchbay.drift.profile import DatasetProfile, FeatureProfile, build_reference, merge, sketch
+    from launchbay.drift.profile import DatasetProfile, FeatureProfile, merge
+    from launchbay.drift.reference import build_reference
     from launchbay.drift.result import DriftResult, MetricRow
 
 _EXPORTS = {
     "compare": "launchbay.drift.engine",
-    "build_reference": "launchbay.drift.profile",
-    "sketch": "launchbay.drift.profile",
+    "build_reference": "launchbay.drift.reference",
+    "sketch": "launchbay.drift.counting",
     "merge": "launchbay.drift.profile",
     "DatasetProfile": "launchbay.drift.profile",
     "FeatureProfile": "launchbay.drift.profile",

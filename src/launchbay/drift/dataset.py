@@ -9,27 +9,12 @@ result is the same to the float on 1 block or 1,000.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from launchbay.drift.config import MonitorConfig
-from launchbay.drift.profile import (
-    NUMERIC,
-    SAMPLE_PER_FINE_BIN,
-    DatasetProfile,
-    as_float64,
-    categorical_profile,
-    category_counts,
-    exact_limit,
-    feature_kinds,
-    merge,
-    numeric_skeleton,
-    sketch,
-    sorted_unique,
-)
+from launchbay.drift.checks import require_features
+from launchbay.drift.counting import sketch
+from launchbay.drift.profile import DatasetProfile, merge
 from launchbay.errors import LaunchbayError
 
 if TYPE_CHECKING:
@@ -42,10 +27,7 @@ def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: s
     import pyarrow as pa
     import ray
 
-    columns = _arrow_schema(ds).names
-    for name in reference.features:
-        if name not in columns:
-            raise LaunchbayError(f"feature '{name}' is missing from the current data")
+    require_features(reference.features, arrow_schema(ds).names)
     key = hashlib.sha256(reference.to_json().encode()).hexdigest()
     sketches = ds.select_columns(list(reference.features)).map_batches(
         _sketch_block,
@@ -100,73 +82,8 @@ def tree_merge(profiles: Iterable[DatasetProfile], empty: DatasetProfile) -> Dat
     return result
 
 
-def build_reference_dataset(ds: ray.data.Dataset, config: MonitorConfig | None = None) -> DatasetProfile:
-    """Reference profile of a Ray Dataset in two streamed passes.
-
-    Pass one counts the categories and draws a seeded sample of the numeric values
-    (about ``8 * fine_bins`` in all) for the edges; pass two counts the numeric bins.
-    Build it once and store it: a stored profile never needs the data again.
-    """
-    config = config or MonitorConfig()
-    kinds = feature_kinds(_arrow_schema(ds), config)
-    rows = ds.count()
-    if rows == 0:
-        raise LaunchbayError("the reference data is empty")
-    numeric = [name for name, kind in kinds.items() if kind == NUMERIC]
-    categorical = [name for name, kind in kinds.items() if kind != NUMERIC]
-    rate = min(1.0, SAMPLE_PER_FINE_BIN * config.fine_bins / rows)
-    passes = ds.select_columns(list(kinds)).map_batches(
-        _sample_block,
-        batch_format="pyarrow",
-        batch_size=None,
-        zero_copy_batch=True,
-        fn_kwargs={"numeric": numeric, "categorical": categorical, "rate": rate},
-    )
-    samples: dict[str, list[np.ndarray]] = {name: [] for name in numeric}
-    found: dict[str, dict[str, int]] = {name: {} for name in categorical}
-    nulls = dict.fromkeys(categorical, 0)
-    for row in passes.iter_rows():
-        part = json.loads(row["part"])
-        for name in numeric:
-            samples[name].append(np.array(part["samples"][name], np.float64))
-        for name in categorical:
-            for value, n in part["counts"][name].items():
-                found[name][value] = found[name].get(value, 0) + n
-            nulls[name] += part["nulls"][name]
-    limit = exact_limit(config, rows)
-    features = {}
-    for name in numeric:
-        sample = np.sort(np.concatenate(samples[name]))
-        if sample.size == 0:
-            raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
-        features[name] = numeric_skeleton(name, sample, config, limit, int(sorted_unique(sample).size))
-    counted = sketch_dataset(ds, DatasetProfile(features), device=config.device) if numeric else None
-    for name in kinds:
-        if name in found:
-            features[name] = categorical_profile(name, found[name], nulls[name], config)
-            if features[name].count == 0:
-                raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
-        else:
-            features[name] = counted.features[name]
-    return DatasetProfile({name: features[name] for name in kinds}, rows=rows)
-
-
-def _sample_block(block: pa.Table, numeric: list[str], categorical: list[str], rate: float) -> pa.Table:
-    import pyarrow as pa
-
-    keep = np.random.default_rng(0).random(block.num_rows) < rate
-    samples = {}
-    for name in numeric:
-        x = np.concatenate([as_float64(chunk, name) for chunk in block.column(name).chunks] or [np.empty(0)])
-        x = x[keep]
-        samples[name] = x[np.isfinite(x)].tolist()
-    counted = category_counts([block.column(name) for name in categorical])
-    counts = {name: found for name, (found, _) in zip(categorical, counted)}
-    nulls = {name: n for name, (_, n) in zip(categorical, counted)}
-    return pa.table({"part": [json.dumps({"samples": samples, "counts": counts, "nulls": nulls})]})
-
-
-def _arrow_schema(ds: ray.data.Dataset) -> pa.Schema:
+def arrow_schema(ds: ray.data.Dataset) -> pa.Schema:
+    """The schema of a Ray Dataset as a pyarrow Schema."""
     import pyarrow as pa
 
     schema = ds.schema()

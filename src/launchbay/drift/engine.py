@@ -7,8 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 from launchbay.components import DriftMetric
+from launchbay.drift.checks import require_features, require_rows, require_values
 from launchbay.drift.config import MonitorConfig
-from launchbay.drift.profile import FEW_VALUES, NUMERIC, DatasetProfile, FeatureProfile, build_reference, sketch
+from launchbay.drift.counting import sketch
+from launchbay.drift.dataset import sketch_dataset
+from launchbay.drift.profile import FEW_VALUES, NUMERIC, DatasetProfile, FeatureProfile
+from launchbay.drift.reference import build_reference, build_reference_dataset
 from launchbay.drift.result import DriftResult, MetricRow
 from launchbay.errors import LaunchbayError
 
@@ -49,8 +53,6 @@ def compare(
 def profile_reference(data: Any, config: MonitorConfig) -> DatasetProfile:
     """The reference profile of a table or a Ray Dataset."""
     if _is_ray_dataset(data):
-        from launchbay.drift.dataset import build_reference_dataset
-
         return build_reference_dataset(data, config)
     return build_reference(data, config)
 
@@ -58,8 +60,6 @@ def profile_reference(data: Any, config: MonitorConfig) -> DatasetProfile:
 def profile_current(data: Any, reference: DatasetProfile, config: MonitorConfig) -> DatasetProfile:
     """The profile of current data over the reference's bins and categories."""
     if _is_ray_dataset(data):
-        from launchbay.drift.dataset import sketch_dataset
-
         return sketch_dataset(data, reference, device=config.device)
     return sketch(data, reference, device=config.device)
 
@@ -70,15 +70,11 @@ def _is_ray_dataset(data: Any) -> bool:
 
 def check_profiles(ref: DatasetProfile, cur: DatasetProfile) -> None:
     """One-line errors for empty data and features without values."""
-    if cur.rows == 0:
-        raise LaunchbayError("the current data is empty")
+    require_rows(cur.rows, "current")
     for name, feature in ref.features.items():
-        if name not in cur.features:
-            raise LaunchbayError(f"feature '{name}' is missing from the current data")
-        if feature.count == 0:
-            raise LaunchbayError(f"feature '{name}' has no values in the reference data (all missing)")
-        if cur.features[name].count == 0:
-            raise LaunchbayError(f"feature '{name}' has no values in the current data (all missing)")
+        require_features([name], cur.features)
+        require_values(name, feature.count, "reference")
+        require_values(name, cur.features[name].count, "current")
 
 
 def default_metric(feature: FeatureProfile, reference_rows: int, config: MonitorConfig) -> str:

@@ -363,6 +363,17 @@ def count_strings(offsets, words, data, bitmap, bit_offset, slots, max_distinct)
     return rows, counts, nulls, True
 
 
+@njit(inline="always")
+def _past(a, b, i, j, v):
+    """One step of the merge walk over sorted ``a`` and ``b``: the positions past value
+    ``v`` from ``i`` and ``j``, where the ECDFs step to i / a.size and j / b.size."""
+    while i < a.size and a[i] == v:
+        i += 1
+    while j < b.size and b[j] == v:
+        j += 1
+    return i, j
+
+
 @njit(cache=True, nogil=True)
 def ks_statistic(a, b):
     """Two-sample KS statistic of sorted samples: the largest gap between their ECDFs."""
@@ -372,11 +383,7 @@ def ks_statistic(a, b):
     j = 0
     d = 0.0
     while i < n1 and j < n2:
-        v = min(a[i], b[j])
-        while i < n1 and a[i] == v:
-            i += 1
-        while j < n2 and b[j] == v:
-            j += 1
+        i, j = _past(a, b, i, j, min(a[i], b[j]))
         d = max(d, abs(i / n1 - j / n2))
     return d
 
@@ -386,20 +393,14 @@ def wasserstein_sorted(a, b):
     """First Wasserstein distance of sorted samples: the integral of |F_a - F_b|."""
     n1 = a.size
     n2 = b.size
-    i = 0
-    j = 0
-    total = 0.0
     v = min(a[0], b[0])
+    i, j = _past(a, b, 0, 0, v)
+    total = 0.0
     while i < n1 or j < n2:
-        while i < n1 and a[i] == v:
-            i += 1
-        while j < n2 and b[j] == v:
-            j += 1
-        if i == n1 and j == n2:
-            break
         nxt = min(a[i] if i < n1 else np.inf, b[j] if j < n2 else np.inf)
         total += abs(i / n1 - j / n2) * (nxt - v)
         v = nxt
+        i, j = _past(a, b, i, j, v)
     return total
 
 

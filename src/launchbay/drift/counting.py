@@ -1,0 +1,177 @@
+"""Counting data over a reference's bins and categories: the numeric pass (through
+``device.count_arrays``) and the categories (numba for strings, pyarrow otherwise), each
+long column cut into pieces counted side by side on a thread pool.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, reduce
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from launchbay.drift.checks import require_features
+from launchbay.drift.columns import as_arrow, as_counted
+from launchbay.drift.device import count_arrays
+from launchbay.drift.profile import NUMERIC, DatasetProfile, FeatureProfile, merge_moments
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Strings counted by numba up to this many distinct values per block (pyarrow beyond).
+MAX_DISTINCT_STRINGS = 1024
+# Categorical chunks longer than this are counted in pieces, one per thread.
+ROWS_PER_PIECE = 1 << 16
+
+
+def sketch(table: Any, reference: DatasetProfile, *, device: str = "auto") -> DatasetProfile:
+    """Count a table (or one block of a dataset) over the reference's bins and categories."""
+    table = as_arrow(table, "current")
+    require_features(reference.features, table.column_names)
+    numeric = {
+        name: [as_counted(chunk, name) for chunk in table.column(name).chunks]
+        for name, ref in reference.features.items()
+        if ref.kind == NUMERIC
+    }
+    counted = count_numeric(reference.features, numeric, device)
+    categorical = [name for name in reference.features if name not in counted]
+    for name, (found, nulls) in zip(categorical, category_counts([table.column(name) for name in categorical])):
+        counted[name] = categorical_part(reference.features[name], table.num_rows, found, nulls)
+    return DatasetProfile({name: counted[name] for name in reference.features}, rows=table.num_rows)
+
+
+def count_numeric(
+    refs: dict[str, FeatureProfile], columns: dict[str, list[np.ndarray]], device: str
+) -> dict[str, FeatureProfile]:
+    """Profiles of float64 or float32 arrays (the chunks of each named column) over ``refs``' bins:
+    one counting pass for all of them."""
+    names = [name for name, arrays in columns.items() for _ in arrays]
+    arrays = [x for arrays in columns.values() for x in arrays]
+    counted = count_arrays(arrays, [refs[n].lookup for n in names], [refs[n].center for n in names], device)
+    out: dict[str, FeatureProfile] = {}
+    for name, x, (counts, stats) in zip(names, arrays, counted):
+        part = _numeric_part(refs[name], x, counts, stats)
+        out[name] = out[name].merge(part) if name in out else part
+    return {name: out.get(name) or refs[name].empty() for name in columns}
+
+
+def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats: np.ndarray) -> FeatureProfile:
+    """The profile of ``x`` from its bin counts and per-chunk statistics."""
+    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
+
+    part = ref.empty()
+    part.rows = x.size
+    part.counts = counts
+    part.null_count = int(stats[:, NULLS].sum())
+    part.inf_count = int(stats[:, INFS].sum())
+    part.min, part.max = float(stats[:, MIN].min()), float(stats[:, MAX].max())
+    chunks = []
+    for n, s1, s2 in stats[:, [COUNT, SHIFTED_SUM, SHIFTED_SUMSQ]]:
+        mean = s1 / n if n else 0.0
+        chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
+    _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *merge_moments(a, b)), chunks)
+    if ref.values is not None:
+        part.values = np.sort(x[np.isfinite(x)].astype(np.float64)) if part.count <= ref.exact_limit else None
+    return part
+
+
+def category_counts(columns: list[pa.ChunkedArray]) -> list[tuple[dict[str, int], int]]:
+    """Per column: counts per category (as text, in order of first appearance) and nulls.
+
+    Long chunks are cut into one piece per numba thread; all pieces are counted side by side.
+    """
+    from numba import get_num_threads
+
+    threads = get_num_threads()
+    pieces, owners = [], []
+    for k, column in enumerate(columns):
+        for chunk in column.chunks:
+            step = max(ROWS_PER_PIECE, -(-len(chunk) // threads))
+            for start in range(0, len(chunk), step):
+                pieces.append(chunk.slice(start, step))
+                owners.append(k)
+    out: list[tuple[dict[str, int], int]] = [({}, 0) for _ in columns]
+    run = _thread_pool(threads).map if len(pieces) > 1 else map
+    for k, (counted, nulls) in zip(owners, run(_chunk_counts, pieces)):
+        found, total = out[k]
+        for value, n in counted:
+            key = str(value)
+            found[key] = found.get(key, 0) + n
+        out[k] = found, total + nulls
+    return out
+
+
+@cache
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="launchbay-drift")
+
+
+os.register_at_fork(after_in_child=_thread_pool.cache_clear)  # a forked child has none of the threads
+
+
+def _chunk_counts(chunk: pa.Array) -> tuple[list[tuple[Any, int]], int]:
+    """(value, count) pairs of one Arrow array and its nulls: strings and dictionary
+    indices counted by numba, anything else (or very many distinct strings) by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(chunk.type):
+        values = chunk.dictionary.to_pylist()
+        indices = chunk.indices.cast(pa.int64()) if chunk.null_count else chunk.indices
+        counts = np.bincount(pc.fill_null(indices, len(values)).to_numpy(), minlength=len(values) + 1)
+        nulls = int(counts[-1]) + sum(int(n) for v, n in zip(values, counts) if v is None)
+        return [(v, int(n)) for v, n in zip(values, counts) if n and v is not None], nulls
+    if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+        counted = _string_counts(chunk)
+        if counted is not None:
+            return counted
+    table = pc.value_counts(chunk)
+    pairs = list(zip(table.field("values").to_pylist(), table.field("counts").to_pylist()))
+    return [(v, n) for v, n in pairs if v is not None], sum(n for v, n in pairs if v is None)
+
+
+def _string_counts(chunk: pa.Array) -> tuple[list[tuple[str, int]], int] | None:
+    """``kernels.count_strings`` over the Arrow buffers, without a copy; None past MAX_DISTINCT_STRINGS."""
+    import pyarrow as pa
+
+    from launchbay.drift.kernels import count_strings
+
+    validity, offset_buffer, data_buffer = chunk.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offset_buffer, offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    if data.size >= 8:
+        words = np.ndarray((8, (data.size - 7) // 8), np.uint64, buffer=data, strides=(1, 8))
+    else:
+        words = np.zeros((8, 0), np.uint64)
+    bitmap = np.frombuffer(validity, np.uint8) if chunk.null_count else np.zeros(0, np.uint8)
+    rows, counts, nulls, complete = count_strings(
+        offsets, words, data, bitmap, chunk.offset, 2 * MAX_DISTINCT_STRINGS, MAX_DISTINCT_STRINGS
+    )
+    if not complete:
+        return None
+    used = np.flatnonzero(rows >= 0)
+    used = used[np.argsort(rows[used])]
+    starts, ends = offsets[rows[used]], offsets[rows[used] + 1]
+    values = [data[a:b].tobytes().decode() for a, b in zip(starts.tolist(), ends.tolist())]
+    return list(zip(values, counts[used].tolist())), int(nulls)
+
+
+def categorical_part(ref: FeatureProfile, rows: int, found: dict[str, int], nulls: int) -> FeatureProfile:
+    """The profile of counted categories over ``ref``'s categories (new ones kept apart)."""
+    part = ref.empty()
+    part.rows = rows
+    part.null_count = nulls
+    index = {name: i for i, name in enumerate(ref.categories)}
+    for value, n in found.items():
+        position = index.get(value)
+        if position is not None:
+            part.category_counts[position] += n
+        elif ref.truncated:
+            part.category_counts[-1] += n
+        else:
+            part.unseen[value] = n
+    part._cap_unseen()
+    return part
