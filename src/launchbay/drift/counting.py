@@ -14,6 +14,7 @@ import numpy as np
 
 from launchbay.drift.checks import require_features
 from launchbay.drift.columns import as_arrow, as_counted
+from launchbay.drift.config import Device
 from launchbay.drift.device import count_arrays
 from launchbay.drift.profile import NUMERIC, DatasetProfile, FeatureProfile, merge_moments
 
@@ -26,7 +27,7 @@ MAX_DISTINCT_STRINGS = 1024
 ROWS_PER_PIECE = 1 << 16
 
 
-def sketch(table: Any, reference: DatasetProfile, *, device: str = "auto") -> DatasetProfile:
+def sketch(table: Any, reference: DatasetProfile, *, device: Device = Device.auto) -> DatasetProfile:
     """Count a table (or one block of a dataset) over the reference's bins and categories."""
     table = as_arrow(table, "current")
     require_features(reference.features, table.column_names)
@@ -43,7 +44,7 @@ def sketch(table: Any, reference: DatasetProfile, *, device: str = "auto") -> Da
 
 
 def count_numeric(
-    refs: dict[str, FeatureProfile], columns: dict[str, list[np.ndarray]], device: str
+    refs: dict[str, FeatureProfile], columns: dict[str, list[np.ndarray]], device: Device
 ) -> dict[str, FeatureProfile]:
     """Profiles of float64 or float32 arrays (the chunks of each named column) over ``refs``' bins:
     one counting pass for all of them."""

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from launchbay.drift.checks import require_features
+from launchbay.drift.config import Device
 from launchbay.drift.counting import sketch
 from launchbay.drift.profile import DatasetProfile, merge
 from launchbay.errors import LaunchbayError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     import ray.data
 
 
-def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: str = "auto") -> DatasetProfile:
+def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: Device = Device.auto) -> DatasetProfile:
     """Profile of a Ray Dataset over the reference's bins and categories, streamed."""
     import pyarrow as pa
     import ray
@@ -40,7 +41,7 @@ def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: s
     return tree_merge(profiles, reference.empty())
 
 
-def _sketch_block(block: pa.Table, reference: Any, key: str, device: str) -> pa.Table:
+def _sketch_block(block: pa.Table, reference: Any, key: str, device: Device) -> pa.Table:
     import pyarrow as pa
 
     return pa.table({"profile": [sketch(block, worker_reference(key, reference), device=device).to_json()]})

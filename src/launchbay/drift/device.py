@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from launchbay.drift.config import Device
 from launchbay.errors import LaunchbayError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ ROWS_PER_CHUNK = 1 << 16
 
 
 def count_arrays(
-    arrays: list[np.ndarray], lookups: list[BinLookup], shifts: list[float], device: str
+    arrays: list[np.ndarray], lookups: list[BinLookup], shifts: list[float], device: Device
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Bin counts and per-chunk statistics of each float64 or float32 array over its
     lookup's bins (see ``kernels.count_columns``); on the CPU, all of them in one parallel
@@ -54,16 +55,14 @@ def count_arrays(
 
 
 @cache
-def use_gpu(device: str) -> bool:
-    """True when ``device`` (auto, cpu or gpu) means counting on a CUDA GPU."""
-    if device == "cpu":
+def use_gpu(device: Device) -> bool:
+    """True when ``device`` means counting on a CUDA GPU."""
+    if Device(device) == Device.cpu:
         return False
-    if device not in ("auto", "gpu"):
-        raise LaunchbayError(f"monitor.device must be auto, cpu or gpu, got '{device}'")
     from numba import cuda
 
     available = cuda.is_available()
-    if device == "gpu" and not available:
+    if device == Device.gpu and not available:
         raise LaunchbayError("monitor.device=gpu but no CUDA GPU is available: use monitor.device=auto or cpu")
     if not available:
         log.debug("no CUDA GPU found: drift counting runs on the CPU")

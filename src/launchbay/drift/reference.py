@@ -20,7 +20,7 @@ import numpy as np
 
 from launchbay.drift.checks import require_rows, require_values
 from launchbay.drift.columns import as_arrow, column_values, feature_kinds
-from launchbay.drift.config import MonitorConfig
+from launchbay.drift.config import Device, MonitorConfig, ValuesMode
 from launchbay.drift.counting import category_counts, count_numeric
 from launchbay.drift.dataset import arrow_schema, sketch_dataset
 from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_sample, numeric_skeleton, sorted_unique
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 UNLIMITED = 1 << 62
 
 
-def build_reference(table: Any, config: MonitorConfig | None = None, *, device: str | None = None) -> DatasetProfile:
+def build_reference(table: Any, config: MonitorConfig | None = None, *, device: Device | None = None) -> DatasetProfile:
     """Profile reference data: edges from its quantiles, categories from its counts."""
     config = config or MonitorConfig()
     table = as_arrow(table, "reference")
@@ -99,7 +99,7 @@ class ReferenceBuilder:
     """
 
     def __init__(
-        self, schema: pa.Schema, rows: int, config: MonitorConfig, *, sampled: bool = False, device: str | None = None
+        self, schema: pa.Schema, rows: int, config: MonitorConfig, *, sampled: bool = False, device: Device | None = None
     ) -> None:
         require_rows(rows, "reference")
         self.rows, self.config = rows, config
@@ -171,11 +171,9 @@ class ReferenceBuilder:
 
 def exact_limit(config: MonitorConfig, reference_rows: int) -> int:
     """Values a profile keeps for exact KS and Wasserstein (0: sketch only)."""
-    if config.mode not in ("exact", "sketch", "auto"):
-        raise LaunchbayError(f"monitor.mode must be exact, sketch or auto, got '{config.mode}'")
-    if config.mode == "exact":
+    if config.mode == ValuesMode.exact:
         return UNLIMITED
-    return config.exact_max_rows if config.mode == "auto" and reference_rows <= config.exact_max_rows else 0
+    return config.exact_max_rows if config.mode == ValuesMode.auto and reference_rows <= config.exact_max_rows else 0
 
 
 def categorical_profile(name: str, found: dict[str, int], nulls: int, config: MonitorConfig) -> FeatureProfile:
