@@ -14,7 +14,7 @@ from pyarrow.fs import LocalFileSystem
 from launchbay.data.files import CsvConfig, FileConfig, ParquetSinkConfig, read_csv, read_parquet, write_parquet
 from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate, read
 from launchbay.errors import LaunchbayError
-from launchbay.storage import SUCCESS, node_local_warning, staged_output
+from launchbay.storage import SUCCESS, node_local_warning, staged_output, write_atomic
 
 TABLE = pa.table({"row_id": [1, 2, 3], "x": [0.5, 1.5, None], "c": ["a", "b", "a"]})
 
@@ -92,6 +92,26 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
     assert sorted(p.name for p in final.iterdir()) == [SUCCESS, "part-1"]
     assert json.loads((final / SUCCESS).read_text())["files"] == ["part-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+
+
+def test_atomic_write_replaces_whole_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "new" / "summary.json"
+    write_atomic(target, "first, and longer")
+    write_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]
+    (target.parent / "folder" / "inside").mkdir(parents=True)
+    with pytest.raises(OSError):
+        write_atomic(target.parent / "folder", "a file cannot replace a folder")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["folder", "summary.json"]
+
+
+def test_atomic_write_through_a_pyarrow_filesystem(tmp_path):
+    from pyarrow.fs import SubTreeFileSystem
+
+    write_atomic("a/b.txt", "text", SubTreeFileSystem(str(tmp_path), LocalFileSystem()))
+    write_atomic(f"{tmp_path}/c.txt", "local", LocalFileSystem())
+    assert (tmp_path / "a" / "b.txt").read_text() == "text" and (tmp_path / "c.txt").read_text() == "local"
 
 
 def test_a_local_output_on_several_nodes_is_warned_about(tmp_path):

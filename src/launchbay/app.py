@@ -24,7 +24,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import PluginManager, load_config_plugins
-from launchbay.registry import Registry, write_atomic
+from launchbay.registry import Registry
+from launchbay.storage import write_atomic
 
 CONF_DIR = Path(__file__).parent / "conf"
 

@@ -25,12 +25,10 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import os
 import pickle
 import random
 import re
 import socket
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -104,15 +102,6 @@ class ModelVersion:
         if CONTRACT_FILE not in self.meta.get("files", {}):
             return None
         return Contract.from_json(self.read_text(CONTRACT_FILE), f"{self.uri}/{CONTRACT_FILE}")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to the local ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def stamp() -> str:

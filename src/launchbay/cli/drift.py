@@ -56,8 +56,8 @@ def drift(args: argparse.Namespace) -> None:
     from rich.console import Console
 
     from launchbay.drift import MonitorConfig, compare
-    from launchbay.registry import write_atomic
     from launchbay.report import write_report
+    from launchbay.storage import write_atomic
 
     reference, current = read_table(args.reference), read_table(args.current)
     result = compare(
