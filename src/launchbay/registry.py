@@ -10,12 +10,12 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
     <model>/aliases/<alias>/<stamp>-v<version>.json   one record per alias move
     <model>/decisions/<stamp>.json      promotion decisions and their reasons
 
-Nothing is rewritten in place, so every step is one whole-object write: a local file
-is written under a dot-name and renamed, an object store PUT is atomic. A version
-number is claimed by writing a claim file and listing the version's folder: a writer
-that sees no other claim owns the number, otherwise it withdraws and tries again
-(with strongly consistent listings, as on local disks, S3, GCS and Azure, two writers
-never both win). An alias is the newest of its move records (``<stamp>`` is the time
+Nothing is rewritten in place, so every step is one whole-object write
+(``storage.write_atomic``: a local file is written under a dot-name and renamed, an
+object store PUT is atomic). A version number is claimed by writing a claim file and
+listing the version's folder: a writer that sees no other claim owns the number,
+otherwise it withdraws and tries again (with strongly consistent listings, as on local
+disks, S3, GCS and Azure, two writers never both win). An alias is the newest of its move records (``<stamp>`` is the time
 in nanoseconds and a random suffix), so concurrent moves never tear or lose a record:
 the latest wins and every move stays in the history that rollback walks.
 """
@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from launchbay import storage
 from launchbay.errors import LaunchbayError
 
 MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
@@ -130,8 +131,6 @@ class Registry:
     """Model name -> versions; aliases moved by appending records; decisions kept beside them."""
 
     def __init__(self, root: str | Path, filesystem: Any = None) -> None:
-        from launchbay import storage
-
         if filesystem is not None:
             self.fs, self.root = filesystem, str(root).rstrip("/")
         else:
@@ -160,22 +159,12 @@ class Registry:
                 time.sleep(0.01)
         return [i for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith(".")]
 
-    def _write(self, path: str, data: bytes, *, atomic: bool) -> None:
-        """Write one object; ``atomic``: readers see all of it or nothing (a rename locally)."""
-        parent = str(PurePosixPath(path).parent)
-        self.fs.create_dir(parent, recursive=True)
-        target = f"{parent}/.{PurePosixPath(path).name}.{uuid.uuid4().hex}" if atomic and self.local else path
-        with self.fs.open_output_stream(target) as f:
-            f.write(data)
-        if target != path:
-            self.fs.move(target, path)
-
     def _read_json(self, path: str) -> dict[str, Any]:
         with self.fs.open_input_stream(path) as f:
             return json.loads(f.read())
 
     def _put_record(self, path: str, record: dict[str, Any]) -> None:
-        self._write(path, json.dumps(record, indent=2, default=str).encode(), atomic=True)
+        storage.write_atomic(path, json.dumps(record, indent=2, default=str), self.fs)
 
     # --- versions -------------------------------------------------------------------
 
@@ -187,7 +176,7 @@ class Registry:
             artifacts[CONTRACT_FILE] = contract.to_json().encode()
         version = self._claim_version(name)
         for filename, blob in artifacts.items():
-            self._write(self._path(name, version, filename), blob, atomic=False)
+            storage.write_atomic(self._path(name, version, filename), blob, self.fs)
         files = {filename: hashlib.sha256(blob).hexdigest() for filename, blob in artifacts.items()}
         full = {**meta, "name": name, "version": version, "sha256": files[MODEL_FILE], "files": files, "registered_at": now()}
         self._put_record(self._path(name, version, META_FILE), full)
@@ -199,7 +188,7 @@ class Registry:
             taken = [int(i.path.split("/")[-2]) for i in self._files(name, recursive=True) if i.path.split("/")[-2].isdigit()]
             version = max(taken, default=0) + 1
             mine = self._path(name, version, f"claim-{stamp()}")
-            self._write(mine, who().encode(), atomic=False)
+            storage.write_atomic(mine, who(), self.fs)
             if [i.path for i in self._files(name, version) if i.base_name.startswith("claim-")] == [mine]:
                 return version
             self.fs.delete_file(mine)
