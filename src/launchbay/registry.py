@@ -60,22 +60,18 @@ class ModelVersion:
     version: int
     path: Path  # inside the registry's filesystem (a local path for local registries)
     meta: dict[str, Any]
-    filesystem: Any = None  # pyarrow.fs.FileSystem; None: the local filesystem
+    filesystem: Any  # pyarrow.fs.FileSystem
 
     @property
     def uri(self) -> str:
-        kind = self.filesystem.type_name if self.filesystem is not None else "local"
-        return str(self.path) if kind == "local" else f"{kind}://{self.path}"
+        return storage.uri(self.filesystem, str(self.path))
 
     def read_bytes(self, filename: str) -> bytes:
         """An artifact of this version, after checking its sha256."""
-        from pyarrow import fs as pafs
-
-        filesystem = self.filesystem or pafs.LocalFileSystem()
         where = f"{self.path}/{filename}"
         expected = self.meta.get("files", {}).get(filename) or (self.meta.get("sha256") if filename == MODEL_FILE else None)
         try:
-            with filesystem.open_input_stream(where) as f:
+            with self.filesystem.open_input_stream(where) as f:
                 blob = f.read()
         except OSError as exc:
             raise LaunchbayError(f"registry: {self.uri}/{filename} cannot be read ({exc})") from exc
