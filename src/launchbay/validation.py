@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from launchbay.errors import LaunchbayError
+from launchbay.storage import write_atomic
 
 CHECKS = ("type", "nullable", "range", "category")
 POLICIES = ("fail", "quarantine")
@@ -207,11 +208,9 @@ def quarantine(rows: pa.Table, run_dir: Path, name: str) -> None:
 
     if not rows.num_rows:
         return
-    target = Path(run_dir) / QUARANTINE_DIR / f"{name}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}")
-    pq.write_table(rows, staging)
-    staging.rename(target)
+    parquet = pa.BufferOutputStream()
+    pq.write_table(rows, parquet)
+    write_atomic(Path(run_dir) / QUARANTINE_DIR / f"{name}.parquet", parquet.getvalue().to_pybytes())
 
 
 def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str) -> pa.Table:
