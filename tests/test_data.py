@@ -67,6 +67,19 @@ def test_missing_path_corrupt_file_and_missing_column_are_one_line(tmp_path):
         read_parquet(FileConfig(path=str(tmp_path / "good.parquet"), columns=["y"]))
 
 
+def test_sources_and_the_drift_command_skip_the_same_files(tmp_path):
+    from launchbay.cli.drift import read_table
+    from launchbay.data.files import input_files
+
+    for name in ("part-0.parquet", "day=1/part-1.parquet", ".out.staging/part-2.parquet", "_temporary/part-3.parquet"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        pq.write_table(TABLE, tmp_path / name)
+    (tmp_path / SUCCESS).write_text("{}")
+    _, files = input_files(str(tmp_path), (".parquet",))
+    assert files == [f"{tmp_path}/day=1/part-1.parquet", f"{tmp_path}/part-0.parquet"]
+    assert read_table(str(tmp_path)).num_rows == 2 * TABLE.num_rows
+
+
 def test_sink_writes_floats_plain_and_counts_rows(ray_session, tmp_path):
     import ray.data
 
