@@ -194,12 +194,12 @@ class Registry:
         path = Path(self._path(name, version)) if self.local else PurePosixPath(self._path(name, version))
         return ModelVersion(name, version, path, meta, self.fs)
 
-    def versions(self, name: str, committed_only: bool = True) -> list[int]:
-        """Version numbers of ``name``; with ``committed_only``, those whose ``meta.json`` is written."""
+    def versions(self, name: str) -> list[int]:
+        """Version numbers of ``name`` whose ``meta.json`` is written."""
         found = set()
         for info in self._files(name, recursive=True):
             folder = info.path.split("/")[-2]
-            if folder.isdigit() and (info.base_name == META_FILE or not committed_only):
+            if folder.isdigit() and info.base_name == META_FILE:
                 found.add(int(folder))
         return sorted(found)
 

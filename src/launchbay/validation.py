@@ -149,10 +149,11 @@ class Checked:
     bad: np.ndarray  # bool per row: breaks an enforced check
     counts: dict[str, dict[str, int]]  # column -> check -> rows that break it
 
-    def describe(self, limit: int = 4) -> str:
+    def describe(self) -> str:
+        """The first four column checks broken and their row counts, on one line."""
         parts = [f"{column} {check}: {n}" for column, checks in self.counts.items() for check, n in checks.items()]
-        more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
-        return ", ".join(parts[:limit]) + more
+        more = f" (+{len(parts) - 4} more)" if len(parts) > 4 else ""
+        return ", ".join(parts[:4]) + more
 
 
 def check(table: pa.Table, contract: Contract) -> Checked:
