@@ -14,7 +14,7 @@ from pyarrow.fs import LocalFileSystem
 from launchbay.data.files import CsvConfig, FileConfig, ParquetSinkConfig, read_csv, read_parquet, write_parquet
 from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate, read
 from launchbay.errors import LaunchbayError
-from launchbay.storage import SUCCESS, node_local_warning, staged_output
+from launchbay.storage import SUCCESS, node_local_warning, staged_output, write_atomic
 
 TABLE = pa.table({"row_id": [1, 2, 3], "x": [0.5, 1.5, None], "c": ["a", "b", "a"]})
 
@@ -67,6 +67,19 @@ def test_missing_path_corrupt_file_and_missing_column_are_one_line(tmp_path):
         read_parquet(FileConfig(path=str(tmp_path / "good.parquet"), columns=["y"]))
 
 
+def test_sources_and_the_drift_command_skip_the_same_files(tmp_path):
+    from launchbay.cli.drift import read_table
+    from launchbay.data.files import input_files
+
+    for name in ("part-0.parquet", "day=1/part-1.parquet", ".out.staging/part-2.parquet", "_temporary/part-3.parquet"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        pq.write_table(TABLE, tmp_path / name)
+    (tmp_path / SUCCESS).write_text("{}")
+    _, files = input_files(str(tmp_path), (".parquet",))
+    assert files == [f"{tmp_path}/day=1/part-1.parquet", f"{tmp_path}/part-0.parquet"]
+    assert read_table(str(tmp_path)).num_rows == 2 * TABLE.num_rows
+
+
 def test_sink_writes_floats_plain_and_counts_rows(ray_session, tmp_path):
     import ray.data
 
@@ -92,6 +105,26 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
     assert sorted(p.name for p in final.iterdir()) == [SUCCESS, "part-1"]
     assert json.loads((final / SUCCESS).read_text())["files"] == ["part-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+
+
+def test_atomic_write_replaces_whole_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "new" / "summary.json"
+    write_atomic(target, "first, and longer")
+    write_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]
+    (target.parent / "folder" / "inside").mkdir(parents=True)
+    with pytest.raises(OSError):
+        write_atomic(target.parent / "folder", "a file cannot replace a folder")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["folder", "summary.json"]
+
+
+def test_atomic_write_through_a_pyarrow_filesystem(tmp_path):
+    from pyarrow.fs import SubTreeFileSystem
+
+    write_atomic("a/b.txt", "text", SubTreeFileSystem(str(tmp_path), LocalFileSystem()))
+    write_atomic(f"{tmp_path}/c.txt", "local", LocalFileSystem())
+    assert (tmp_path / "a" / "b.txt").read_text() == "text" and (tmp_path / "c.txt").read_text() == "local"
 
 
 def test_a_local_output_on_several_nodes_is_warned_about(tmp_path):

@@ -9,7 +9,8 @@ import types
 import pytest
 
 from launchbay import hookimpl
-from launchbay.components import DataSource, DriftMetric
+from launchbay.components import AlertChannel, DataSource, DriftMetric, ModelFamily
+from launchbay.errors import LaunchbayError
 from launchbay.plugins import BUILTIN_PLUGINS, PluginError, PluginManager, get_manager
 
 
@@ -79,6 +80,17 @@ def test_wrong_record_type_is_rejected():
     wrong = plugin(launchbay_drift_metrics=lambda: [DataSource("x", read=print)])
     with pytest.raises(PluginError, match="expected DriftMetric"):
         fresh_manager(wrong).components("metric")
+
+
+def test_records_check_their_name_and_config():
+    with pytest.raises(LaunchbayError, match=r"DataSource name 'my source' is not an identifier"):
+        DataSource("my source", read=print)
+    with pytest.raises(LaunchbayError, match=r"DriftMetric name '' is not an identifier"):
+        DriftMetric("", compute=print, applies_to="any", threshold=1.0)
+    with pytest.raises(LaunchbayError, match=r"AlertChannel 'pager': config must be a dataclass type, got \{'url': ''\}"):
+        AlertChannel("pager", print, {"url": ""})
+    with pytest.raises(LaunchbayError, match=r"ModelFamily 'tree': config must be a dataclass type"):
+        ModelFamily("tree", build=print, config=int)
 
 
 def test_unimportable_config_plugin_is_one_line():

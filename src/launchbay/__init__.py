@@ -1,8 +1,10 @@
 """launchbay: take machine-learning models from pilot to production on Ray."""
 
+import importlib.metadata
+
 from launchbay.hookspecs import hookimpl
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("launchbay")
 __all__ = ["hookimpl", "run", "__version__"]
 
 

@@ -21,7 +21,7 @@ from launchbay.config import config_error, typed
 from launchbay.context import RunContext
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import load_config_plugins
-from launchbay.registry import write_atomic
+from launchbay.storage import write_atomic
 
 CONF_DIR = Path(__file__).parent / "conf"
 

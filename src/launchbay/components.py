@@ -1,15 +1,19 @@
 """The records that registration hooks return.
 
-Every component has a unique ``name`` inside its kind, a dataclass ``config`` whose
-fields become the component's Hydra config group entry (``data=<name>``,
-``model=<name>``, ``alerts=[<name>]``), and one callable that does the work.
+Every component has a unique ``name`` inside its kind, one callable that does the work
+and, except drift metrics, a dataclass ``config`` whose fields are the component's
+settings (``data=<name> data.<setting>=...``, ``model=<name>``,
+``+alerts.<name>.<setting>=...``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from launchbay.errors import LaunchbayError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,7 +29,26 @@ class NoConfig:
 
 
 @dataclass(frozen=True)
-class DataSource:
+class Component:
+    """The base of every record: checks that ``name`` is an identifier and ``config`` a dataclass.
+
+    Records declare ``config`` (drift metrics have none) and ``description`` themselves,
+    each where its positional arguments have always put them.
+    """
+
+    name: str
+
+    def __post_init__(self) -> None:
+        record = type(self).__name__
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise LaunchbayError(f"{record} name {self.name!r} is not an identifier (letters, digits and _)")
+        config = getattr(self, "config", NoConfig)  # drift metrics have none
+        if not (isinstance(config, type) and dataclasses.is_dataclass(config)):
+            raise LaunchbayError(f"{record} '{self.name}': config must be a dataclass type, got {config!r}")
+
+
+@dataclass(frozen=True)
+class DataSource(Component):
     """Reads a dataset: ``read(config) -> ray.data.Dataset``.
 
     Optional ``fragments(config) -> list[callable]``: the input as independent pieces
@@ -34,7 +57,6 @@ class DataSource:
     cheaper than Ray Data's streaming executor.
     """
 
-    name: str
     read: Callable[[Any], "ray.data.Dataset"]
     config: type = NoConfig
     description: str = ""
@@ -42,7 +64,7 @@ class DataSource:
 
 
 @dataclass(frozen=True)
-class DataSink:
+class DataSink(Component):
     """Writes a dataset under ``path`` of ``filesystem`` (a ``pyarrow.fs.FileSystem``):
     ``write(dataset, path, config, filesystem) -> int`` (rows written).
 
@@ -54,7 +76,6 @@ class DataSink:
     Ray Data.
     """
 
-    name: str
     write: Callable[["ray.data.Dataset", str, Any, "FileSystem"], int]
     config: type = NoConfig
     description: str = ""
@@ -62,14 +83,13 @@ class DataSink:
 
 
 @dataclass(frozen=True)
-class ModelFamily:
+class ModelFamily(Component):
     """Builds an unfitted model from its config: ``build(config) -> estimator``.
 
     The estimator follows scikit-learn's API: ``fit(X, y)``, ``predict(X)`` and, for
     classifiers, ``predict_proba(X)``; ``X`` is a pandas DataFrame of feature columns.
     """
 
-    name: str
     build: Callable[[Any], Any]
     config: type = NoConfig
     description: str = ""
@@ -85,7 +105,7 @@ class MetricValue:
 
 
 @dataclass(frozen=True)
-class DriftMetric:
+class DriftMetric(Component):
     """A drift monitor: compares the reference and current sketches of one feature.
 
     ``compute(reference, current) -> MetricValue``. ``drift_when`` says how the
@@ -93,7 +113,6 @@ class DriftMetric:
     ``"below"`` for p-values (p_value < threshold is drift).
     """
 
-    name: str
     compute: Callable[["FeatureProfile", "FeatureProfile"], MetricValue]
     applies_to: Literal["numeric", "categorical", "any"]
     threshold: float
@@ -102,10 +121,9 @@ class DriftMetric:
 
 
 @dataclass(frozen=True)
-class AlertChannel:
+class AlertChannel(Component):
     """Tells someone that drift was found: ``send(alert, config)``."""
 
-    name: str
     send: Callable[["Alert", Any], None]
     config: type = NoConfig
     description: str = ""
@@ -123,8 +141,3 @@ class Alert:
     share_drifted: float
     report_path: str | None
     summary: dict = field(default_factory=dict)
-
-
-ComponentKind = Literal["data", "sink", "model", "metric", "alert"]
-Component = DataSource | DataSink | ModelFamily | DriftMetric | AlertChannel
-

@@ -96,7 +96,7 @@ def launchbay_drift_metrics() -> list[DriftMetric]:
 
 @hookspec
 def launchbay_alert_channels() -> list[AlertChannel]:
-    """Alert channels, selected with ``alerts=[<name>, ...]``; told when drift is found.
+    """Alert channels, switched on with ``+alerts.<name>.<setting>=...``; told when drift is found.
 
     Example::
 

@@ -10,12 +10,12 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
     <model>/aliases/<alias>/<stamp>-v<version>.json   one record per alias move
     <model>/decisions/<stamp>.json      promotion decisions and their reasons
 
-Nothing is rewritten in place, so every step is one whole-object write: a local file
-is written under a dot-name and renamed, an object store PUT is atomic. A version
-number is claimed by writing a claim file and listing the version's folder: a writer
-that sees no other claim owns the number, otherwise it withdraws and tries again
-(with strongly consistent listings, as on local disks, S3, GCS and Azure, two writers
-never both win). An alias is the newest of its move records (``<stamp>`` is the time
+Nothing is rewritten in place, so every step is one whole-object write
+(``storage.write_atomic``: a local file is written under a dot-name and renamed, an
+object store PUT is atomic). A version number is claimed by writing a claim file and
+listing the version's folder: a writer that sees no other claim owns the number,
+otherwise it withdraws and tries again (with strongly consistent listings, as on local
+disks, S3, GCS and Azure, two writers never both win). An alias is the newest of its move records (``<stamp>`` is the time
 in nanoseconds and a random suffix), so concurrent moves never tear or lose a record:
 the latest wins and every move stays in the history that rollback walks.
 """
@@ -25,12 +25,10 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import os
 import pickle
 import random
 import re
 import socket
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from launchbay import storage
 from launchbay.errors import LaunchbayError
 
 MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
@@ -61,22 +60,18 @@ class ModelVersion:
     version: int
     path: Path  # inside the registry's filesystem (a local path for local registries)
     meta: dict[str, Any]
-    filesystem: Any = None  # pyarrow.fs.FileSystem; None: the local filesystem
+    filesystem: Any  # pyarrow.fs.FileSystem
 
     @property
     def uri(self) -> str:
-        kind = self.filesystem.type_name if self.filesystem is not None else "local"
-        return str(self.path) if kind == "local" else f"{kind}://{self.path}"
+        return storage.uri(self.filesystem, str(self.path))
 
     def read_bytes(self, filename: str) -> bytes:
         """An artifact of this version, after checking its sha256."""
-        from pyarrow import fs as pafs
-
-        filesystem = self.filesystem or pafs.LocalFileSystem()
         where = f"{self.path}/{filename}"
         expected = self.meta.get("files", {}).get(filename) or (self.meta.get("sha256") if filename == MODEL_FILE else None)
         try:
-            with filesystem.open_input_stream(where) as f:
+            with self.filesystem.open_input_stream(where) as f:
                 blob = f.read()
         except OSError as exc:
             raise LaunchbayError(f"registry: {self.uri}/{filename} cannot be read ({exc})") from exc
@@ -106,15 +101,6 @@ class ModelVersion:
         return Contract.from_json(self.read_text(CONTRACT_FILE), f"{self.uri}/{CONTRACT_FILE}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to the local ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def stamp() -> str:
     """A name part that sorts by creation time and is unique across writers."""
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
@@ -141,8 +127,6 @@ class Registry:
     """Model name -> versions; aliases moved by appending records; decisions kept beside them."""
 
     def __init__(self, root: str | Path, filesystem: Any = None) -> None:
-        from launchbay import storage
-
         if filesystem is not None:
             self.fs, self.root = filesystem, str(root).rstrip("/")
         else:
@@ -171,22 +155,12 @@ class Registry:
                 time.sleep(0.01)
         return [i for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith(".")]
 
-    def _write(self, path: str, data: bytes, *, atomic: bool) -> None:
-        """Write one object; ``atomic``: readers see all of it or nothing (a rename locally)."""
-        parent = str(PurePosixPath(path).parent)
-        self.fs.create_dir(parent, recursive=True)
-        target = f"{parent}/.{PurePosixPath(path).name}.{uuid.uuid4().hex}" if atomic and self.local else path
-        with self.fs.open_output_stream(target) as f:
-            f.write(data)
-        if target != path:
-            self.fs.move(target, path)
-
     def _read_json(self, path: str) -> dict[str, Any]:
         with self.fs.open_input_stream(path) as f:
             return json.loads(f.read())
 
     def _put_record(self, path: str, record: dict[str, Any]) -> None:
-        self._write(path, json.dumps(record, indent=2, default=str).encode(), atomic=True)
+        storage.write_atomic(path, json.dumps(record, indent=2, default=str), self.fs)
 
     # --- versions -------------------------------------------------------------------
 
@@ -198,7 +172,7 @@ class Registry:
             artifacts[CONTRACT_FILE] = contract.to_json().encode()
         version = self._claim_version(name)
         for filename, blob in artifacts.items():
-            self._write(self._path(name, version, filename), blob, atomic=False)
+            storage.write_atomic(self._path(name, version, filename), blob, self.fs)
         files = {filename: hashlib.sha256(blob).hexdigest() for filename, blob in artifacts.items()}
         full = {**meta, "name": name, "version": version, "sha256": files[MODEL_FILE], "files": files, "registered_at": now()}
         self._put_record(self._path(name, version, META_FILE), full)
@@ -210,7 +184,7 @@ class Registry:
             taken = [int(i.path.split("/")[-2]) for i in self._files(name, recursive=True) if i.path.split("/")[-2].isdigit()]
             version = max(taken, default=0) + 1
             mine = self._path(name, version, f"claim-{stamp()}")
-            self._write(mine, who().encode(), atomic=False)
+            storage.write_atomic(mine, who(), self.fs)
             if [i.path for i in self._files(name, version) if i.base_name.startswith("claim-")] == [mine]:
                 return version
             self.fs.delete_file(mine)
@@ -220,12 +194,12 @@ class Registry:
         path = Path(self._path(name, version)) if self.local else PurePosixPath(self._path(name, version))
         return ModelVersion(name, version, path, meta, self.fs)
 
-    def versions(self, name: str, committed_only: bool = True) -> list[int]:
-        """Version numbers of ``name``; with ``committed_only``, those whose ``meta.json`` is written."""
+    def versions(self, name: str) -> list[int]:
+        """Version numbers of ``name`` whose ``meta.json`` is written."""
         found = set()
         for info in self._files(name, recursive=True):
             folder = info.path.split("/")[-2]
-            if folder.isdigit() and (info.base_name == META_FILE or not committed_only):
+            if folder.isdigit() and info.base_name == META_FILE:
                 found.add(int(folder))
         return sorted(found)
 

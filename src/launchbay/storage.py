@@ -1,7 +1,8 @@
 """Where launchbay reads and writes: local paths and pyarrow filesystem URIs (``s3://``,
 ``gs://``, ``hdfs://``, ``abfs://``, ``file://``), and outputs that appear whole or not at all.
 
-An output is written under a staging folder beside it and committed at the end with a
+One file (a summary, a report, a registry record) is written whole by ``write_atomic``.
+An output folder is written under a staging folder beside it and committed at the end with a
 ``_SUCCESS`` file (JSON: what wrote it, its files and when they were committed), the convention Spark and
 Hadoop readers wait for. On a local filesystem the commit is one rename, so readers see
 the old output or the new one, never a mix. Object stores cannot rename a folder: the old
@@ -12,6 +13,9 @@ waits for ``_SUCCESS`` never reads a partial output.
 from __future__ import annotations
 
 import json
+import os
+import posixpath
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -49,6 +53,29 @@ def files_under(filesystem: FileSystem, root: str) -> list[str]:
 
     found = filesystem.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))
     return sorted(f.path[len(root.rstrip("/")) + 1 :] for f in found if f.type == fs.FileType.File)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str, filesystem: FileSystem | None = None) -> None:
+    """Write ``data`` (a str as UTF-8) to ``path`` so that readers see the old content or the new, whole.
+
+    Locally (``filesystem`` None or local) the data goes to a dot-file in the same folder
+    that is renamed over ``path``; elsewhere one whole-object write, which object stores
+    make atomic. Missing parent folders are made.
+    """
+    data = data.encode() if isinstance(data, str) else data
+    if filesystem is not None and filesystem.type_name != "local":
+        filesystem.create_dir(posixpath.dirname(str(path)), recursive=True)
+        with filesystem.open_output_stream(str(path)) as out:
+            out.write(data)
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def node_local_warning(filesystem: FileSystem, path: str, nodes: int) -> str | None:

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
+from launchbay.storage import write_atomic
 
 CHECKS = ("type", "nullable", "range", "category")
 QUARANTINE_DIR = "quarantine"
@@ -161,10 +162,11 @@ class Checked:
     bad: np.ndarray  # bool per row: breaks an enforced check
     counts: dict[str, dict[str, int]]  # column -> check -> rows that break it
 
-    def describe(self, limit: int = 4) -> str:
+    def describe(self) -> str:
+        """The first four column checks broken and their row counts, on one line."""
         parts = [f"{column} {check}: {n}" for column, checks in self.counts.items() for check, n in checks.items()]
-        more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
-        return ", ".join(parts[:limit]) + more
+        more = f" (+{len(parts) - 4} more)" if len(parts) > 4 else ""
+        return ", ".join(parts[:4]) + more
 
 
 def check(table: pa.Table, contract: Contract) -> Checked:
@@ -220,11 +222,9 @@ def quarantine(rows: pa.Table, run_dir: Path, name: str) -> None:
 
     if not rows.num_rows:
         return
-    target = Path(run_dir) / QUARANTINE_DIR / f"{name}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}")
-    pq.write_table(rows, staging)
-    staging.rename(target)
+    parquet = pa.BufferOutputStream()
+    pq.write_table(rows, parquet)
+    write_atomic(Path(run_dir) / QUARANTINE_DIR / f"{name}.parquet", parquet.getvalue().to_pybytes())
 
 
 def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str) -> pa.Table:

@@ -56,8 +56,8 @@ def drift(args: argparse.Namespace) -> None:
     from rich.console import Console
 
     from launchbay.drift import MonitorConfig, compare
-    from launchbay.registry import write_atomic
     from launchbay.report import write_report
+    from launchbay.storage import write_atomic
 
     reference, current = read_table(args.reference), read_table(args.current)
     result = compare(
@@ -85,24 +85,13 @@ def display_name(location: str) -> str:
 
 
 def read_table(location: str) -> pa.Table:
-    """A parquet or CSV file, or a folder of them (a local path or a URI), as one Arrow table."""
+    """A parquet or CSV file, or the ones in a folder as the sources list them, as one Arrow table."""
     import pyarrow as pa
     import pyarrow.dataset as ds
-    from pyarrow.fs import FileType
 
-    from launchbay import storage
+    from launchbay.data.files import input_files
 
-    filesystem, root = storage.resolve(location, location)
-    kind = filesystem.get_file_info(root).type
-    if kind == FileType.NotFound:
-        raise LaunchbayError(f"{location}: no such file or directory")
-    if kind == FileType.File:
-        files = [root]
-    else:
-        names = (f for f in storage.files_under(filesystem, root) if f.rsplit("/", 1)[-1][0] not in "._")
-        files = [f"{root}/{name}" for name in names]
-    if not files:
-        raise LaunchbayError(f"{location}: the directory holds no data files")
+    filesystem, files = input_files(location, tuple(FORMATS))
     formats = {FORMATS.get(PurePosixPath(f).suffix.lower(), "parquet") for f in files}
     if len(formats) > 1:
         raise LaunchbayError(f"{location}: mixes parquet and CSV files; point at one kind")

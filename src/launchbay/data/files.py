@@ -39,8 +39,13 @@ class ParquetSinkConfig:
     partition_by: list[str] = field(default_factory=list)  # hive-style folders, e.g. [model_version]
 
 
-def input_files(path: str, suffix: str):
-    """``(filesystem, files)`` a source reads (local paths or any pyarrow URI), or a one-line error."""
+def input_files(path: str, suffixes: tuple[str, ...]):
+    """``(filesystem, files)`` read from ``path`` (a local path or any pyarrow URI), or a one-line error.
+
+    A file is read whatever its name. Under a folder: the files ending in one of
+    ``suffixes``, leaving out those under a name that starts with ``.`` or ``_``
+    (``_SUCCESS``, ``.<name>.staging``, ``_temporary``), as Spark and pyarrow datasets do.
+    """
     from pyarrow import fs
 
     from launchbay import storage
@@ -51,15 +56,16 @@ def input_files(path: str, suffix: str):
     except Exception as exc:
         raise LaunchbayError(f"path: cannot open '{path}' ({exc})") from exc
     if info.type == fs.FileType.NotFound:
-        raise LaunchbayError(f"path: no such file or directory: {path}")
-    if info.type == fs.FileType.Directory:
-        base = root.rstrip("/")
-        files = [f"{base}/{name}" for name in storage.files_under(filesystem, root) if name.endswith(suffix)]
-    else:
-        files = [root]
-    if not files:
-        raise LaunchbayError(f"path: no {suffix} files in {path}")
-    return filesystem, files
+        raise LaunchbayError(f"{path}: no such file or directory")
+    if info.type != fs.FileType.Directory:
+        return filesystem, [root]
+    names = [
+        name for name in storage.files_under(filesystem, root)
+        if name.endswith(suffixes) and not any(part.startswith((".", "_")) for part in name.split("/"))
+    ]
+    if not names:
+        raise LaunchbayError(f"{path}: the directory holds no {' or '.join(suffixes)} files")
+    return filesystem, [f"{root.rstrip('/')}/{name}" for name in names]
 
 
 def _check_columns(path: str, have: list[str], want: Optional[list[str]]) -> None:
@@ -91,7 +97,7 @@ def parquet_files(cfg: FileConfig):
     """``(filesystem, files)`` after checking that every file opens, has the columns and agrees on types."""
     import pyarrow.parquet as pq
 
-    filesystem, files = input_files(cfg.path, ".parquet")
+    filesystem, files = input_files(cfg.path, (".parquet",))
     schemas = {f: _schema(filesystem, f, pq.read_schema, "parquet") for f in files}
     for f, schema in schemas.items():
         _check_columns(f, schema.names, cfg.columns)
@@ -139,7 +145,7 @@ def csv_files(cfg: CsvConfig):
     """``(filesystem, files)`` after checking that every file parses and has the columns."""
     import pyarrow.csv as pcsv
 
-    filesystem, files = input_files(cfg.path, ".csv")
+    filesystem, files = input_files(cfg.path, (".csv",))
     parse = pcsv.ParseOptions(delimiter=cfg.delimiter)
 
     def header(f):

@@ -10,7 +10,7 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-from launchbay.registry import write_atomic
+from launchbay.storage import write_atomic
 
 WIDTH, HEIGHT, PAD = 420, 150, 24
 REFERENCE_COLOUR, CURRENT_COLOUR = "#8aa6c1", "#e07b39"

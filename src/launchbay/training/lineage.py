@@ -31,10 +31,10 @@ def git_commit() -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def environment(extra: tuple[str, ...] = ()) -> dict[str, object]:
-    """Python and package versions (launchbay's stack plus ``extra`` distributions)."""
+def environment() -> dict[str, object]:
+    """Python and the versions of launchbay's stack."""
     versions = {}
-    for name in PACKAGES + extra:
+    for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
