@@ -9,9 +9,9 @@ settings (``data=<name> data.<setting>=...``, ``model=<name>``,
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from launchbay.errors import LaunchbayError
 
@@ -57,10 +57,10 @@ class DataSource(Component):
     cheaper than Ray Data's streaming executor.
     """
 
-    read: Callable[[Any], "ray.data.Dataset"]
+    read: Callable[[Any], ray.data.Dataset]
     config: type = NoConfig
     description: str = ""
-    fragments: Callable[[Any], list[Callable[[], Iterator["pa.Table"]]]] | None = None
+    fragments: Callable[[Any], list[Callable[[], Iterator[pa.Table]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ class DataSink(Component):
     Ray Data.
     """
 
-    write: Callable[["ray.data.Dataset", str, Any, "FileSystem"], int]
+    write: Callable[[ray.data.Dataset, str, Any, FileSystem], int]
     config: type = NoConfig
     description: str = ""
-    write_part: Callable[[Iterator["pa.Table"], str, Any, "FileSystem"], int] | None = None
+    write_part: Callable[[Iterator[pa.Table], str, Any, FileSystem], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class DriftMetric(Component):
     ``"below"`` for p-values (p_value < threshold is drift).
     """
 
-    compute: Callable[["FeatureProfile", "FeatureProfile"], MetricValue]
+    compute: Callable[[FeatureProfile, FeatureProfile], MetricValue]
     applies_to: Literal["numeric", "categorical", "any"]
     threshold: float
     drift_when: Literal["above", "below"] = "above"
@@ -124,7 +124,7 @@ class DriftMetric(Component):
 class AlertChannel(Component):
     """Tells someone that drift was found: ``send(alert, config)``."""
 
-    send: Callable[["Alert", Any], None]
+    send: Callable[[Alert, Any], None]
     config: type = NoConfig
     description: str = ""
 
@@ -141,3 +141,7 @@ class Alert:
     share_drifted: float
     report_path: str | None
     summary: dict = field(default_factory=dict)
+
+
+# The records that carry a config (every kind but drift metrics).
+Configured = DataSource | DataSink | ModelFamily | AlertChannel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Optional, cast
+from typing import Any, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -42,23 +42,14 @@ class TrainConfig:
     search: dict[str, Any] = field(default_factory=dict)  # grid over model settings: {estimator: {C: [0.1, 1]}}
     folds: int = 3  # cross-validation folds that rank the search's candidates
     metric: str = "roc_auc"  # ranks candidates: roc_auc, accuracy, log_loss, r2, rmse, mae
-    partition_by: Optional[str] = None  # one model per value of this column ("many models")
+    partition_by: str | None = None  # one model per value of this column ("many models")
     min_partition_rows: int = 50  # smaller or single-label segments use the model of all rows
 
 
-class Trigger(StrEnum):
-    """When job=pipeline trains a challenger: on drift, on every run, or never."""
-
-    drift = "drift"
-    always = "always"
-    never = "never"
-
-
-class TrainOn(StrEnum):
-    """The rows a challenger learns from: the labelled batch, or the training data."""
-
-    batch = "batch"
-    data = "data"
+# When job=pipeline trains a challenger: on drift, on every run, or never.
+Trigger = StrEnum("Trigger", ["drift", "always", "never"])
+# The rows a challenger learns from: the labelled batch, or the training data.
+TrainOn = StrEnum("TrainOn", ["batch", "data"])
 
 
 @dataclass
@@ -72,13 +63,8 @@ class ApprovalConfig:
     alias: str = "champion"
 
 
-class Strategy(StrEnum):
-    """How batches are scored (see ``launchbay.scoring``); ``auto`` picks one of the others."""
-
-    auto = "auto"
-    fragments = "fragments"
-    tasks = "tasks"
-    actors = "actors"
+# How batches are scored (see ``launchbay.scoring``); ``auto`` picks one of the others.
+Strategy = StrEnum("Strategy", ["auto", "fragments", "tasks", "actors"])
 
 
 @dataclass
@@ -86,12 +72,12 @@ class ScoreConfig:
     """How batches are scored (see the scoring section of the README)."""
 
     strategy: Strategy = Strategy.auto
-    batch_size: Optional[int] = None  # rows per model call on the Ray Data paths; None: one block
+    batch_size: int | None = None  # rows per model call on the Ray Data paths; None: one block
     num_cpus: float = 1.0  # per scoring task or actor
     num_gpus: float = 0.0  # per actor (implies actors); a model family may ask for more
-    concurrency: Optional[int] = None  # tasks in flight or actors in the pool; None: automatic
+    concurrency: int | None = None  # tasks in flight or actors in the pool; None: automatic
     drift: bool = True  # sketch the scored rows for drift in the same pass
-    output: Optional[str] = None  # output directory; None: <run dir>/scores. Re-runs replace it.
+    output: str | None = None  # output directory; None: <run dir>/scores. Re-runs replace it.
 
 
 @dataclass

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -44,7 +44,7 @@ class RunContext:
         """The run's config as plain JSON values."""
         return plain(self.cfg)
 
-    def settings(self, kind: str, node: Any) -> tuple[Any, Any]:
+    def settings(self, kind: Literal["data", "sink", "model", "alert"], node: Any) -> tuple[Any, Any]:
         """The component a config node selects (by its ``name``) and its typed settings."""
         if not node or "name" not in node:
             raise LaunchbayError(f"config: no {kind} selected")

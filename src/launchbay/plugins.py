@@ -11,11 +11,12 @@ import dataclasses
 import importlib
 from functools import cache
 from importlib import metadata
+from typing import Literal, cast, overload
 
 import pluggy
 
 from launchbay import hookspecs
-from launchbay.components import AlertChannel, Component, DataSink, DataSource, DriftMetric, ModelFamily
+from launchbay.components import AlertChannel, Component, Configured, DataSink, DataSource, DriftMetric, ModelFamily
 from launchbay.errors import LaunchbayError
 
 ENTRY_POINT_GROUP = "launchbay"
@@ -28,7 +29,7 @@ BUILTIN_PLUGINS = (
 )
 
 # kind -> (registration hook, record type, Hydra config group or None)
-KINDS = {
+KINDS: dict[str, tuple[str, type[Component], str | None]] = {
     "data": ("launchbay_data_sources", DataSource, "data"),
     "sink": ("launchbay_data_sinks", DataSink, "sink"),
     "model": ("launchbay_model_families", ModelFamily, "model"),
@@ -108,6 +109,17 @@ class PluginManager(pluggy.PluginManager):
         """All components of a kind, by name."""
         return {name: record for name, (record, _) in self.catalogue[kind].items()}
 
+    @overload
+    def component(self, kind: Literal["data"], name: str) -> DataSource: ...
+    @overload
+    def component(self, kind: Literal["sink"], name: str) -> DataSink: ...
+    @overload
+    def component(self, kind: Literal["model"], name: str) -> ModelFamily: ...
+    @overload
+    def component(self, kind: Literal["metric"], name: str) -> DriftMetric: ...
+    @overload
+    def component(self, kind: Literal["alert"], name: str) -> AlertChannel: ...
+
     def component(self, kind: str, name: str) -> Component:
         """The component ``name`` of ``kind``, or a one-line error listing what exists."""
         try:
@@ -133,7 +145,8 @@ class PluginManager(pluggy.PluginManager):
             if group is None:
                 continue
             for name, (record, provider) in self.catalogue[kind].items():
-                store.store(group=group, name=name, node=named_config(record.config, name), provider=provider)
+                config = cast(Configured, record).config
+                store.store(group=group, name=name, node=named_config(config, name), provider=provider)
 
 
 def named_config(config: type, name: str) -> type:

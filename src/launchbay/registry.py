@@ -32,8 +32,8 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from datetime import UTC, datetime
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from launchbay import storage
@@ -58,7 +58,7 @@ class ModelVersion:
 
     name: str
     version: int
-    path: Path  # inside the registry's filesystem (a local path for local registries)
+    path: PurePath  # inside the registry's filesystem (a local path for local registries)
     meta: dict[str, Any]
     filesystem: Any  # pyarrow.fs.FileSystem
 
@@ -107,7 +107,7 @@ def stamp() -> str:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def who() -> str:

@@ -22,11 +22,8 @@ from launchbay.errors import LaunchbayError
 log = logging.getLogger(__name__)
 
 
-class Mode(StrEnum):
-    """``local`` starts Ray in this process; ``cluster`` attaches to a running cluster."""
-
-    local = "local"
-    cluster = "cluster"
+# ``local`` starts Ray in this process; ``cluster`` attaches to a running cluster.
+Mode = StrEnum("Mode", ["local", "cluster"])
 
 
 @dataclass

@@ -18,7 +18,7 @@ import posixpath
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,7 +127,7 @@ def staged_output(filesystem: FileSystem, final: str, **about: object) -> Iterat
 
 
 def _write_success(filesystem: FileSystem, folder: str, about: dict) -> None:
-    committed = datetime.now(timezone.utc).isoformat()
+    committed = datetime.now(UTC).isoformat()
     manifest = {**about, "files": files_under(filesystem, folder), "committed": committed}
     with filesystem.open_output_stream(f"{folder}/{SUCCESS}") as out:
         out.write(json.dumps(manifest, indent=1).encode())

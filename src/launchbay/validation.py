@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,11 +35,8 @@ QUARANTINE_DIR = "quarantine"
 COUNTS_DIR = "contract"
 
 
-class Policy(StrEnum):
-    """What a row that breaks an enforced check does."""
-
-    fail = "fail"
-    quarantine = "quarantine"
+# What a row that breaks an enforced check does.
+Policy = StrEnum("Policy", ["fail", "quarantine"])
 
 
 @dataclass
@@ -54,7 +51,7 @@ class ContractConfig:
     # String columns with more distinct training values than this get no category list.
     max_categories: int = 50
     # A contract JSON to check the training data against and store, instead of inferring one.
-    path: Optional[str] = None
+    path: str | None = None
 
     def __post_init__(self) -> None:
         check_choices(self, "contract")
@@ -65,9 +62,9 @@ class ColumnRule:
     name: str
     kind: str  # integer | float | string | boolean | temporal | other
     nullable: bool = True
-    min: Optional[float] = None
-    max: Optional[float] = None
-    categories: Optional[list[str]] = None
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
 
 
 @dataclass
@@ -89,7 +86,7 @@ class Contract:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str, where: str) -> "Contract":
+    def from_json(cls, text: str, where: str) -> Contract:
         """A contract from its JSON, or a one-line error naming ``where`` it came from."""
         try:
             data = json.loads(text)
@@ -104,7 +101,7 @@ class Contract:
             raise LaunchbayError(f"{where}: not a valid contract ({type(exc).__name__}: {exc})") from exc
 
     @classmethod
-    def from_file(cls, path: str) -> "Contract":
+    def from_file(cls, path: str) -> Contract:
         file = Path(path).expanduser()
         if not file.is_file():
             raise LaunchbayError(f"contract.path: no such file: {file.resolve()}")

@@ -10,6 +10,7 @@ from drift_data import SHAPES, finite, sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from launchbay.drift.counting import MAX_DISTINCT_STRINGS, category_counts
 from launchbay.drift.device import count_arrays
 from launchbay.drift.kernels import (
     COUNT,
@@ -23,7 +24,6 @@ from launchbay.drift.kernels import (
     TILE,
     bin_lookup,
 )
-from launchbay.drift.counting import MAX_DISTINCT_STRINGS, category_counts
 
 
 def quantile_edges(x: np.ndarray, bins: int) -> np.ndarray:

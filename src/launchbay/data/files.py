@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Optional
 
 import pyarrow as pa
 
@@ -22,7 +21,7 @@ class FileConfig:
     """A file or a directory of files."""
 
     path: str = "???"
-    columns: Optional[list[str]] = None  # read only these columns (default: all)
+    columns: list[str] | None = None  # read only these columns (default: all)
 
 
 @dataclass
@@ -35,7 +34,7 @@ class ParquetSinkConfig:
     """Parquet files; floats are written without dictionary encoding (9x faster, 45% smaller)."""
 
     compression: str = "snappy"
-    rows_per_file: Optional[int] = None  # at least this many rows per file (fewer, larger files)
+    rows_per_file: int | None = None  # at least this many rows per file (fewer, larger files)
     partition_by: list[str] = field(default_factory=list)  # hive-style folders, e.g. [model_version]
 
 
@@ -68,7 +67,7 @@ def input_files(path: str, suffixes: tuple[str, ...]):
     return filesystem, [f"{root.rstrip('/')}/{name}" for name in names]
 
 
-def _check_columns(path: str, have: list[str], want: Optional[list[str]]) -> None:
+def _check_columns(path: str, have: list[str], want: list[str] | None) -> None:
     missing = sorted(set(want or []) - set(have))
     if missing:
         raise LaunchbayError(f"columns: {path} has no column(s) {missing} (has {have})")
@@ -85,11 +84,11 @@ def _schema(filesystem, path: str, read_schema, kind: str):
 def _check_same_types(schemas: dict) -> None:
     (first_path, first), *_ = schemas.items()
     for path, schema in schemas.items():
-        for field in schema:
-            if field.name in first.names and first.field(field.name).type != field.type:
+        for column in schema:
+            if column.name in first.names and first.field(column.name).type != column.type:
                 raise LaunchbayError(
-                    f"path: {path} has column {field.name} as {field.type}, "
-                    f"{Path(first_path).name} as {first.field(field.name).type}"
+                    f"path: {path} has column {column.name} as {column.type}, "
+                    f"{Path(first_path).name} as {first.field(column.name).type}"
                 )
 
 

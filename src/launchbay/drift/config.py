@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Optional
 
 from launchbay.choices import check_choices
 
-
-class ValuesMode(StrEnum):
-    """Whether a profile keeps the sorted values (exact ks and wasserstein) or fine-bin counts only."""
-
-    exact = "exact"
-    sketch = "sketch"
-    auto = "auto"
-
-
-class Device(StrEnum):
-    """Where the counting pass runs."""
-
-    auto = "auto"
-    cpu = "cpu"
-    gpu = "gpu"
+# Whether a profile keeps the sorted values (exact ks and wasserstein) or fine-bin counts only.
+ValuesMode = StrEnum("ValuesMode", ["exact", "sketch", "auto"])
+# Where the counting pass runs.
+Device = StrEnum("Device", ["auto", "cpu", "gpu"])
 
 
 @dataclass
@@ -38,7 +26,7 @@ class MonitorConfig:
     # Per-metric threshold, overriding the metric's own default.
     thresholds: dict[str, float] = field(default_factory=dict)
     # Categorical columns. None: string, large_string, dictionary and bool columns.
-    categorical: Optional[list[str]] = None
+    categorical: list[str] | None = None
     # Columns that are not monitored (the label, ids, timestamps).
     exclude: list[str] = field(default_factory=list)
     # Coarse bins per numeric feature (reference quantiles) for psi, jensen_shannon,

@@ -25,13 +25,12 @@ if TYPE_CHECKING:
 
 def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: Device = Device.auto) -> DatasetProfile:
     """Profile of a Ray Dataset over the reference's bins and categories, streamed."""
-    import pyarrow as pa
     import ray
 
     require_features(reference.features, arrow_schema(ds).names)
     key = hashlib.sha256(reference.to_json().encode()).hexdigest()
     sketches = ds.select_columns(list(reference.features)).map_batches(
-        _sketch_block,
+        _sketch_block,  # type: ignore[arg-type]  # Ray's stubs do not allow fn_kwargs
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,
@@ -68,8 +67,8 @@ def tree_merge(profiles: Iterable[DatasetProfile], empty: DatasetProfile) -> Dat
     slots: list[DatasetProfile | None] = []
     for profile in profiles:
         level = 0
-        while level < len(slots) and slots[level] is not None:
-            profile = merge(slots[level], profile)
+        while level < len(slots) and (held := slots[level]) is not None:
+            profile = merge(held, profile)
             slots[level] = None
             level += 1
         if level == len(slots):
@@ -77,9 +76,9 @@ def tree_merge(profiles: Iterable[DatasetProfile], empty: DatasetProfile) -> Dat
         else:
             slots[level] = profile
     result = empty
-    for profile in slots:
-        if profile is not None:
-            result = merge(profile, result)
+    for partial in slots:
+        if partial is not None:
+            result = merge(partial, result)
     return result
 
 

@@ -35,6 +35,7 @@ drift is these metrics applied to the prediction column.
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
@@ -205,7 +206,8 @@ def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
 
 @hookimpl
 def launchbay_drift_metrics() -> list[DriftMetric]:
-    any_kind, p, d = "any", P_VALUE_THRESHOLD, DISTANCE_THRESHOLD
+    any_kind: Final = "any"
+    p, d = P_VALUE_THRESHOLD, DISTANCE_THRESHOLD
     return [
         DriftMetric("psi", psi, any_kind, d, description="population stability index, reference quantile bins"),
         DriftMetric("ks", ks, NUMERIC, p, "below", description="Kolmogorov-Smirnov test (p-value)"),

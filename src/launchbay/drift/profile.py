@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -27,8 +27,8 @@ from launchbay.errors import LaunchbayError
 if TYPE_CHECKING:
     from launchbay.drift.kernels import BinLookup
 
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
+NUMERIC: Final = "numeric"
+CATEGORICAL: Final = "categorical"
 OTHER = "(other)"
 FORMAT_VERSION = 1
 # Grid cells per fine edge in the O(1) bin lookup.

@@ -25,7 +25,6 @@ from launchbay.drift.counting import category_counts, count_numeric
 from launchbay.drift.dataset import arrow_schema, sketch_dataset
 from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_sample, numeric_skeleton, sorted_unique
 from launchbay.drift.profile import CATEGORICAL, NUMERIC, DatasetProfile, FeatureProfile
-from launchbay.errors import LaunchbayError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,7 +47,7 @@ def build_reference_dataset(ds: ray.data.Dataset, config: MonitorConfig | None =
     config = config or MonitorConfig()
     builder = ReferenceBuilder(arrow_schema(ds), ds.count(), config, sampled=True)
     parts = ds.select_columns(list(builder.kinds)).map_batches(
-        _reference_part,
+        _reference_part,  # type: ignore[arg-type]  # Ray's stubs do not allow fn_args
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,

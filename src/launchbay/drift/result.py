@@ -93,8 +93,8 @@ class DriftResult:
             f"({self.share_drifted:.0%}, dataset: {verdict})"
         )
         for name in ("feature", "kind", "metric", "value", "p-value", "threshold", "drifted"):
-            justify = "right" if name in ("value", "p-value", "threshold") else "left"
-            table.add_column(name, justify=justify, overflow="fold")
+            numeric = name in ("value", "p-value", "threshold")
+            table.add_column(name, justify="right" if numeric else "left", overflow="fold")
         for row in self.rows:
             table.add_row(
                 row.feature,

@@ -7,8 +7,9 @@ the file can be mailed, attached to a ticket or opened offline.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from launchbay.storage import write_atomic
 
@@ -61,7 +62,7 @@ def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
         edges = reference.coarse_edges
         labels = [f"<{edges[0]:.3g}", *(f"≥{e:.3g}" for e in edges)] if len(edges) else ["all"]
         ref_by, cur_by = dict(enumerate(ref_counts)), dict(enumerate(cur_counts))
-        keys = range(len(labels))
+        keys: list[Any] = list(range(len(labels)))
     else:
         labels = keys = list(dict.fromkeys([*ref_labels, *cur_labels]))
         ref_by, cur_by = dict(zip(ref_labels, ref_counts)), dict(zip(cur_labels, cur_counts))
@@ -103,7 +104,7 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
     body = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
+<p>{datetime.now(UTC):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
 current {result.current.rows:,} rows</p>
 <p class="verdict {"drift" if result.dataset_drift else "ok"}">{verdict}</p>
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>

@@ -33,7 +33,7 @@ def git_commit() -> str | None:
 
 def environment() -> dict[str, object]:
     """Python and the versions of launchbay's stack."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

@@ -9,7 +9,8 @@ the first candidate in grid order (as scikit-learn's ``GridSearchCV`` does).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
