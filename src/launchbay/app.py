@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from launchbay.config import config_error, typed
-from launchbay.context import RunContext
+from launchbay.context import RunContext, validate
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import load_config_plugins
 from launchbay.storage import write_atomic
@@ -33,6 +33,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     from launchbay import runtime
 
     manager = load_config_plugins(list(cfg.plugins))
+    validate(cfg, manager)
     run_dir = run_dir.resolve()  # Ray workers do not share the driver's working directory
     run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)

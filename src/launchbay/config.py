@@ -8,6 +8,7 @@ and lists the valid ones.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
@@ -20,7 +21,18 @@ from launchbay.drift.config import MonitorConfig
 from launchbay.errors import LaunchbayError
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
+from launchbay.settings import require
 from launchbay.validation import ContractConfig
+
+# Model metrics by name (``launchbay.training.metrics`` measures them).
+CLASSIFICATION_METRICS = ("accuracy", "roc_auc", "log_loss")
+REGRESSION_METRICS = ("r2", "rmse", "mae")
+
+
+def require_metric(key: str, metric: str) -> None:
+    """A one-line error naming ``key`` unless ``metric`` is a model metric launchbay measures."""
+    known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+    require(metric in known, key, f"one of {', '.join(known)}", metric)
 
 
 @dataclass
@@ -34,6 +46,9 @@ class JobConfig:
     seed: int = 0
     report: bool = True  # write report.html
 
+    def __post_init__(self) -> None:
+        require(0 < self.holdout < 1, "job.holdout", "a share in (0, 1)", self.holdout)
+
 
 @dataclass
 class TrainConfig:
@@ -44,6 +59,11 @@ class TrainConfig:
     metric: str = "roc_auc"  # ranks candidates: roc_auc, accuracy, log_loss, r2, rmse, mae
     partition_by: str | None = None  # one model per value of this column ("many models")
     min_partition_rows: int = 50  # smaller or single-label segments use the model of all rows
+
+    def __post_init__(self) -> None:
+        require(self.folds >= 2, "train.folds", "between 2 and the number of training rows", self.folds)
+        require_metric("train.metric", self.metric)
+        require(self.min_partition_rows >= 1, "train.min_partition_rows", "at least 1", self.min_partition_rows)
 
 
 # When job=pipeline trains a challenger: on drift, on every run, or never.
@@ -62,6 +82,11 @@ class ApprovalConfig:
     margin: float = 0.005  # the challenger must beat the champion by at least this much
     alias: str = "champion"
 
+    def __post_init__(self) -> None:
+        if not self.metric.startswith("${"):  # the schema's default, an interpolation resolved when composed
+            require_metric("approval.metric", self.metric)
+        require(math.isfinite(self.margin), "approval.margin", "a finite number", self.margin)
+
 
 # How batches are scored (see ``launchbay.scoring``); ``auto`` picks one of the others.
 Strategy = StrEnum("Strategy", ["auto", "fragments", "tasks", "actors"])
@@ -78,6 +103,14 @@ class ScoreConfig:
     concurrency: int | None = None  # tasks in flight or actors in the pool; None: automatic
     drift: bool = True  # sketch the scored rows for drift in the same pass
     output: str | None = None  # output directory; None: <run dir>/scores. Re-runs replace it.
+
+    def __post_init__(self) -> None:
+        require(self.batch_size is None or self.batch_size >= 1, "score.batch_size", "at least 1 (or null: one block)", self.batch_size)
+        require(self.num_cpus > 0, "score.num_cpus", "positive", self.num_cpus)
+        require(self.num_gpus >= 0, "score.num_gpus", "0 or more", self.num_gpus)
+        require(
+            self.concurrency is None or self.concurrency >= 1, "score.concurrency", "at least 1 (or null: automatic)", self.concurrency
+        )
 
 
 @dataclass

@@ -18,6 +18,45 @@ from launchbay.errors import LaunchbayError
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
 
+Kind = Literal["data", "sink", "model", "alert"]
+# the root config's typed sections, and the nodes that select a component of a kind
+SECTIONS = ("job", "score", "train", "approval", "contract", "monitor", "runtime", "registry")
+SELECTIONS: dict[str, Kind] = {"data": "data", "batch": "data", "model": "model", "sink": "sink"}
+
+
+def component_settings(manager: PluginManager, kind: Kind, node: Any) -> tuple[Any, Any]:
+    """The component a config node selects (by its ``name``) and its typed settings."""
+    if not node or "name" not in node:
+        raise LaunchbayError(f"config: no {kind} selected")
+    record = manager.component(kind, node["name"])
+    settings = OmegaConf.structured(record.config)
+    try:
+        for key, value in node.items():
+            if key != "name":
+                settings[key] = value  # replaces: a merge would keep keys the node deleted from a dict
+    except OmegaConfBaseException as exc:
+        raise LaunchbayError(config_error(exc, kind)) from exc
+    return record, typed(settings, kind)
+
+
+def validate(cfg: DictConfig, manager: PluginManager) -> None:
+    """Check every setting of a composed config before any work starts: the typed sections,
+    the settings of each selected component and alert channel, and the drift metrics named."""
+    for section in SECTIONS:
+        typed(cfg[section], section)
+    for key, kind in SELECTIONS.items():
+        component_settings(manager, kind, cfg[key])
+    for name, values in cfg.alerts.items():
+        component_settings(manager, "alert", {"name": name, **(values or {})})
+    monitor = typed(cfg.monitor, "monitor")
+    named = {"monitor.metrics": monitor.metrics, **{f"monitor.features.{f}": names for f, names in monitor.features.items()}}
+    for key, metrics in named.items():
+        for metric in metrics:
+            try:
+                manager.component("metric", metric)
+            except LaunchbayError as exc:
+                raise LaunchbayError(f"{key}: {exc}") from None
+
 
 @dataclass
 class RunContext:
@@ -44,19 +83,9 @@ class RunContext:
         """The run's config as plain JSON values."""
         return plain(self.cfg)
 
-    def settings(self, kind: Literal["data", "sink", "model", "alert"], node: Any) -> tuple[Any, Any]:
+    def settings(self, kind: Kind, node: Any) -> tuple[Any, Any]:
         """The component a config node selects (by its ``name``) and its typed settings."""
-        if not node or "name" not in node:
-            raise LaunchbayError(f"config: no {kind} selected")
-        record = self.manager.component(kind, node["name"])
-        settings = OmegaConf.structured(record.config)
-        try:
-            for key, value in node.items():
-                if key != "name":
-                    settings[key] = value  # replaces: a merge would keep keys the node deleted from a dict
-        except OmegaConfBaseException as exc:
-            raise LaunchbayError(config_error(exc, kind)) from exc
-        return record, typed(settings, kind)
+        return component_settings(self.manager, kind, node)
 
     def read(self, node: DictConfig, fragments: bool = False):
         """A Ray Dataset (or the source's list of fragments) from the data source a config

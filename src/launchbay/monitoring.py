@@ -1,12 +1,12 @@
-"""After a scoring pass: compare its drift sketch with the model's reference, show the
-result, write the report and tell the alert channels."""
+"""After a scoring pass: compare its drift sketch with the model's reference (before the
+scores are committed: this can fail), then show the result, write the report and tell the
+alert channels (after the commit: this never fails the run)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from launchbay.components import Alert
-from launchbay.errors import LaunchbayError
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -15,13 +15,12 @@ if TYPE_CHECKING:
     from launchbay.scoring import ScoringPass
 
 
-def check_drift(ctx: RunContext, version: ModelVersion, scoring_pass: ScoringPass) -> dict[str, Any]:
-    """Compare the sketch of the scored rows with the model's reference; print, report and alert."""
+def measure_drift(ctx: RunContext, scoring_pass: ScoringPass) -> DriftResult:
+    """Compare the sketch of the scored rows with the model's reference."""
     from launchbay import drift
 
     with ctx.step("drift"):
-        result = drift.compare(scoring_pass.reference, scoring_pass.sketch(), config=ctx.monitor)
-    return publish(ctx, version, result)
+        return drift.compare(scoring_pass.reference, scoring_pass.sketch(), config=ctx.monitor)
 
 
 def publish(ctx: RunContext, version: ModelVersion, result: DriftResult) -> dict[str, Any]:
@@ -34,13 +33,15 @@ def publish(ctx: RunContext, version: ModelVersion, result: DriftResult) -> dict
         title = f"Drift of {version.name} v{version.version}"
         report_path = str(write_report(result, ctx.run_dir / "report.html", title=title))
         ctx.console.print(f"report: {report_path}")
+    summary = {**result.to_dict(), "report": report_path}
     if result.drifted_features:
-        alert(ctx, result, version, report_path)
-    return {**result.to_dict(), "report": report_path}
+        summary["alerts"] = alert(ctx, result, version, report_path)
+    return summary
 
 
-def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_path: str | None) -> None:
-    """Tell the lifecycle hooks and every configured alert channel about the drift found."""
+def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_path: str | None) -> dict[str, str]:
+    """Tell the lifecycle hooks and every configured alert channel about the drift found;
+    returns what became of each channel ("sent", or why it failed: a warning, not an error)."""
     message = Alert(
         run_id=ctx.run_id,
         run_dir=str(ctx.run_dir),
@@ -52,10 +53,14 @@ def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_pa
         summary=result.to_dict(),
     )
     ctx.manager.hook.launchbay_drift_detected(alert=message)
+    outcomes = {}
     for name, values in ctx.cfg.alerts.items():
         channel, settings = ctx.settings("alert", {"name": name, **(values or {})})
         try:
             channel.send(message, settings)
+            outcomes[name] = "sent"
         except Exception as exc:
             provider = ctx.manager.provider("alert", name)
-            raise LaunchbayError(f"alert channel '{name}' (plugin {provider}) failed: {exc}") from exc
+            outcomes[name] = f"failed: {exc}"
+            ctx.console.print(f"[yellow]warning:[/] alert channel '{name}' (plugin {provider}) failed: {exc}")
+    return outcomes

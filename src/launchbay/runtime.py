@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
+from launchbay.settings import check_choices, require
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class RuntimeConfig:
 
     def __post_init__(self) -> None:
         check_choices(self, "runtime")
+        require(self.num_cpus is None or self.num_cpus > 0, "runtime.num_cpus", "positive (or null: every core)", self.num_cpus)
+        require(self.num_gpus is None or self.num_gpus >= 0, "runtime.num_gpus", "0 or more (or null)", self.num_gpus)
+        require(self.object_store_memory_mb >= 64, "runtime.object_store_memory_mb", "at least 64", self.object_store_memory_mb)
 
 
 def _quiet_ray() -> None:
@@ -92,15 +97,35 @@ def ray_runtime(cfg: RuntimeConfig, keep_alive: bool = False) -> Iterator[None]:
     """Ray is up inside the block; shut down afterwards if this block started it.
 
     ``keep_alive`` leaves it running for the next job of a sweep (Ray stops at exit).
+    Inside the block SIGTERM interrupts the job as Ctrl-C does (Ray's own handler would
+    dump native stacks), so the job cleans up what it started either way.
     """
     started = start(cfg)
     try:
-        yield
+        with terminate_as_interrupt():
+            yield
     finally:
         if started and not keep_alive:
             import ray
 
             ray.shutdown()
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``KeyboardInterrupt`` inside the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def require_gpus(needed: float, what: str) -> None:
@@ -124,6 +149,17 @@ def cluster_cpus() -> float:
     import ray
 
     return ray.cluster_resources().get("CPU", 1)
+
+
+def cancel(refs: list, timeout_s: float = 10.0) -> None:
+    """Cancel the Ray tasks of ``refs`` and wait (up to ``timeout_s``) until they have
+    stopped, so that nothing they write lands after the caller has cleaned up."""
+    import ray
+
+    for ref in refs:
+        ray.cancel(ref, force=True)
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
 
 
 def root_cause(exc: BaseException) -> str:

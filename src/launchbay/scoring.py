@@ -42,7 +42,7 @@ from launchbay.drift.dataset import worker_reference
 from launchbay.errors import LaunchbayError
 from launchbay.models.predict import predict_columns
 from launchbay.registry import PROFILE_FILE
-from launchbay.runtime import alive_nodes, cluster_cpus, require_gpus, root_cause
+from launchbay.runtime import alive_nodes, cancel, cluster_cpus, require_gpus, root_cause
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -182,8 +182,6 @@ def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write
 
 def choose(cfg, source, sink, gpus: float) -> Strategy:
     """The execution path for ``score.strategy``."""
-    if cfg.concurrency is not None and cfg.concurrency < 1:
-        raise LaunchbayError(f"score.concurrency must be at least 1 (or null: automatic), got {cfg.concurrency}")
     if cfg.strategy != Strategy.auto:
         return cfg.strategy
     if gpus:
@@ -220,14 +218,19 @@ class ScoringPass:
         write_part = sink.write_part if sink is not None else None
         self.parts = len(fragments)
         pending: list = []
-        for i, fragment in enumerate(fragments):
-            if len(pending) >= in_flight:
+        try:
+            for i, fragment in enumerate(fragments):
+                if len(pending) >= in_flight:
+                    done, pending = ray.wait(pending, num_returns=1)
+                    self._add(ray.get(done[0]))
+                part = f"{directory}/part-{i:05d}" if directory is not None else None
+                pending.append(task.remote(fragment, self.plan, write_part, settings, filesystem, part))
+            while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 self._add(ray.get(done[0]))
-            part = f"{directory}/part-{i:05d}" if directory is not None else None
-            pending.append(task.remote(fragment, self.plan, write_part, settings, filesystem, part))
-        for ref in pending:
-            self._add(ray.get(ref))
+        except BaseException:
+            cancel(pending)
+            raise
         return self.totals.count()
 
     def _add(self, gathered: tuple[int, Any]) -> None:
@@ -294,11 +297,14 @@ class ScoringPass:
         return self.totals.sketch() if self.tally is None else ray.get(self.tally.sketch.remote())
 
 
-def score_batch(
-    ctx: RunContext, version: ModelVersion, *, drift: bool, output: tuple | None
-) -> tuple[int, ScoringPass]:
+@contextmanager
+def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: tuple | None) -> Iterator[tuple[int, ScoringPass]]:
     """Score the batch (``batch``) with ``version`` in one pass, writing under ``output``
-    ((filesystem, path), see ``storage.resolve``) when given; returns the rows and the pass."""
+    ((filesystem, path), see ``storage.resolve``) when given; yields the rows and the pass.
+
+    The block inside runs before the output is committed: whatever it checks (drift) fails
+    the run with nothing written.
+    """
     import ray
 
     cfg = ctx.cfg
@@ -333,24 +339,25 @@ def score_batch(
         else nullcontext()
     )
     try:
-        with ctx.step("score"), scoring_pass.progress(ctx.console, "scoring"), staged as target:
-            if strategy == Strategy.fragments:
-                in_flight = settings.concurrency or 2 * max(1, int(cluster_cpus()))
-                fragments = ctx.read(cfg.batch, fragments=True)
-                rows = scoring_pass.fragments(fragments, sink, sink_settings, filesystem, target, in_flight)
-            else:
-                ds = scoring_pass.dataset(ctx.read(cfg.batch), strategy, settings, gpus)
-                rows = sink.write(ds, target, sink_settings, filesystem) if sink is not None else sum(
-                    b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
-                )
+        with staged as target:
+            with ctx.step("score"), scoring_pass.progress(ctx.console, "scoring"):
+                if strategy == Strategy.fragments:
+                    in_flight = settings.concurrency or 2 * max(1, int(cluster_cpus()))
+                    fragments = ctx.read(cfg.batch, fragments=True)
+                    rows = scoring_pass.fragments(fragments, sink, sink_settings, filesystem, target, in_flight)
+                else:
+                    ds = scoring_pass.dataset(ctx.read(cfg.batch), strategy, settings, gpus)
+                    rows = sink.write(ds, target, sink_settings, filesystem) if sink is not None else sum(
+                        b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
+                    )
             if rows == 0:
                 raise LaunchbayError(
                     f"batch: the {cfg.batch.name} source gave no rows to score; {unwritten or 'nothing to check'}"
                 )
+            yield rows, scoring_pass
     except Exception as exc:
         from ray.exceptions import RayError
 
         if isinstance(exc, LaunchbayError) and not isinstance(exc, RayError):
             raise
         raise LaunchbayError(f"scoring failed, {unwritten or 'no drift result'}: {root_cause(exc)}") from exc
-    return rows, scoring_pass

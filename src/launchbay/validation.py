@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
+from launchbay.settings import check_choices, require
 from launchbay.storage import write_atomic
 
 CHECKS = ("type", "nullable", "range", "category")
@@ -37,6 +37,13 @@ COUNTS_DIR = "contract"
 
 # What a row that breaks an enforced check does.
 Policy = StrEnum("Policy", ["fail", "quarantine"])
+
+
+def check_enforced(enforce: list[str]) -> None:
+    """A one-line error for names in ``contract.enforce`` that are not checks."""
+    unknown = sorted(set(enforce) - set(CHECKS))
+    if unknown:
+        raise LaunchbayError(f"contract.enforce has unknown checks {unknown} (known: {list(CHECKS)})")
 
 
 @dataclass
@@ -55,6 +62,9 @@ class ContractConfig:
 
     def __post_init__(self) -> None:
         check_choices(self, "contract")
+        check_enforced(self.enforce)
+        require(self.range_margin >= 0, "contract.range_margin", "0 or more", self.range_margin)
+        require(self.max_categories >= 0, "contract.max_categories", "0 or more", self.max_categories)
 
 
 @dataclass
@@ -78,9 +88,7 @@ class Contract:
             self.policy = Policy(self.policy)
         except ValueError:
             raise LaunchbayError(f"contract.policy must be one of {[p.value for p in Policy]}, got '{self.policy}'") from None
-        unknown = sorted(set(self.enforce) - set(CHECKS))
-        if unknown:
-            raise LaunchbayError(f"contract.enforce has unknown checks {unknown} (known: {list(CHECKS)})")
+        check_enforced(self.enforce)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

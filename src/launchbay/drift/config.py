@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from launchbay.choices import check_choices
+from launchbay.settings import check_choices, require
 
 # Whether a profile keeps the sorted values (exact ks and wasserstein) or fine-bin counts only.
 ValuesMode = StrEnum("ValuesMode", ["exact", "sketch", "auto"])
@@ -54,3 +54,12 @@ class MonitorConfig:
 
     def __post_init__(self) -> None:
         check_choices(self, "monitor")
+        require(2 <= self.bins <= self.fine_bins, "monitor.bins", f"between 2 and monitor.fine_bins ({self.fine_bins})", self.bins)
+        require(self.fine_bins >= 2, "monitor.fine_bins", "at least 2", self.fine_bins)
+        require(self.max_categories >= 1, "monitor.max_categories", "at least 1", self.max_categories)
+        require(0 < self.drift_share <= 1, "monitor.drift_share", "a share in (0, 1]", self.drift_share)
+        require(self.small_reference >= 0, "monitor.small_reference", "0 or more rows", self.small_reference)
+        require(self.exact_max_rows >= 0, "monitor.exact_max_rows", "0 or more rows", self.exact_max_rows)
+        require(0 < self.psi_epsilon < 1, "monitor.psi_epsilon", "a share in (0, 1)", self.psi_epsilon)
+        for metric, threshold in self.thresholds.items():
+            require(threshold >= 0, f"monitor.thresholds.{metric}", "0 or more", threshold)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from launchbay.context import RunContext
-from launchbay.monitoring import check_drift
+from launchbay.monitoring import measure_drift, publish
 from launchbay.scoring import score_batch
 
 
 def execute(ctx: RunContext) -> dict[str, Any]:
     job = ctx.cfg.job
     version = ctx.registry.get(job.model_name, job.model_version)
-    _, scoring_pass = score_batch(ctx, version, drift=True, output=None)
-    return {"drift": check_drift(ctx, version, scoring_pass), "model": {"name": version.name, "version": version.version}}
+    with score_batch(ctx, version, drift=True, output=None) as (_, scoring_pass):
+        result = measure_drift(ctx, scoring_pass)
+    return {"drift": publish(ctx, version, result), "model": {"name": version.name, "version": version.version}}

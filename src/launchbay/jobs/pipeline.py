@@ -1,7 +1,9 @@
 """The end-to-end job: score the batch with the champion and check it for drift in one pass;
 on drift (or on demand) train a challenger and promote it only if it wins.
 
-The first run of a model has no champion: it trains one from ``data`` first.
+The first run of a model has no champion: it trains one from ``data`` first. Once the
+scores are committed the run stands: a challenger that cannot be trained is reported in
+the summary (and as a warning), not as a failed run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from omegaconf import open_dict
 
 from launchbay.context import RunContext
+from launchbay.errors import LaunchbayError
 from launchbay.jobs import score, train
 from launchbay.training.approval import challenge, trigger
 
@@ -25,5 +28,9 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     summary.update(score.execute(ctx))
     reason = trigger(ctx.cfg.approval.trigger, summary.get("drift"))
     if reason:
-        summary["challenger"] = challenge(ctx, reason)
+        try:
+            summary["challenger"] = challenge(ctx, reason)
+        except LaunchbayError as exc:
+            ctx.console.print(f"[yellow]warning:[/] no challenger was trained ({reason}): {exc}")
+            summary["challenger"] = {"trigger": reason, "error": str(exc)}
     return summary

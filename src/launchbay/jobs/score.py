@@ -1,5 +1,5 @@
-"""Score the batch with a registered model, commit the predictions atomically, and
-check the same rows for drift in the same pass."""
+"""Score the batch with a registered model and check the same rows for drift in the same
+pass; the predictions are committed only once the drift check has passed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from launchbay import storage, validation
 from launchbay.context import RunContext
-from launchbay.monitoring import check_drift
+from launchbay.monitoring import measure_drift, publish
 from launchbay.scoring import score_batch
 
 
@@ -16,7 +16,8 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     version = ctx.registry.get(cfg.job.model_name, cfg.job.model_version)
     target = storage.resolve(cfg.score.output or str(ctx.run_dir / "scores"), "score.output")
     output = storage.uri(*target)
-    rows, scoring_pass = score_batch(ctx, version, drift=cfg.score.drift, output=target)
+    with score_batch(ctx, version, drift=cfg.score.drift, output=target) as (rows, scoring_pass):
+        result = measure_drift(ctx, scoring_pass) if cfg.score.drift else None
     seconds = ctx.timings["score"]
     ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=output)
     ctx.console.print(
@@ -28,6 +29,6 @@ def execute(ctx: RunContext) -> dict[str, Any]:
         "model": {"name": version.name, "version": version.version},
         "contract": validation.report(ctx.run_dir),
     }
-    if cfg.score.drift:
-        summary["drift"] = check_drift(ctx, version, scoring_pass)
+    if result is not None:
+        summary["drift"] = publish(ctx, version, result)
     return summary

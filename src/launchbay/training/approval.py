@@ -69,8 +69,6 @@ def crown_first(ctx: RunContext, trained: Trained) -> None:
 def challenge(ctx: RunContext, reason: str) -> dict[str, Any]:
     """Train a challenger, compare it with the champion on the challenger's holdout, promote it if it wins."""
     cfg, job = ctx.cfg.approval, ctx.cfg.job
-    if not 0 < job.holdout < 1:
-        raise LaunchbayError(f"job.holdout must be between 0 and 1 to compare a challenger with the {cfg.alias}, got {job.holdout}")
     champion = ctx.registry.get(job.model_name, cfg.alias)
     ctx.console.print(f"training a challenger to {job.model_name} v{champion.version}: {reason}")
     batch = cfg.train_on == TrainOn.batch

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from launchbay.config import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from launchbay.errors import LaunchbayError
 
-CLASSIFICATION = ("accuracy", "roc_auc", "log_loss")
-REGRESSION = ("r2", "rmse", "mae")
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
 
@@ -35,14 +34,14 @@ def measure(model, X, y: np.ndarray, metric: str) -> float:
         return float(np.sqrt(metrics.mean_squared_error(y, predicted)))
     if metric == "mae":
         return float(metrics.mean_absolute_error(y, predicted))
-    raise LaunchbayError(f"train.metric: unknown metric '{metric}' (known: {list(CLASSIFICATION + REGRESSION)})")
+    raise LaunchbayError(f"train.metric: unknown metric '{metric}' (known: {list(CLASSIFICATION_METRICS + REGRESSION_METRICS)})")
 
 
 def evaluate(model, X, y: np.ndarray) -> dict[str, float]:
     """Every metric that fits the model: classification metrics for classifiers, else regression ones."""
     if not len(y):
         return {}
-    names: tuple[str, ...] = CLASSIFICATION if is_classifier(model) else REGRESSION
+    names: tuple[str, ...] = CLASSIFICATION_METRICS if is_classifier(model) else REGRESSION_METRICS
     if is_classifier(model) and len(np.unique(y)) < 2:
         names = ("accuracy",)
     return {name: measure(model, X, y, name) for name in names}

@@ -1,8 +1,10 @@
-"""Closed choices of config dataclasses.
+"""Checks of config dataclasses: their closed choices and their ranges.
 
 Each closed choice is an ``enum.StrEnum`` field, so Hydra rejects a wrong value when it
-composes the config and lists the valid ones. Dataclasses built in Python (the drift,
-contract and runtime settings are public API) check theirs with ``check_choices``.
+composes the config and lists the valid ones; ``check_choices`` does the same for
+dataclasses built in Python (the drift, contract and runtime settings are public API).
+Ranges are checked in each dataclass's ``__post_init__`` with ``require``, which runs
+when the composed config is validated, before any work starts.
 """
 
 from __future__ import annotations
@@ -28,3 +30,9 @@ def check_choices(settings: Any, key: str) -> None:
             names = [member.value for member in kind]
             choices = f"{', '.join(names[:-1])} or {names[-1]}"
             raise LaunchbayError(f"{key}.{field.name} must be {choices}, got '{value}'") from None
+
+
+def require(holds: bool, key: str, rule: str, value: Any) -> None:
+    """A one-line error ``<key> must be <rule>, got <value>`` unless ``holds``."""
+    if not holds:
+        raise LaunchbayError(f"{key} must be {rule}, got {value!r}")
