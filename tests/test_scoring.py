@@ -98,11 +98,12 @@ def test_rows_without_ids_get_unique_ones(workspace, monkeypatch, tmp_path):
 def test_a_batch_the_model_cannot_read_fails_whole(workspace, monkeypatch, tmp_path):
     home, batch = workspace
     bad = batch.set_column(batch.schema.get_field_index("num_2"), "num_2", pa.array(["x"] * batch.num_rows))
-    pq.write_table(bad, tmp_path / "b.parquet")
+    (tmp_path / "in").mkdir()
+    pq.write_table(bad, tmp_path / "in" / "b.parquet")
     monkeypatch.chdir(home)
-    target = tmp_path / "out"
+    target = tmp_path / "out"  # beside the input: an output inside it is refused before any work
     with pytest.raises(LaunchbayError) as info:
-        launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path}", f"score.output={target}"])
+        launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path / 'in'}", f"score.output={target}"])
     assert "\n" not in str(info.value) and "scoring failed" in str(info.value)
     assert not target.exists() and not list(tmp_path.glob(".out*"))
 

@@ -38,6 +38,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     ctx = RunContext(cfg, run_dir, run_id, manager, console)
+    ctx.check_locations()
     job = importlib.import_module(f"launchbay.jobs.{cfg.job.name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())

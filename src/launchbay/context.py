@@ -13,6 +13,7 @@ from typing import Any, Literal
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import PluginManager
@@ -73,6 +74,27 @@ class RunContext:
     def registry(self) -> Registry:
         """The registry at ``registry.path``, one per run."""
         return Registry(self.cfg.registry.path)
+
+    def check_locations(self) -> None:
+        """Before any work: the run directory is new and the registry lies apart from the data."""
+        ownership.check_run_dir(self.run_dir)
+        self._check_apart("registry.path", storage.resolve(self.cfg.registry.path, "registry.path"))
+
+    def output(self, key: str, location: str) -> tuple[Any, str]:
+        """(filesystem, path) of an output folder, once it is clear that launchbay may write it there."""
+        target = storage.resolve(location, key)
+        self._check_apart(key, target)
+        ownership.check_output_folder(target, key)
+        return target
+
+    def _check_apart(self, key: str, target: tuple[Any, str]) -> None:
+        """``target`` (of config key ``key``) lies apart from what the run reads and holds no running folder."""
+        places = {"data.path": self.cfg.data, "batch.path": self.cfg.batch}
+        inputs = {name: storage.resolve(node.path, name) for name, node in places.items() if node and node.get("path")}
+        if key != "registry.path":
+            inputs["registry.path"] = storage.resolve(self.cfg.registry.path, "registry.path")
+        holds_not = {"the working directory": str(Path.cwd()), "the run directory": str(self.run_dir)}
+        ownership.check_apart(target, key, inputs=inputs, holds_not=holds_not)
 
     @property
     def monitor(self) -> Any:

@@ -55,10 +55,14 @@ def drift(args: argparse.Namespace) -> None:
 
     from rich.console import Console
 
+    from launchbay import ownership
     from launchbay.drift import MonitorConfig, compare
     from launchbay.report import write_report
     from launchbay.storage import write_atomic
 
+    ownership.check_file_replaceable(args.report, "--report")
+    if args.json:
+        ownership.check_file_replaceable(args.json, "--json")
     reference, current = read_table(args.reference), read_table(args.current)
     result = compare(
         reference,
@@ -72,7 +76,7 @@ def drift(args: argparse.Namespace) -> None:
     written(lambda: write_report(result, args.report, title=title), args.report)
     print(f"report: {args.report}")
     if args.json:
-        summary = json.dumps(result.to_dict(), indent=2, allow_nan=False)
+        summary = json.dumps({"about": ownership.MARK, **result.to_dict()}, indent=2, allow_nan=False)
         written(lambda: write_atomic(args.json, summary), args.json)
         print(f"json: {args.json}")
     if args.fail_on_drift and result.dataset_drift:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from launchbay.ownership import MARK
 from launchbay.storage import write_atomic
 
 WIDTH, HEIGHT, PAD = 420, 150, 24
@@ -101,7 +102,7 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
             f'<div class="card"><h3>{html.escape(feature)}{" — drift" if drifted else ""}</h3>'
             f"{bar_chart(labels, reference, current)}</div>"
         )
-    body = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+    body = f"""<!doctype html><!-- {MARK} --><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>{datetime.now(UTC):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
