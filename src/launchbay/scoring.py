@@ -49,6 +49,10 @@ if TYPE_CHECKING:
     from launchbay.registry import ModelVersion
 
 
+# Runs of a scoring task after its worker died (Ray's default for tasks, made explicit).
+RETRIES = 3
+
+
 class Tally:
     """Rows scored so far and the merged drift sketch of those rows: a Ray actor on the
     Ray Data paths, a plain object on the driver on the fragments path."""
@@ -56,14 +60,22 @@ class Tally:
     def __init__(self, reference) -> None:
         self.rows = 0
         self.profile = reference.empty() if reference is not None else None
+        self.ids: list[np.ndarray] = []
 
-    def add(self, rows: int, sketch) -> None:
+    def add(self, rows: int, sketch, ids: np.ndarray | None = None) -> None:
         self.rows += rows
         if sketch is not None:
             self.profile = sketch if self.profile is None else self.profile.merge(sketch)
+        if ids is not None:
+            self.ids.append(ids)
 
     def count(self) -> int:
         return self.rows
+
+    def repeated_ids(self) -> int:
+        """Rows whose id an earlier row of the batch already had (ids read from the input)."""
+        keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
+        return int(keys.size - np.unique(keys).size)
 
     def sketch(self):
         return self.profile
@@ -105,6 +117,7 @@ class Scorer:
         self.reference = worker_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
         self.rows = 0
         self.sketch: Any = None  # DatasetProfile of the rows scored since the last take
+        self.ids: list[np.ndarray] = []  # id keys of those rows, where the input has ids
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         scored = self.score(batch)
@@ -125,7 +138,11 @@ class Scorer:
             batch = enforce_batch(batch, self.contract, plan.run_dir, f"batch (contract of {plan.model_label})")
         frame = batch.select(list(plan.features)).to_pandas()
         predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()} if len(frame) else {}
-        ids = batch.column(plan.id_column) if plan.id_column in batch.column_names else generated_ids(batch.num_rows)
+        if plan.id_column in batch.column_names:
+            ids = batch.column(plan.id_column)
+            self.ids.append(id_keys(ids))
+        else:
+            ids = generated_ids(batch.num_rows)
         columns = {plan.id_column: ids, **predictions}
         columns.update({name: pa.array([value] * batch.num_rows) for name, value in plan.extra})
         self.rows += batch.num_rows
@@ -136,10 +153,10 @@ class Scorer:
             self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
         return pa.table(columns)
 
-    def take(self) -> tuple[int, Any]:
-        """The rows and the sketch gathered since the last take, and start afresh."""
-        gathered = self.rows, self.sketch
-        self.rows, self.sketch = 0, None
+    def take(self) -> tuple[int, Any, np.ndarray | None]:
+        """The rows, the sketch and the id keys gathered since the last take, and start afresh."""
+        gathered = self.rows, self.sketch, np.concatenate(self.ids) if self.ids else None
+        self.rows, self.sketch, self.ids = 0, None, []
         return gathered
 
     def flush(self) -> None:
@@ -147,6 +164,16 @@ class Scorer:
         import ray
 
         ray.get(self.plan.tally.add.remote(*self.take()))
+
+
+def id_keys(ids: pa.ChunkedArray) -> np.ndarray:
+    """64-bit keys of row ids, equal exactly when the ids are (integers), or with a chance of
+    about n² / 2⁶⁵ of any collision among n ids (others, hashed)."""
+    import pandas as pd
+
+    if pa.types.is_integer(ids.type) and not ids.null_count:
+        return ids.to_numpy().astype(np.int64).view(np.uint64)
+    return pd.util.hash_array(np.asarray(ids.to_pandas(), dtype=object))
 
 
 def generated_ids(n: int) -> pa.Array:
@@ -214,7 +241,9 @@ class ScoringPass:
         """Score every fragment as a plain Ray task, at most ``in_flight`` at a time; returns rows."""
         import ray
 
-        task = ray.remote(score_fragment)
+        # A task whose worker dies is run again (up to RETRIES times): it rewrites its whole part
+        # and its rows and sketch reach the driver only from the run that finished, so each row counts once.
+        task = ray.remote(score_fragment).options(max_retries=RETRIES)
         write_part = sink.write_part if sink is not None else None
         self.parts = len(fragments)
         pending: list = []
@@ -233,7 +262,7 @@ class ScoringPass:
             raise
         return self.totals.count()
 
-    def _add(self, gathered: tuple[int, Any]) -> None:
+    def _add(self, gathered: tuple[int, Any, np.ndarray | None]) -> None:
         self.totals.add(*gathered)
         self.parts_done += 1
 
@@ -289,6 +318,12 @@ class ScoringPass:
             finally:
                 done.set()
                 watcher.join()
+
+    def repeated_ids(self) -> int:
+        """Rows of the batch whose id an earlier row already had."""
+        import ray
+
+        return self.totals.repeated_ids() if self.tally is None else ray.get(self.tally.repeated_ids.remote())
 
     def sketch(self) -> Any:
         """The drift profile of every row scored (None when drift was off)."""
@@ -353,6 +388,16 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             if rows == 0:
                 raise LaunchbayError(
                     f"batch: the {cfg.batch.name} source gave no rows to score; {unwritten or 'nothing to check'}"
+                )
+            if scoring_pass.count() != rows:  # Ray ran a batch again after its worker died, and it was counted twice
+                raise LaunchbayError(
+                    f"batch: {scoring_pass.count():,} rows counted for {rows:,} scored after a worker failed; "
+                    f"{unwritten or 'no drift result'}"
+                )
+            if typed(cfg.contract, "contract").unique_ids and (repeated := scoring_pass.repeated_ids()):
+                raise LaunchbayError(
+                    f"batch: {repeated:,} rows repeat an earlier row's {cfg.job.id_column} (contract.unique_ids=true); "
+                    f"{unwritten or 'no drift result'}"
                 )
             yield rows, scoring_pass
     except Exception as exc:

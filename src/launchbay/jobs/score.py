@@ -25,7 +25,12 @@ def execute(ctx: RunContext) -> dict[str, Any]:
         f"({rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}"
     )
     summary = {
-        "scores": {"path": output, "rows": rows, "rows_per_s": round(rows / max(seconds, 1e-9))},
+        "scores": {
+            "path": output,
+            "rows": rows,
+            "rows_per_s": round(rows / max(seconds, 1e-9)),
+            "repeated_ids": scoring_pass.repeated_ids(),
+        },
         "model": {"name": version.name, "version": version.version},
         "contract": validation.report(ctx.run_dir),
     }

@@ -1,0 +1,107 @@
+"""Faults while scoring: a worker killed midway, repeated row ids, an interrupted run.
+Slow: run alone with ``make test-slow``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import launchbay
+from launchbay.data.synthetic import SyntheticConfig, generate
+from launchbay.errors import LaunchbayError
+
+pytestmark = pytest.mark.slow
+
+ROWS = 400_000
+BATCH = ["batch.drift.mean_shift=0", f"batch.rows={ROWS}", "batch.chunk_rows=20000", "score.concurrency=2"]
+
+
+@pytest.fixture(scope="module")
+def home(ray_session, tmp_path_factory):
+    """A directory with a registered model."""
+    home = tmp_path_factory.mktemp("faults")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        launchbay.run(["job=train", "data.rows=3000"])
+    return home
+
+
+def scoring_workers() -> list[psutil.Process]:
+    """Ray worker processes running a scoring task right now."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if "score_fragment" in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def test_a_killed_worker_is_retried_and_every_row_scored_once(home, monkeypatch):
+    monkeypatch.chdir(home)
+    killed: list[int] = []
+    done = threading.Event()
+
+    def kill_one() -> None:
+        while not done.is_set() and not killed:
+            for process in scoring_workers():
+                try:
+                    process.send_signal(signal.SIGKILL)
+                    killed.append(process.pid)
+                    break
+                except psutil.Error:
+                    continue
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    try:
+        summary = launchbay.run(["job=score", *BATCH, f"score.output={home / 'scores'}"])
+    finally:
+        done.set()
+        killer.join()
+    assert killed, "no scoring worker was seen to kill"
+    ids = pq.read_table(home / "scores", columns=["row_id"]).column("row_id").to_numpy()
+    assert summary["scores"]["rows"] == ROWS == len(ids)
+    assert np.array_equal(np.sort(ids), np.arange(ROWS))  # every row once, none twice
+    assert summary["scores"]["repeated_ids"] == 0
+
+
+def test_repeated_ids_are_counted_and_refused_on_demand(home, monkeypatch, tmp_path):
+    monkeypatch.chdir(home)
+    batch = generate(SyntheticConfig(rows=1000), 0)
+    repeated = batch.set_column(0, "row_id", pa.array(batch.column("row_id").to_numpy() % 900))
+    (tmp_path / "in").mkdir()
+    pq.write_table(repeated, tmp_path / "in" / "b.parquet")
+    source = ["data@batch=parquet", f"batch.path={tmp_path / 'in'}"]
+    summary = launchbay.run(["job=score", *source, f"score.output={tmp_path / 'counted'}"])
+    assert summary["scores"]["repeated_ids"] == 100
+    with pytest.raises(LaunchbayError, match=r"batch: 100 rows repeat an earlier row's row_id \(contract.unique_ids=true\)"):
+        launchbay.run(["job=score", *source, "contract.unique_ids=true", f"score.output={tmp_path / 'refused'}"])
+    assert not (tmp_path / "refused").exists() and not list(tmp_path.glob(".refused*"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_nothing_behind(home, tmp_path, signum):
+    out = tmp_path / "scores"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "launchbay", "run", "job=score", *BATCH, "batch.rows=10000000", f"score.output={out}"],
+        cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".scores*")) and time.monotonic() < deadline:  # scoring has started
+        time.sleep(0.05)
+    time.sleep(1.0)
+    run.send_signal(signum)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "launchbay: interrupted; partial outputs were discarded"
+    assert "Traceback" not in err and "SIGTERM" not in err
+    assert list(tmp_path.iterdir()) == []  # no staging folder, no output
