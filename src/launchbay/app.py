@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from launchbay.config import config_error, typed
 from launchbay.context import RunContext, validate
 from launchbay.errors import LaunchbayError
+from launchbay.ownership import check_run_dir
 from launchbay.plugins import load_config_plugins
 from launchbay.storage import write_atomic
 
@@ -103,7 +104,8 @@ def prepare(overrides: list[str]) -> None:
 
 
 def check_composes(args: list[str]) -> None:
-    """Compose once up front so that a wrong override is one line, not a Hydra traceback."""
+    """Compose once up front so that a wrong override is one line, not a Hydra traceback, and a
+    run directory that holds other files is refused before Hydra writes into it."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -114,11 +116,12 @@ def check_composes(args: list[str]) -> None:
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            compose(parsed.config_name or "config", overrides=overrides)
+            cfg = compose(parsed.config_name or "config", overrides=overrides, return_hydra_config=True)
     except Exception as exc:
         raise LaunchbayError(config_error(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
+    check_run_dir(Path(cfg.hydra.run.dir).resolve())  # before Hydra writes its files into it
 
 
 def hydra_args(args: list[str]):

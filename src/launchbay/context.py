@@ -46,7 +46,10 @@ def validate(cfg: DictConfig, manager: PluginManager) -> None:
     for section in SECTIONS:
         typed(cfg[section], section)
     for key, kind in SELECTIONS.items():
-        component_settings(manager, kind, cfg[key])
+        try:
+            component_settings(manager, kind, cfg[key])
+        except LaunchbayError as exc:
+            raise LaunchbayError(f"{key}: {exc}") from None
     for name, values in cfg.alerts.items():
         component_settings(manager, "alert", {"name": name, **(values or {})})
     monitor = typed(cfg.monitor, "monitor")

@@ -50,11 +50,16 @@ class SyntheticConfig:
     chunk_rows: int = 50_000
     drift: DriftSpec = field(default_factory=DriftSpec)
 
+    def __post_init__(self) -> None:
+        check(self)
+
 
 def check(cfg: SyntheticConfig) -> None:
     """Reject settings that cannot make a dataset, naming the setting."""
     if cfg.rows <= 0:
         raise LaunchbayError(f"rows must be positive, got {cfg.rows}")
+    if cfg.chunk_rows <= 0:
+        raise LaunchbayError(f"chunk_rows must be positive, got {cfg.chunk_rows}")
     if not 1 <= cfg.numeric <= _MAX_FEATURES:
         raise LaunchbayError(f"numeric must be between 1 and {_MAX_FEATURES}, got {cfg.numeric}")
     if cfg.categorical < 0 or not 1 <= cfg.categories <= 200:
