@@ -60,13 +60,14 @@ def count_numeric(
 
 def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats: np.ndarray) -> FeatureProfile:
     """The profile of ``x`` from its bin counts and per-chunk statistics."""
-    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
+    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NEGINFS, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
 
     part = ref.empty()
     part.rows = x.size
     part.counts = counts
     part.null_count = int(stats[:, NULLS].sum())
     part.inf_count = int(stats[:, INFS].sum())
+    part.neginf_count = int(stats[:, NEGINFS].sum())
     part.min, part.max = float(stats[:, MIN].min()), float(stats[:, MAX].max())
     chunks = []
     for n, s1, s2 in stats[:, [COUNT, SHIFTED_SUM, SHIFTED_SUMSQ]]:

@@ -15,9 +15,9 @@ from numba.extending import intrinsic
 
 # int64 slots between two chunks' histograms: 128 bytes, two cache lines.
 PAD = 16
-# Per-chunk statistics of a counting pass, one row per chunk.
-NULLS, INFS, COUNT, MIN, MAX, SHIFTED_SUM, SHIFTED_SUMSQ = range(7)
-N_STATS = 7
+# Per-chunk statistics of a counting pass, one row per chunk: INFS counts +-inf, NEGINFS the -inf of them.
+NULLS, INFS, COUNT, MIN, MAX, SHIFTED_SUM, SHIFTED_SUMSQ, NEGINFS = range(8)
+N_STATS = 8
 
 # A chunk is counted a tile at a time: moments first (vectorised), then bins from cache.
 TILE = 4096
@@ -210,6 +210,7 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
     extremes = (keys[:2] ^ ((keys[:2] >> 63) & ORDER_MASK)).view(np.float64)
     stats[NULLS] = nans
     stats[INFS] = pos + neg
+    stats[NEGINFS] = neg
     stats[COUNT] = count
     stats[MIN] = extremes[0] if count else np.inf
     stats[MAX] = extremes[1] if count else -np.inf
