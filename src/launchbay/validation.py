@@ -5,8 +5,9 @@ range and the allowed categories. It is inferred from the training rows (or read
 from a file the data team writes), stored with the model version, and checked on
 training data and on every batch before scoring.
 
-Four checks: ``type`` (a whole column has the wrong type family), ``nullable``,
-``range`` and ``category``. Every check is counted per column; the contract's
+Five checks: ``type`` (a whole column has the wrong type family), ``nullable`` (null,
+or NaN in a float column), ``range``, ``category`` and ``finite`` (NaN, +inf or -inf in a
+float column, whatever the training data held). Every check is counted per column; the contract's
 ``enforce`` list says which make a row bad. Bad rows fail the job (``policy: fail``)
 or go to a side output and are left out (``policy: quarantine``). A wrong type is
 never quarantined: no row of that column can be trusted.
@@ -30,7 +31,7 @@ from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
 from launchbay.storage import write_atomic
 
-CHECKS = ("type", "nullable", "range", "category")
+CHECKS = ("type", "nullable", "range", "category", "finite")
 QUARANTINE_DIR = "quarantine"
 COUNTS_DIR = "contract"
 
@@ -187,6 +188,8 @@ def _violations(table: pa.Table, rule: ColumnRule) -> dict[str, np.ndarray]:
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     masks = {"nullable": np.zeros(table.num_rows, dtype=bool) if rule.nullable else _mask(pc.is_null(column, nan_is_null=True))}
+    if pa.types.is_floating(column.type):
+        masks["finite"] = _mask(pc.invert(pc.is_finite(column)))
     if rule.min is not None:
         outside = pc.or_(pc.less(column, rule.min), pc.greater(column, rule.max))
         masks["range"] = _mask(outside)
