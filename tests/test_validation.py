@@ -40,6 +40,13 @@ def test_violations_are_counted_per_column(training):
         split(batch, contract, "here")
 
 
+def test_training_rows_with_nan_infer_a_nullable_column_so_they_keep_their_own_contract():
+    training = pa.table({"x": pa.array([1.0, float("nan"), float("inf"), 2.0], from_pandas=False), "z": [1.0, 2.0, 3.0, 4.0]})
+    contract = infer(training, ContractConfig())
+    assert [rule.nullable for rule in contract.columns] == [True, False]
+    assert check(training, contract).counts == {"x": {"finite": 2, "range": 1}}
+
+
 def test_nan_and_inf_are_counted_as_finite_and_enforceable(training, tmp_path):
     contract = infer(training, ContractConfig(policy="quarantine", enforce=["type", "finite"]))
     assert "finite" in Contract.from_json(contract.to_json(), "here").enforce

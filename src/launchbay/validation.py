@@ -137,7 +137,8 @@ def infer(table: pa.Table, cfg: ContractConfig) -> Contract:
     rules = []
     for name in table.column_names:
         column = table.column(name)
-        rule = ColumnRule(name, kind_of(column.type), nullable=column.null_count > 0)
+        # nullable as ``check`` counts it: NaN is null
+        rule = ColumnRule(name, kind_of(column.type), nullable=bool(pc.any(pc.is_null(column, nan_is_null=True)).as_py()))
         if rule.kind in ("integer", "float"):
             finite = pc.drop_null(column) if rule.kind == "integer" else column.filter(pc.is_finite(column))
             if len(finite):
