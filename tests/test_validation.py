@@ -47,6 +47,14 @@ def test_training_rows_with_nan_infer_a_nullable_column_so_they_keep_their_own_c
     assert check(training, contract).counts == {"x": {"finite": 2, "range": 1}}
 
 
+def test_an_all_null_string_column_and_integers_past_2_to_the_53_are_checked():
+    training = pa.table({"s": pa.array([None, None], pa.string()), "big": [2**63 - 1, 2**62]})
+    contract = infer(training, ContractConfig(enforce=["category", "range"]))
+    assert contract.columns[0].categories == []
+    assert check(training, contract).counts == {}
+    assert check(pa.table({"s": ["a", None], "big": [-(2**63), 2**62]}), contract).counts == {"s": {"category": 1}, "big": {"range": 1}}
+
+
 def test_nan_and_inf_are_counted_as_finite_and_enforceable(training, tmp_path):
     contract = infer(training, ContractConfig(policy="quarantine", enforce=["type", "finite"]))
     assert "finite" in Contract.from_json(contract.to_json(), "here").enforce

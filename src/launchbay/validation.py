@@ -192,10 +192,12 @@ def _violations(table: pa.Table, rule: ColumnRule) -> dict[str, np.ndarray]:
     if pa.types.is_floating(column.type):
         masks["finite"] = _mask(pc.invert(pc.is_finite(column)))
     if rule.min is not None:
-        outside = pc.or_(pc.less(column, rule.min), pc.greater(column, rule.max))
+        # integers past 2**53 compare as the nearest float: a checked cast would fail on them
+        numbers = column.cast(pa.float64(), safe=False) if pa.types.is_integer(column.type) else column
+        outside = pc.or_(pc.less(numbers, rule.min), pc.greater(numbers, rule.max))
         masks["range"] = _mask(outside)
     if rule.categories is not None:
-        masks["category"] = _mask(pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(rule.categories)))))
+        masks["category"] = _mask(pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(rule.categories, column.type)))))
     return masks
 
 
