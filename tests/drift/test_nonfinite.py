@@ -186,3 +186,9 @@ def test_a_side_with_only_inf_is_a_one_line_error_that_says_so():
         compare(finite, infinite)
     with pytest.raises(LaunchbayError, match=r"^feature 'x' has no finite values in the reference data \(2 \+-inf"):
         compare(infinite, finite)
+
+
+def test_integers_past_2_to_the_53_are_numbers_not_an_error():
+    big = pd.DataFrame({"id": np.array([2**63 - 1, 2**62, 3] * 100, np.int64)})
+    [row] = compare(big, big).rows
+    assert (row.value, row.drifted) == (0.0, False)
