@@ -11,7 +11,7 @@ import pytest
 import launchbay
 from launchbay.errors import LaunchbayError
 from launchbay.registry import Registry
-from launchbay.validation import ColumnRule, Contract, ContractConfig, ContractError, check, infer, split
+from launchbay.validation import ColumnRule, Contract, ContractConfig, ContractError, check, enforce_batch, infer, report, split
 
 SMALL = ["data.rows=3000", "batch.rows=2000", "data.chunk_rows=1000", "batch.chunk_rows=1000", "approval.trigger=never"]
 
@@ -38,6 +38,39 @@ def test_violations_are_counted_per_column(training):
     assert checked.bad.tolist() == [False, True, True, True]
     with pytest.raises(ContractError, match=r"here: 3 of 4 rows break the model's data contract \(x nullable: 1, x range: 2, c nullable: 1, c category: 1\)"):
         split(batch, contract, "here")
+
+
+def test_training_rows_with_nan_infer_a_nullable_column_so_they_keep_their_own_contract():
+    training = pa.table({"x": pa.array([1.0, float("nan"), float("inf"), 2.0], from_pandas=False), "z": [1.0, 2.0, 3.0, 4.0]})
+    contract = infer(training, ContractConfig())
+    assert [rule.nullable for rule in contract.columns] == [True, False]
+    assert check(training, contract).counts == {"x": {"finite": 2, "range": 1}}
+
+
+def test_an_all_null_string_column_and_integers_past_2_to_the_53_are_checked():
+    training = pa.table({"s": pa.array([None, None], pa.string()), "big": [2**63 - 1, 2**62]})
+    contract = infer(training, ContractConfig(enforce=["category", "range"]))
+    assert contract.columns[0].categories == []
+    assert check(training, contract).counts == {}
+    assert check(pa.table({"s": ["a", None], "big": [-(2**63), 2**62]}), contract).counts == {"s": {"category": 1}, "big": {"range": 1}}
+
+
+def test_nan_and_inf_are_counted_as_finite_and_enforceable(training, tmp_path):
+    contract = infer(training, ContractConfig(policy="quarantine", enforce=["type", "finite"]))
+    assert "finite" in Contract.from_json(contract.to_json(), "here").enforce
+    half_nan = [float("nan")] * 3 + [1.0] * 3
+    batch = pa.table({"x": [1.0, float("inf"), float("-inf"), None, 2.0, 3.0], "n": [1] * 6, "c": ["a"] * 6, "y": half_nan})
+    checked = check(batch, contract)
+    assert checked.counts == {"x": {"nullable": 1, "finite": 2, "range": 2}, "y": {"finite": 3}}, "+-inf is out of range too"
+    assert checked.bad.tolist() == [True, True, True, False, False, False]
+    good = enforce_batch(batch, contract, str(tmp_path), "batch")
+    assert good.column("x").to_pylist() == [None, 2.0, 3.0]
+    enforce_batch(batch.slice(0, 2), contract, str(tmp_path), "batch")
+    assert report(tmp_path)["violations"] == {"x": {"nullable": 1, "finite": 3, "range": 3}, "y": {"finite": 5}}
+    assert report(tmp_path)["quarantined_rows"] == 5
+    strict = Contract(contract.columns, enforce=["finite"])
+    with pytest.raises(ContractError, match=r"here: 3 of 6 rows break the model's data contract \(x nullable: 1, x finite: 2, x range: 2, y finite: 3\)"):
+        split(batch, strict, "here")
 
 
 def test_quarantine_splits_rows_and_a_wrong_type_always_fails(training):

@@ -98,10 +98,12 @@ class ModelFamily(Component):
 
 @dataclass(frozen=True)
 class MetricValue:
-    """One drift metric of one feature."""
+    """One drift metric of one feature. A metric that cannot be computed says why in
+    ``undefined``; a NaN or infinite value without a reason is undefined too."""
 
     value: float
     p_value: float | None = None
+    undefined: str | None = None
 
 
 @dataclass(frozen=True)

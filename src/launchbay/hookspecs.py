@@ -91,6 +91,8 @@ def launchbay_drift_metrics() -> list[DriftMetric]:
         def launchbay_drift_metrics():
             return [DriftMetric("mean_shift", compute=lambda ref, cur: MetricValue(abs(cur.mean - ref.mean)),
                                 applies_to="numeric", threshold=0.5)]
+
+    A metric that cannot be computed returns ``MetricValue(math.nan, undefined="why")``.
     """
 
 

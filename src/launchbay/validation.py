@@ -5,8 +5,9 @@ range and the allowed categories. It is inferred from the training rows (or read
 from a file the data team writes), stored with the model version, and checked on
 training data and on every batch before scoring.
 
-Four checks: ``type`` (a whole column has the wrong type family), ``nullable``,
-``range`` and ``category``. Every check is counted per column; the contract's
+Five checks: ``type`` (a whole column has the wrong type family), ``nullable`` (null,
+or NaN in a float column), ``range``, ``category`` and ``finite`` (NaN, +inf or -inf in a
+float column, whatever the training data held). Every check is counted per column; the contract's
 ``enforce`` list says which make a row bad. Bad rows fail the job (``policy: fail``)
 or go to a side output and are left out (``policy: quarantine``). A wrong type is
 never quarantined: no row of that column can be trusted.
@@ -30,7 +31,7 @@ from launchbay.errors import LaunchbayError
 from launchbay.settings import check_choices, require
 from launchbay.storage import write_atomic
 
-CHECKS = ("type", "nullable", "range", "category")
+CHECKS = ("type", "nullable", "range", "category", "finite")
 QUARANTINE_DIR = "quarantine"
 COUNTS_DIR = "contract"
 
@@ -146,7 +147,8 @@ def infer(table: pa.Table, cfg: ContractConfig) -> Contract:
     rules = []
     for name in table.column_names:
         column = table.column(name)
-        rule = ColumnRule(name, kind_of(column.type), nullable=column.null_count > 0)
+        # nullable as ``check`` counts it: NaN is null
+        rule = ColumnRule(name, kind_of(column.type), nullable=bool(pc.any(pc.is_null(column, nan_is_null=True)).as_py()))
         if rule.kind in ("integer", "float"):
             finite = pc.drop_null(column) if rule.kind == "integer" else column.filter(pc.is_finite(column))
             if len(finite):
@@ -197,11 +199,15 @@ def _violations(table: pa.Table, rule: ColumnRule) -> dict[str, np.ndarray]:
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     masks = {"nullable": np.zeros(table.num_rows, dtype=bool) if rule.nullable else _mask(pc.is_null(column, nan_is_null=True))}
+    if pa.types.is_floating(column.type):
+        masks["finite"] = _mask(pc.invert(pc.is_finite(column)))
     if rule.min is not None:
-        outside = pc.or_(pc.less(column, rule.min), pc.greater(column, rule.max))
+        # integers past 2**53 compare as the nearest float: a checked cast would fail on them
+        numbers = column.cast(pa.float64(), safe=False) if pa.types.is_integer(column.type) else column
+        outside = pc.or_(pc.less(numbers, rule.min), pc.greater(numbers, rule.max))
         masks["range"] = _mask(outside)
     if rule.categories is not None:
-        masks["category"] = _mask(pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(rule.categories)))))
+        masks["category"] = _mask(pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(rule.categories, column.type)))))
     return masks
 
 

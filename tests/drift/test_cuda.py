@@ -20,7 +20,7 @@ SIMULATED = textwrap.dedent(
     from launchbay.drift import MonitorConfig, build_reference
     from launchbay.drift.cuda import count_column_gpu
     from launchbay.drift.device import count_arrays, use_gpu
-    from launchbay.drift.kernels import COUNT, COUNTED_STEPS, INFS, MAX, MIN, NULLS, bin_lookup
+    from launchbay.drift.kernels import COUNT, COUNTED_STEPS, INFS, MAX, MIN, NEGINFS, NULLS, bin_lookup
 
     assert cuda.is_available() and use_gpu("gpu")
     rng = np.random.default_rng(0)
@@ -40,6 +40,7 @@ SIMULATED = textwrap.dedent(
         assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
         for k in (NULLS, INFS, COUNT):
             assert cpu_stats[:, k].sum() == gpu_stats[0, k]
+        assert cpu_stats[:, NEGINFS].sum() == gpu_stats[0, NEGINFS] == np.sum(values == -np.inf)
         assert cpu_stats[:, MIN].min() == gpu_stats[0, MIN] and cpu_stats[:, MAX].max() == gpu_stats[0, MAX]
     print("ok", int(gpu_counts.sum()))
     """

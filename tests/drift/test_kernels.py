@@ -81,6 +81,23 @@ def test_values_on_and_next_to_every_edge_land_in_the_right_bin(dense, path):
     check(x, edges, counts, stats, 0.0)
 
 
+@pytest.mark.parametrize(
+    "edges",
+    [
+        [5e-324, 1e-323],  # a span of subnormals: the grid's scale would overflow
+        [0.0, 5e-324, 1e-323, 1.5e-323],
+        [-1e308, 1e308, 1.7e308],  # a span past the float range
+        [-1.7e308, -1.0, 0.0, 1.0, 1.7e308],
+    ],
+)
+def test_spans_of_subnormals_and_past_the_float_range_land_in_the_right_bin(edges):
+    edges = np.array(edges)
+    x = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf), [0.0, np.nan, np.inf, -np.inf]])
+    [(counts, stats)] = count_arrays([x], [bin_lookup(edges, 4)], [0.0], "cpu")
+    np.testing.assert_array_equal(counts, expected_counts(edges, x))
+    assert stats[:, COUNT].sum() == finite(x).size
+
+
 @pytest.mark.parametrize("chunks", [1, 2, 3])
 def test_heavy_tails_and_a_single_edge(chunks, monkeypatch):
     import launchbay.drift.device as device

@@ -20,7 +20,10 @@ def require_features(names: Iterable[str], present: Collection[str]) -> None:
             raise LaunchbayError(f"feature '{name}' is missing from the current data")
 
 
-def require_values(name: str, count: int, side: str) -> None:
-    """An error when feature ``name`` has no values (``count``) in the ``side`` data."""
+def require_values(name: str, count: int, side: str, infinite: int = 0) -> None:
+    """An error when feature ``name`` has no values (``count``, finite ones for numbers) in
+    the ``side`` data; ``infinite`` of them are +-inf."""
+    if count == 0 and infinite:
+        raise LaunchbayError(f"feature '{name}' has no finite values in the {side} data ({infinite} +-inf, the rest missing)")
     if count == 0:
         raise LaunchbayError(f"feature '{name}' has no values in the {side} data (all missing)")

@@ -64,8 +64,10 @@ def as_float64(chunk: pa.Array, name: str) -> np.ndarray:
     if pa.types.is_dictionary(chunk.type):
         chunk = chunk.dictionary_decode()
     if chunk.type != pa.float64():
+        # numbers past 2**53 become the nearest float; other types must convert exactly
+        exact = not (pa.types.is_integer(chunk.type) or pa.types.is_decimal(chunk.type))
         try:
-            chunk = pc.cast(chunk, pa.float64())
+            chunk = pc.cast(chunk, pa.float64(), safe=exact)
         except pa.ArrowInvalid as exc:
             raise LaunchbayError(f"feature '{name}' is not numeric in the current data ({chunk.type})") from exc
     if chunk.null_count:

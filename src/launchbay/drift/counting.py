@@ -60,19 +60,21 @@ def count_numeric(
 
 def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats: np.ndarray) -> FeatureProfile:
     """The profile of ``x`` from its bin counts and per-chunk statistics."""
-    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
+    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NEGINFS, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
 
     part = ref.empty()
     part.rows = x.size
     part.counts = counts
     part.null_count = int(stats[:, NULLS].sum())
     part.inf_count = int(stats[:, INFS].sum())
+    part.neginf_count = int(stats[:, NEGINFS].sum())
     part.min, part.max = float(stats[:, MIN].min()), float(stats[:, MAX].max())
     chunks = []
-    for n, s1, s2 in stats[:, [COUNT, SHIFTED_SUM, SHIFTED_SUMSQ]]:
-        mean = s1 / n if n else 0.0
-        chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
-    _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *merge_moments(a, b)), chunks)
+    with np.errstate(over="ignore", invalid="ignore"):  # sums of values near the float range overflow (see metrics)
+        for n, s1, s2 in stats[:, [COUNT, SHIFTED_SUM, SHIFTED_SUMSQ]]:
+            mean = s1 / n if n else 0.0
+            chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
+        _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *merge_moments(a, b)), chunks)
     if ref.values is not None:
         part.values = np.sort(x[np.isfinite(x)].astype(np.float64)) if part.count <= ref.exact_limit else None
     return part

@@ -18,6 +18,7 @@ from launchbay.drift.kernels import (
     MAX,
     MIN,
     N_STATS,
+    NEGINFS,
     NULLS,
     SHIFTED_SUM,
     SHIFTED_SUMSQ,
@@ -41,6 +42,7 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
     first, last, top = bounds_of(edges, lut, steps)
     nulls = 0.0
     infs = 0.0
+    neginfs = 0.0
     lo = math.inf
     hi = -math.inf
     s1 = 0.0
@@ -51,6 +53,8 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
             nulls += 1
         elif v == math.inf or v == -math.inf:
             infs += 1
+            if v < 0:
+                neginfs += 1
         else:
             d = v - shift
             s1 += d
@@ -60,6 +64,7 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
             cuda.atomic.add(counts, bin_of(v, cell_of(v, first, last, top, scale), edges, lut, steps), 1)
     cuda.atomic.add(stats, NULLS, nulls)
     cuda.atomic.add(stats, INFS, infs)
+    cuda.atomic.add(stats, NEGINFS, neginfs)
     cuda.atomic.min(stats, MIN, lo)
     cuda.atomic.max(stats, MAX, hi)
     cuda.atomic.add(stats, SHIFTED_SUM, s1)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 from typing import Any
 
-from launchbay.components import DriftMetric
+from launchbay.components import DriftMetric, MetricValue
 from launchbay.drift.checks import require_features, require_rows, require_values
 from launchbay.drift.config import MonitorConfig
 from launchbay.drift.counting import sketch
@@ -17,6 +18,9 @@ from launchbay.drift.result import DriftResult, MetricRow
 from launchbay.errors import LaunchbayError
 
 log = logging.getLogger(__name__)
+
+# Added by the default selection to a feature whose share of null, NaN or +-inf values changed.
+NONFINITE = "nonfinite_rate"
 
 
 def compare(
@@ -33,7 +37,12 @@ def compare(
     sketch per block) or ``DatasetProfile``s (a current profile must be counted over the
     reference's bins, as ``sketch`` does).
     ``categorical`` and ``metrics`` override the fields of ``config`` with those names.
+    A feature on the default selection also gets a ``nonfinite_rate`` row when that metric
+    calls it drifted: values turning null, NaN or +-inf are drift even when the finite
+    ones keep their distribution.
     """
+    from launchbay.plugins import get_manager
+
     config = config or MonitorConfig()
     if categorical is not None:
         config = replace(config, categorical=list(categorical))
@@ -43,10 +52,15 @@ def compare(
     cur = current if isinstance(current, DatasetProfile) else profile_current(current, ref, config)
     check_profiles(ref, cur)
     rows = []
+    watch = get_manager().component("metric", NONFINITE)
     for name, chosen in select_metrics(ref, config).items():
         ref_feature = replace(ref.features[name], epsilon=config.psi_epsilon)
         for metric in chosen:
             rows.append(_evaluate(metric, ref_feature, cur.features[name], config))
+        if _by_default(name, config):
+            row = _evaluate(watch, ref_feature, cur.features[name], config)
+            if row.drifted:
+                rows.append(row)
     return DriftResult(rows, ref, cur, drift_share=config.drift_share)
 
 
@@ -73,8 +87,8 @@ def check_profiles(ref: DatasetProfile, cur: DatasetProfile) -> None:
     require_rows(cur.rows, "current")
     for name, feature in ref.features.items():
         require_features([name], cur.features)
-        require_values(name, feature.count, "reference")
-        require_values(name, cur.features[name].count, "current")
+        require_values(name, feature.count, "reference", feature.inf_count)
+        require_values(name, cur.features[name].count, "current", cur.features[name].inf_count)
 
 
 def default_metric(feature: FeatureProfile, reference_rows: int, config: MonitorConfig) -> str:
@@ -116,6 +130,11 @@ def select_metrics(reference: DatasetProfile, config: MonitorConfig) -> dict[str
     return chosen
 
 
+def _by_default(name: str, config: MonitorConfig) -> bool:
+    """True when feature ``name`` gets the default metric (neither ``features`` nor ``metrics`` names one)."""
+    return name not in config.features and not config.metrics
+
+
 def _fits(metric: DriftMetric, feature: FeatureProfile) -> bool:
     return metric.applies_to in ("any", feature.kind)
 
@@ -128,9 +147,20 @@ def _evaluate(metric: DriftMetric, ref: FeatureProfile, cur: FeatureProfile, con
     except Exception as exc:
         raise LaunchbayError(f"metric '{metric.name}' failed on feature '{ref.name}': {exc}") from exc
     threshold = config.thresholds.get(metric.name, metric.threshold)
+    undefined = result.undefined or _not_finite(result)
+    if undefined:
+        return MetricRow(ref.name, ref.kind, metric.name, math.nan, None, threshold, False, undefined)
     if metric.drift_when == "below":
         score = result.p_value if result.p_value is not None else result.value
         drifted = score < threshold
     else:
         drifted = result.value >= threshold
     return MetricRow(ref.name, ref.kind, metric.name, float(result.value), result.p_value, threshold, bool(drifted))
+
+
+def _not_finite(result: MetricValue) -> str | None:
+    """Why a value or p-value that is NaN or infinite is no verdict, or None."""
+    for name, x in (("value", result.value), ("p-value", result.p_value)):
+        if x is not None and not math.isfinite(x):
+            return f"the {name} is {float(x)}"
+    return None

@@ -15,9 +15,9 @@ from numba.extending import intrinsic
 
 # int64 slots between two chunks' histograms: 128 bytes, two cache lines.
 PAD = 16
-# Per-chunk statistics of a counting pass, one row per chunk.
-NULLS, INFS, COUNT, MIN, MAX, SHIFTED_SUM, SHIFTED_SUMSQ = range(7)
-N_STATS = 7
+# Per-chunk statistics of a counting pass, one row per chunk: INFS counts +-inf, NEGINFS the -inf of them.
+NULLS, INFS, COUNT, MIN, MAX, SHIFTED_SUM, SHIFTED_SUMSQ, NEGINFS = range(8)
+N_STATS = 8
 
 # A chunk is counted a tile at a time: moments first (vectorised), then bins from cache.
 TILE = 4096
@@ -26,6 +26,10 @@ MAX_STEPS = 1
 MAX_CELLS_PER_EDGE = 64
 # Dense cells with up to this many edges compare them all; denser ones are bisected.
 COUNTED_STEPS = 16
+# The grid spans at most this much past the first edge, so that ``v - first`` stays finite;
+# its cell size is at least the span over the largest float (for spans of subnormals).
+MAX_SPAN = 2.0**1023
+MAX_SCALE = np.finfo(np.float64).max
 # XOR mask that turns the bits of a float64 into an int64 with the same order.
 ORDER_MASK = np.int64(0x7FFFFFFFFFFFFFFF)
 LOWEST_KEY = -ORDER_MASK - 1
@@ -61,16 +65,19 @@ def grid_lookup(edges, cells_per_edge):
     The cell of each edge is computed with the same arithmetic, so this holds for every
     float, rounding included. The grid doubles until ``steps <= MAX_STEPS`` (dense
     quantiles of heavy tails need it finer). ``lut`` is unsigned so that indices built
-    from it need no negative-index check.
+    from it need no negative-index check. The grid ends ``MAX_SPAN`` past the first edge
+    at most (edges beyond share its last cell), and its cells are at least the span
+    over ``MAX_SCALE`` wide.
     """
     n_edges = edges.size
-    span = edges[n_edges - 1] - edges[0]
+    last = min(edges[n_edges - 1], edges[0] + MAX_SPAN)
+    span = last - edges[0]
     cells = max(1, n_edges * cells_per_edge)
     while True:
-        scale = cells / span if span > 0 else 0.0
+        scale = min(cells / span, MAX_SCALE) if span > 0 else 0.0
         lut = np.zeros(cells + 1, np.uint32)
         for k in range(n_edges):
-            lut[min(int((edges[k] - edges[0]) * scale), cells - 1) + 1] += 1
+            lut[min(int((min(edges[k], last) - edges[0]) * scale), cells - 1) + 1] += 1
         steps = 0
         for c in range(cells):
             steps = max(steps, lut[c + 1])
@@ -85,8 +92,9 @@ def grid_lookup(edges, cells_per_edge):
 
 
 def grid_bounds(edges, lut, steps):
-    """(first edge, last edge, last grid cell) of a lookup (see ``BinLookup``)."""
-    return edges[0], edges[edges.size - max(steps, 1) - 1], np.uint32(lut.size - 2)
+    """(first edge, end of the grid, last grid cell) of a lookup (see ``BinLookup``)."""
+    first = edges[0]
+    return first, min(edges[edges.size - max(steps, 1) - 1], first + MAX_SPAN), np.uint32(lut.size - 2)
 
 
 def grid_cell(v, first, last, top, scale):
@@ -202,6 +210,7 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
     extremes = (keys[:2] ^ ((keys[:2] >> 63) & ORDER_MASK)).view(np.float64)
     stats[NULLS] = nans
     stats[INFS] = pos + neg
+    stats[NEGINFS] = neg
     stats[COUNT] = count
     stats[MIN] = extremes[0] if count else np.inf
     stats[MAX] = extremes[1] if count else -np.inf

@@ -13,7 +13,11 @@ Every metric compares a reference and a current ``FeatureProfile``. Definitions:
 - ``wasserstein``: first Wasserstein distance (the area between the CDFs), exact in exact
   mode; a sketch interpolates the CDFs linearly inside each fine bin and is within
   ``wasserstein_error_bound`` of the true value.
-- ``wasserstein_norm``: ``wasserstein / max(reference std (ddof=0), 0.001)``, as Evidently.
+  Values beyond 2**500 are divided by a power of two first (exact), so that no width
+  overflows; a distance past the float range is undefined.
+- ``wasserstein_norm``: ``wasserstein / max(reference std (ddof=0), 0.001)``, as Evidently;
+  computed in the same scaled units. Where the reference variance overflowed, the std
+  comes from the exact values; a sketch without them leaves the metric undefined.
 - ``jensen_shannon``: Jensen-Shannon *distance* (square root of the divergence), natural
   log, as scipy's ``jensenshannon``: 0 to sqrt(ln 2) = 0.833. Base-2 tools report 1.201
   times more.
@@ -27,6 +31,11 @@ Every metric compares a reference and a current ``FeatureProfile``. Definitions:
 - ``tvd`` and ``linf``: half the L1 and the largest absolute difference between the
   category shares.
 - ``missing_rate``: absolute difference between the shares of null or NaN values.
+- ``nonfinite_rate``: absolute difference between the shares of null, NaN or +-inf
+  values (``missing_rate`` for categorical features). The default selection adds it to a
+  feature whose share changed by at least its threshold (see ``engine.compare``).
+
+A metric that cannot be computed returns NaN with the reason in ``MetricValue.undefined``.
 
 Distributions leave out bins and categories that are empty on both sides. Prediction
 drift is these metrics applied to the prediction column.
@@ -47,6 +56,8 @@ P_VALUE_THRESHOLD = 0.05
 DISTANCE_THRESHOLD = 0.1
 KS_EXACT_MAX_N = 10_000
 MIN_STD = 0.001
+# Wasserstein scales sides whose extremes pass 2**HUGE_EXPONENT (their squares overflow past 2**512).
+HUGE_EXPONENT = 500
 
 
 def aligned_counts(ref: FeatureProfile, cur: FeatureProfile) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +139,10 @@ def missing_rate(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
     return MetricValue(abs(cur.missing_share - ref.missing_share))
 
 
+def nonfinite_rate(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    return MetricValue(abs(cur.nonfinite_share - ref.nonfinite_share))
+
+
 def _fine_cdfs(ref: FeatureProfile, cur: FeatureProfile) -> tuple[np.ndarray, np.ndarray]:
     """CDFs just below each fine edge, from the fine counts."""
     return np.cumsum(ref.counts)[:-1] / ref.count, np.cumsum(cur.counts)[:-1] / cur.count
@@ -167,25 +182,44 @@ def ks_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
     return float(np.minimum(r, c).max())
 
 
-def _fine_bins(ref: FeatureProfile, cur: FeatureProfile):
-    """Fine bin widths (outer bins closed at the observed min and max) and shares."""
+def _fine_bins(ref: FeatureProfile, cur: FeatureProfile, unit: float = 1.0):
+    """Fine bin widths in ``unit``s (outer bins closed at the observed min and max) and shares."""
     bounds = np.concatenate([[min(ref.min, cur.min)], ref.edges, [max(ref.max, cur.max)]])
-    return np.diff(bounds), ref.counts / ref.count, cur.counts / cur.count
+    return np.diff(_scaled(bounds, unit)), ref.counts / ref.count, cur.counts / cur.count
 
 
-def wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+def _unit(ref: FeatureProfile, cur: FeatureProfile) -> float:
+    """1, or the power of two that brings both sides within +-2 when their extremes pass 2**HUGE_EXPONENT."""
+    exponent = math.frexp(max(abs(ref.min), abs(ref.max), abs(cur.min), abs(cur.max)))[1]
+    return math.ldexp(1.0, exponent - 1) if exponent > HUGE_EXPONENT else 1.0
+
+
+def _scaled(x: np.ndarray, unit: float) -> np.ndarray:
+    return x if unit == 1.0 else x / unit
+
+
+def _wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> tuple[float, float]:
+    """The Wasserstein distance in units of ``_unit``, and the unit."""
     from launchbay.drift.kernels import wasserstein_sorted
 
+    unit = _unit(ref, cur)
     if _exact(ref, cur):
-        return MetricValue(wasserstein_sorted(ref.values, cur.values))
-    widths, r, c = _fine_bins(ref, cur)
+        return wasserstein_sorted(_scaled(ref.values, unit), _scaled(cur.values, unit)), unit
+    widths, r, c = _fine_bins(ref, cur, unit)
     gaps = np.concatenate([[0.0], np.cumsum(r - c)])
     lo, hi = gaps[:-1], gaps[1:]
     same_sign = lo * hi >= 0
     total = np.abs(lo) + np.abs(hi)
     with np.errstate(invalid="ignore", divide="ignore"):
         area = np.where(same_sign, total / 2, (lo * lo + hi * hi) / (2 * total))
-    return MetricValue(float(np.sum(widths * area)))
+    return float(np.sum(widths * area)), unit
+
+
+def wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    distance, unit = _wasserstein(ref, cur)
+    if math.isinf(distance * unit):
+        return MetricValue(math.nan, undefined="the distance is past the float range")
+    return MetricValue(distance * unit)
 
 
 def wasserstein_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
@@ -194,14 +228,22 @@ def wasserstein_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
     Per fine bin of width w with shares r, c: w * (r + c) / 2 when the CDF gap keeps its
     sign across the bin, w * (r + c) when it may cross zero.
     """
-    widths, r, c = _fine_bins(ref, cur)
+    unit = _unit(ref, cur)
+    widths, r, c = _fine_bins(ref, cur, unit)
     below = np.concatenate([[0.0], np.cumsum(r - c)[:-1]])
     may_cross = (below - c < 0) & (below + r > 0)
-    return float(np.sum(widths * (r + c) * np.where(may_cross, 1.0, 0.5)))
+    return float(np.sum(widths * (r + c) * np.where(may_cross, 1.0, 0.5))) * unit
 
 
 def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
-    return MetricValue(wasserstein(ref, cur).value / max(ref.std, MIN_STD))
+    distance, unit = _wasserstein(ref, cur)
+    if math.isfinite(ref.m2):
+        std = ref.std / unit
+    else:  # the sums overflowed: recomputed from the exact values where the profile keeps them
+        std = math.nan if ref.values is None else float(np.std(ref.values / unit))
+    if not math.isfinite(std):
+        return MetricValue(math.nan, undefined="the reference variance overflows float64")
+    return MetricValue(distance / max(std, MIN_STD / unit))
 
 
 @hookimpl
@@ -222,4 +264,5 @@ def launchbay_drift_metrics() -> list[DriftMetric]:
         DriftMetric("tvd", tvd, CATEGORICAL, d, description="total variation distance"),
         DriftMetric("linf", linf, CATEGORICAL, d, description="largest change of a category share"),
         DriftMetric("missing_rate", missing_rate, any_kind, d, description="change of the missing share"),
+        DriftMetric("nonfinite_rate", nonfinite_rate, any_kind, d, description="change of the null, NaN or +-inf share"),
     ]

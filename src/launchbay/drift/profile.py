@@ -4,7 +4,8 @@ A reference profile fixes, per feature, the bin edges (numeric, from reference
 quantiles, see ``edges``) or the categories (categorical). A profile of current data
 counts over the same bins and categories, so profiles of blocks add up: ``merge`` is
 exact whatever the split for counts, min and max (the mean and variance agree to float
-rounding). NaN is missing, like null; +-inf is counted apart; neither enters a
+rounding). NaN is missing, like null (pandas turns NaN into null on the way to Arrow, so
+the two are not told apart); +inf and -inf are counted apart; none of them enters a
 distribution.
 
 In exact mode a numeric profile also keeps its sorted finite values (8 bytes a value,
@@ -46,6 +47,7 @@ class FeatureProfile:
     rows: int = 0  # values seen, missing included
     null_count: int = 0  # null or NaN
     inf_count: int = 0  # +-inf (numeric only)
+    neginf_count: int | None = 0  # -inf of them; None: not recorded (profiles of earlier versions)
     epsilon: float = 1e-4  # share used for an empty bin by psi and kl
     # numeric
     edges: np.ndarray | None = None  # fine inner edges: bin k holds edges[k-1] <= v < edges[k]
@@ -78,6 +80,16 @@ class FeatureProfile:
     def missing_share(self) -> float:
         """Share of null or NaN values."""
         return self.null_count / self.rows if self.rows else 0.0
+
+    @property
+    def posinf_count(self) -> int | None:
+        """+inf values; None when the profile did not record the sign."""
+        return None if self.neginf_count is None else self.inf_count - self.neginf_count
+
+    @property
+    def nonfinite_share(self) -> float:
+        """Share of null, NaN or +-inf values."""
+        return (self.null_count + self.inf_count) / self.rows if self.rows else 0.0
 
     @property
     def std(self) -> float:
@@ -117,7 +129,9 @@ class FeatureProfile:
 
     def empty(self) -> FeatureProfile:
         """A profile over this one's bins or categories with nothing counted."""
-        blank = replace(self, rows=0, null_count=0, inf_count=0, min=math.inf, max=-math.inf, mean=0.0, m2=0.0)
+        blank = replace(
+            self, rows=0, null_count=0, inf_count=0, neginf_count=0, min=math.inf, max=-math.inf, mean=0.0, m2=0.0
+        )
         blank.unseen, blank.unseen_overflow = {}, False
         if self.kind == NUMERIC:
             blank.counts = np.zeros_like(self.counts)
@@ -135,6 +149,10 @@ class FeatureProfile:
         out.rows = self.rows + other.rows
         out.null_count = self.null_count + other.null_count
         out.inf_count = self.inf_count + other.inf_count
+        if self.neginf_count is None or other.neginf_count is None:
+            out.neginf_count = None
+        else:
+            out.neginf_count = self.neginf_count + other.neginf_count
         if self.kind == NUMERIC:
             out.counts = self.counts + other.counts
             out.min, out.max = min(self.min, other.min), max(self.max, other.max)
@@ -164,13 +182,14 @@ class FeatureProfile:
             self.unseen_overflow = True
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (floats round-trip exactly)."""
+        """A JSON-safe dict (floats round-trip exactly; non-finite ones as text)."""
         out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "rows": self.rows,
             "null_count": self.null_count,
             "inf_count": self.inf_count,
+            "neginf_count": self.neginf_count,
             "epsilon": self.epsilon,
         }
         if self.kind == NUMERIC:
@@ -178,10 +197,10 @@ class FeatureProfile:
                 edges=self.edges.tolist(),
                 coarse_starts=self.coarse_starts.tolist(),
                 counts=self.counts.tolist(),
-                min=repr(self.min) if math.isinf(self.min) else self.min,
-                max=repr(self.max) if math.isinf(self.max) else self.max,
-                mean=self.mean,
-                m2=self.m2,
+                min=_number(self.min),
+                max=_number(self.max),
+                mean=_number(self.mean),  # NaN or inf when values near the float range overflow the sums
+                m2=_number(self.m2),
                 center=self.center,
                 distinct=self.distinct,
                 values=None if self.values is None else self.values.tolist(),
@@ -200,13 +219,14 @@ class FeatureProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureProfile:
-        """Inverse of ``to_dict``."""
-        data = dict(data)
+        """Inverse of ``to_dict``; reads the profiles of earlier versions too."""
+        data = {"neginf_count": None if data.get("inf_count") else 0, **data}
         if data["kind"] == NUMERIC:
             data["edges"] = np.array(data["edges"], np.float64)
             data["coarse_starts"] = np.array(data["coarse_starts"], np.int64)
             data["counts"] = np.array(data["counts"], np.int64)
-            data["min"], data["max"] = float(data["min"]), float(data["max"])
+            for key in ("min", "max", "mean", "m2"):
+                data[key] = float(data[key])
             if data["values"] is not None:
                 data["values"] = np.array(data["values"], np.float64)
         else:
@@ -272,6 +292,11 @@ def merge_moments(a: tuple[int, float, float], b: tuple[int, float, float]) -> t
     n = na + nb
     delta = mean_b - mean_a
     return mean_a + delta * nb / n, m2_a + m2_b + delta * delta * na * nb / n
+
+
+def _number(x: float) -> float | str:
+    """A float for JSON: as it is when finite, else its text ('inf', '-inf', 'nan')."""
+    return float(x) if math.isfinite(x) else str(float(x))
 
 
 def _merge_values(a: FeatureProfile, b: FeatureProfile) -> np.ndarray | None:

@@ -160,7 +160,7 @@ class ReferenceBuilder:
             sample = edge_sample(values, SAMPLE_PER_FINE_BIN * self.config.fine_bins)
         else:
             sample = np.sort(values)  # already a sample
-        require_values(name, sample.size, "reference")
+        require_values(name, sample.size, "reference", 0 if sample.size else int(np.isinf(values).sum()))
         return numeric_skeleton(name, sample, self.config, self.limit, distinct_count(values, sorted_unique(sample)))
 
     def _kept(self, name: str) -> np.ndarray:

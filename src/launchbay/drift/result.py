@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from launchbay.drift.profile import DatasetProfile
+from launchbay.drift.profile import NUMERIC, DatasetProfile, FeatureProfile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +17,8 @@ COLUMNS = ("feature", "kind", "metric", "value", "p_value", "threshold", "drifte
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One metric of one feature, and whether it calls the feature drifted."""
+    """One metric of one feature, and whether it calls the feature drifted. A metric that
+    cannot be computed has no verdict: ``undefined`` says why (value NaN, drifted False)."""
 
     feature: str
     kind: str
@@ -26,14 +27,17 @@ class MetricRow:
     p_value: float | None
     threshold: float
     drifted: bool
+    undefined: str | None = None
 
 
 @dataclass
 class DriftResult:
     """Metric rows plus the two profiles they came from (for histograms in reports).
 
-    A feature drifts when any of its metrics does; the dataset drifts when the share of
-    drifted features is at least ``drift_share``.
+    A feature drifts when any of its metrics does; one that does not drift but has an
+    undefined metric is undefined, never 'no drift'. The dataset drifts when the share of
+    drifted features (of all monitored ones, undefined included) is at least
+    ``drift_share``; short of that its ``verdict`` is "undefined" when a feature is.
     """
 
     rows: list[MetricRow]
@@ -52,6 +56,12 @@ class DriftResult:
         return list(dict.fromkeys(row.feature for row in self.rows if row.drifted))
 
     @property
+    def undefined_features(self) -> list[str]:
+        """Features that did not drift but have an undefined metric, in column order."""
+        drifted = set(self.drifted_features)
+        return list(dict.fromkeys(row.feature for row in self.rows if row.undefined and row.feature not in drifted))
+
+    @property
     def share_drifted(self) -> float:
         """Share of the monitored features that drifted."""
         features = self.features
@@ -62,35 +72,73 @@ class DriftResult:
         """True when the share of drifted features reaches ``drift_share``."""
         return bool(self.features) and self.share_drifted >= self.drift_share
 
+    @property
+    def verdict(self) -> str:
+        """The dataset's verdict: "drift", "undefined" (short of drift, a feature is undefined) or "no drift"."""
+        if self.dataset_drift:
+            return "drift"
+        return "undefined" if self.undefined_features else "no drift"
+
+    def nonfinite(self, feature: str) -> dict[str, dict[str, int | None]]:
+        """Per side: rows, missing (null or NaN), inf (+-inf), posinf and neginf values of
+        ``feature`` (the last two None where an earlier profile did not record the sign)."""
+        return {side: _nonfinite(p.features[feature]) for side, p in (("reference", self.reference), ("current", self.current))}
+
+    def nonfinite_note(self, feature: str) -> str | None:
+        """The non-finite counts of ``feature``, reference -> current, on one line; None without any."""
+        ref, cur = self.reference.features[feature], self.current.features[feature]
+        if not ref.null_count + ref.inf_count + cur.null_count + cur.inf_count:
+            return None
+        parts = [f"missing {ref.null_count:,} → {cur.null_count:,}"]
+        if ref.kind == NUMERIC and (ref.neginf_count is None or cur.neginf_count is None):
+            parts.append(f"±inf {ref.inf_count:,} → {cur.inf_count:,}")
+        elif ref.kind == NUMERIC:
+            parts.append(f"+inf {ref.posinf_count:,} → {cur.posinf_count:,}, -inf {ref.neginf_count:,} → {cur.neginf_count:,}")
+        return f"{feature}: {', '.join(parts)} ({ref.nonfinite_share:.1%} → {cur.nonfinite_share:.1%} of the rows)"
+
+    def notes(self) -> list[str]:
+        """Lines under the table: why metrics are undefined, then the non-finite counts."""
+        undefined = [f"{row.feature} {row.metric} undefined: {row.undefined}" for row in self.rows if row.undefined]
+        return undefined + [note for name in self.features if (note := self.nonfinite_note(name))]
+
     def to_pandas(self) -> pd.DataFrame:
-        """One row per feature and metric: feature, kind, metric, value, p_value, threshold, drifted."""
+        """One row per feature and metric: feature, kind, metric, value, p_value, threshold,
+        drifted, and undefined (the reason) when a metric is."""
         import pandas as pd
 
-        return pd.DataFrame([asdict(row) for row in self.rows], columns=list(COLUMNS))
+        columns = [*COLUMNS, "undefined"] if any(row.undefined for row in self.rows) else list(COLUMNS)
+        return pd.DataFrame([asdict(row) for row in self.rows], columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe summary (non-finite numbers become None)."""
         return {
             "dataset_drift": self.dataset_drift,
+            "verdict": self.verdict,
             "share_drifted": self.share_drifted,
             "drift_share": self.drift_share,
             "drifted_features": self.drifted_features,
+            "undefined_features": self.undefined_features,
             "features": len(self.features),
             "reference_rows": self.reference.rows,
             "current_rows": self.current.rows,
             "metrics": [
                 {**asdict(row), "value": _finite(row.value), "p_value": _finite(row.p_value)} for row in self.rows
             ],
+            "nonfinite": {name: self.nonfinite(name) for name in self.features},
         }
 
     def render(self) -> Table:
-        """A rich table for the terminal; drifted rows in bold red."""
+        """A rich table for the terminal; drifted rows in bold red, undefined ones in yellow,
+        the reasons and the non-finite counts under it."""
         from rich.table import Table
 
-        verdict = "[bold red]drift[/]" if self.dataset_drift else "[green]no drift[/]"
+        verdict = {"drift": "[bold red]drift[/]", "undefined": "[yellow]undefined[/]"}.get(self.verdict, "[green]no drift[/]")
+        undefined = f", {len(self.undefined_features)} undefined" if self.undefined_features else ""
         table = Table(
-            title=f"Drift: {len(self.drifted_features)}/{len(self.features)} features drifted "
-            f"({self.share_drifted:.0%}, dataset: {verdict})"
+            title=f"Drift: {len(self.drifted_features)}/{len(self.features)} features drifted{undefined} "
+            f"({self.share_drifted:.0%}, dataset: {verdict})",
+            caption="\n".join(self.notes()) or None,
+            caption_justify="left",
         )
         for name in ("feature", "kind", "metric", "value", "p-value", "threshold", "drifted"):
             numeric = name in ("value", "p-value", "threshold")
@@ -100,13 +148,23 @@ class DriftResult:
                 row.feature,
                 row.kind,
                 row.metric,
-                f"{row.value:.4g}",
+                "undefined" if row.undefined else f"{row.value:.4g}",
                 "" if row.p_value is None else f"{row.p_value:.3g}",
                 f"{row.threshold:g}",
-                "yes" if row.drifted else "no",
-                style="bold red" if row.drifted else None,
+                "undefined" if row.undefined else "yes" if row.drifted else "no",
+                style="bold red" if row.drifted else "yellow" if row.undefined else None,
             )
         return table
+
+
+def _nonfinite(feature: FeatureProfile) -> dict[str, int | None]:
+    return {
+        "rows": feature.rows,
+        "missing": feature.null_count,
+        "inf": feature.inf_count,
+        "posinf": feature.posinf_count,
+        "neginf": feature.neginf_count,
+    }
 
 
 def _finite(value: float | None) -> float | None:

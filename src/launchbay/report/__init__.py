@@ -1,4 +1,5 @@
-"""A self-contained HTML drift report: the verdict, the metric table, a chart per feature.
+"""A self-contained HTML drift report: the verdict, the metric table (undefined metrics with
+their reason), the non-finite counts, a chart per feature.
 
 Charts are inline SVG drawn here (no plotting library, no scripts, no network), so
 the file can be mailed, attached to a ticket or opened offline.
@@ -20,7 +21,7 @@ REFERENCE_COLOUR, CURRENT_COLOUR = "#8aa6c1", "#e07b39"
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.4rem} .verdict{padding:.6rem 1rem;border-radius:6px;display:inline-block}
-.drift{background:#fde2d6} .ok{background:#dcefdc}
+.drift{background:#fde2d6} .ok{background:#dcefdc} .undefined{background:#fdf3c4}
 table{border-collapse:collapse;margin:1rem 0} td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
 tr.drifted td{background:#fff1ea;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1rem}
@@ -75,27 +76,33 @@ def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
     )
 
 
-def metric_rows(frame) -> str:
-    rows = []
-    for r in frame.itertuples(index=False):
+def metric_rows(rows) -> str:
+    """The table rows of ``MetricRow``s; an undefined metric shows its reason."""
+    out = []
+    for r in rows:
         p = "" if r.p_value is None or r.p_value != r.p_value else f"{r.p_value:.3g}"
-        rows.append(
+        value = f"undefined: {html.escape(r.undefined)}" if r.undefined else f"{r.value:.4g}"
+        verdict = "undefined" if r.undefined else "drift" if r.drifted else "ok"
+        out.append(
             f'<tr class="{"drifted" if r.drifted else ""}"><td>{html.escape(str(r.feature))}</td><td>{r.kind}</td>'
-            f'<td>{r.metric}</td><td class="num">{r.value:.4g}</td><td class="num">{p}</td>'
-            f'<td class="num">{r.threshold:g}</td><td>{"drift" if r.drifted else "ok"}</td></tr>'
+            f'<td>{r.metric}</td><td class="num">{value}</td><td class="num">{p}</td>'
+            f'<td class="num">{r.threshold:g}</td><td>{verdict}</td></tr>'
         )
-    return "".join(rows)
+    return "".join(out)
 
 
 def write_report(result, path: Path, title: str = "Drift report") -> Path:
     """Write the HTML report of a ``DriftResult`` to ``path`` (atomically); returns the path."""
-    frame = result.to_pandas()
+    undefined = f", {len(result.undefined_features)} undefined" if result.undefined_features else ""
+    dataset = {"drift": "dataset drift", "undefined": "dataset drift undefined"}.get(result.verdict, "no dataset drift")
     verdict = (
-        f"{len(result.drifted_features)} of {frame.feature.nunique()} features drifted ({result.share_drifted:.0%}): "
-        f"{'dataset drift' if result.dataset_drift else 'no dataset drift'} (at {result.drift_share:.0%} or more)"
+        f"{len(result.drifted_features)} of {len(result.features)} features drifted ({result.share_drifted:.0%}){undefined}: "
+        f"{dataset} (at {result.drift_share:.0%} or more)"
     )
+    notes = [result.nonfinite_note(feature) for feature in result.features]
+    nonfinite = "".join(f"<li>{html.escape(note)}</li>" for note in notes if note)
     cards = []
-    for feature in frame.feature.unique():
+    for feature in result.features:
         labels, reference, current = shares(result, feature)
         drifted = feature in result.drifted_features
         cards.append(
@@ -107,9 +114,10 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
 <h1>{html.escape(title)}</h1>
 <p>{datetime.now(UTC):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
 current {result.current.rows:,} rows</p>
-<p class="verdict {"drift" if result.dataset_drift else "ok"}">{verdict}</p>
+<p class="verdict {"ok" if result.verdict == "no drift" else result.verdict}">{verdict}</p>
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
-{metric_rows(frame)}</table>
+{metric_rows(result.rows)}</table>
+{f"<p>Non-finite values, reference → current:</p><ul>{nonfinite}</ul>" if nonfinite else ""}
 <p class="legend"><span style="background:{REFERENCE_COLOUR}"></span>reference
 <span style="background:{CURRENT_COLOUR}"></span>current (share of rows per bin or category)</p>
 <div class="grid">{"".join(cards)}</div></body></html>"""
