@@ -13,11 +13,15 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
 Nothing is rewritten in place, so every step is one whole-object write
 (``storage.write_atomic``: a local file is written under a dot-name and renamed, an
 object store PUT is atomic). A version number is claimed by writing a claim file and
-listing the version's folder: a writer that sees no other claim owns the number,
-otherwise it withdraws and tries again (with strongly consistent listings, as on local
-disks, S3, GCS and Azure, two writers never both win). An alias is the newest of its move records (``<stamp>`` is the time
-in nanoseconds and a random suffix), so concurrent moves never tear or lose a record:
-the latest wins and every move stays in the history that rollback walks.
+listing the version's folder: a writer that sees only its own claim owns the number; one
+that sees an older claim (by ``<stamp>``) withdraws and tries the next number; the oldest
+claimant lists again until the others have withdrawn. With strongly consistent listings, as
+on local disks, S3, GCS and Azure, two writers never both win, and a number is skipped only
+when its claimant dies. An alias is the newest of its move records (``<stamp>`` is the time
+in nanoseconds and a random suffix), so concurrent moves never tear or lose a record: the
+latest wins and every move stays in the history. Each record keeps the alias's stack of
+versions (a move pushes, a rollback pops) as it was read plus that one move, so a record
+follows from one before it: two concurrent rollbacks go back one step, not two.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 ALIAS_RECORD = re.compile(r"^(\d+-[0-9a-f]+)-v(\d+)\.json$")
 LIST_ATTEMPTS = 5
+CLAIM_WAITS = 200  # listings the oldest claimant makes for younger ones to withdraw
 # meta keys that always differ between versions and say nothing in a diff
 NOT_COMPARED = {"version", "files", "sha256", "registered_at", "run_id"}
 
@@ -185,10 +190,14 @@ class Registry:
             version = max(taken, default=0) + 1
             mine = self._path(name, version, f"claim-{stamp()}")
             storage.write_atomic(mine, who(), self.fs)
-            if [i.path for i in self._files(name, version) if i.base_name.startswith("claim-")] == [mine]:
-                return version
+            for _ in range(CLAIM_WAITS):
+                claims = sorted(i.path for i in self._files(name, version) if i.base_name.startswith("claim-"))
+                if claims == [mine]:
+                    return version
+                if claims[0] != mine:
+                    break
+                time.sleep(random.uniform(0.001, 0.01))
             self.fs.delete_file(mine)
-            time.sleep(random.uniform(0.001, 0.05))
 
     def _version(self, name: str, version: int, meta: dict[str, Any]) -> ModelVersion:
         path = Path(self._path(name, version)) if self.local else PurePosixPath(self._path(name, version))
@@ -250,20 +259,23 @@ class Registry:
         """The alias moves of ``name`` (of one alias, or all), oldest first."""
         return [self._read_json(path) for *_, path in self._alias_records(name, alias)]
 
-    def set_alias(self, name: str, alias: str, version: int, reason: str = "", action: str = "set") -> None:
+    def _stack(self, name: str, alias: str) -> list[int]:
+        """The versions ``alias`` has held, oldest first, its current one last."""
+        records = self._alias_records(name, alias)
+        newest = self._read_json(records[-1][-1]) if records else {"stack": []}
+        if "stack" in newest:
+            return newest["stack"]
+        held: list[int] = []  # records written before they kept the stack: replay them
+        for record in self.history(name, alias):
+            held = held[:-1] if record["action"] == "rollback" else [*held, record["version"]]
+        return held
+
+    def set_alias(self, name: str, alias: str, version: int, reason: str = "") -> None:
         """Point ``alias`` at ``version``: one new record, written atomically."""
         check_name("alias", alias)
         version = self.get(name, version).version
-        record = {
-            "alias": alias,
-            "version": version,
-            "previous": self.aliases(name).get(alias),
-            "action": action,
-            "reason": reason,
-            "at": now(),
-            "by": who(),
-        }
-        self._put_record(self._path(name, "aliases", alias, f"{stamp()}-v{version}.json"), record)
+        held = self._stack(name, alias)
+        self._move(name, alias, held, [*held, version], reason, "set")
 
     def rollback(self, name: str, alias: str = "champion", reason: str = "") -> int:
         """Move ``alias`` back to the version it held before its current one; returns that version.
@@ -271,16 +283,25 @@ class Registry:
         Moves form a stack: a move pushes, a rollback pops, so rolling back twice goes
         two moves back.
         """
-        held: list[int] = []
-        for record in self.history(name, alias):
-            if record["action"] == "rollback":
-                held.pop()
-            else:
-                held.append(record["version"])
+        held = self._stack(name, alias)
         if len(held) < 2:
             raise LaunchbayError(f"registry: '{name}' has no earlier {alias} to roll back to (moves: {held or 'none'})")
-        self.set_alias(name, alias, held[-2], reason=reason or f"rollback from v{held[-1]}", action="rollback")
+        self._move(name, alias, held, held[:-1], reason or f"rollback from v{held[-1]}", "rollback")
         return held[-2]
+
+    def _move(self, name: str, alias: str, held: list[int], stack: list[int], reason: str, action: str) -> None:
+        """Write the record of one move of ``alias`` from the stack ``held`` to ``stack``."""
+        record = {
+            "alias": alias,
+            "version": stack[-1],
+            "previous": held[-1] if held else None,
+            "stack": stack,
+            "action": action,
+            "reason": reason,
+            "at": now(),
+            "by": who(),
+        }
+        self._put_record(self._path(name, "aliases", alias, f"{stamp()}-v{stack[-1]}.json"), record)
 
     # --- decisions ------------------------------------------------------------------
 
