@@ -12,12 +12,11 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
 
 Nothing is rewritten in place, so every step is one whole-object write
 (``storage.write_atomic``: a local file is written under a dot-name and renamed, an
-object store PUT is atomic). A version number is claimed by writing a claim file and
-listing the version's folder: a writer that sees only its own claim owns the number; one
-that sees an older claim (by ``<stamp>``) withdraws and tries the next number; the oldest
-claimant lists again until the others have withdrawn. With strongly consistent listings, as
-on local disks, S3, GCS and Azure, two writers never both win, and a number is skipped only
-when its claimant dies. An alias is the newest of its move records (``<stamp>`` is the time
+object store PUT is atomic). A writer claims the number after the highest one taken with a
+claim file in its folder (``storage.claim``: write, then list; with strongly consistent
+listings, as on local disks, S3, GCS and Azure, two writers never both own it). A writer
+that meets an older claim tries the next number while the oldest keeps its own, so a number
+is skipped only when its claimant dies. An alias is the newest of its move records (``<stamp>`` is the time
 in nanoseconds and a random suffix), so concurrent moves never tear or lose a record: the
 latest wins and every move stays in the history. Each record keeps the alias's stack of
 versions (a move pushes, a rollback pops) as it was read plus that one move, so a record
@@ -30,11 +29,8 @@ import getpass
 import hashlib
 import json
 import pickle
-import random
 import re
 import socket
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
@@ -46,8 +42,6 @@ from launchbay.errors import LaunchbayError
 MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 ALIAS_RECORD = re.compile(r"^(\d+-[0-9a-f]+)-v(\d+)\.json$")
-LIST_ATTEMPTS = 5
-CLAIM_WAITS = 200  # listings the oldest claimant makes for younger ones to withdraw
 # meta keys that always differ between versions and say nothing in a diff
 NOT_COMPARED = {"version", "files", "sha256", "registered_at", "run_id"}
 
@@ -106,11 +100,6 @@ class ModelVersion:
         return Contract.from_json(self.read_text(CONTRACT_FILE), f"{self.uri}/{CONTRACT_FILE}")
 
 
-def stamp() -> str:
-    """A name part that sorts by creation time and is unique across writers."""
-    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-
-
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -147,18 +136,7 @@ class Registry:
 
     def _files(self, *parts: Any, recursive: bool = False) -> list[Any]:
         """File infos under a folder (none if it is missing), temporary files left out."""
-        from pyarrow import fs as pafs
-
-        selector = pafs.FileSelector(self._path(*parts), allow_not_found=True, recursive=recursive)
-        for attempt in range(LIST_ATTEMPTS):
-            try:
-                infos = self.fs.get_file_info(selector)
-                break
-            except FileNotFoundError:  # a concurrent writer created or renamed an entry mid-listing
-                if attempt == LIST_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.01)
-        return [i for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith(".")]
+        return [i for i in storage.list_files(self.fs, self._path(*parts), recursive) if not i.base_name.startswith(".")]
 
     def _read_json(self, path: str) -> dict[str, Any]:
         with self.fs.open_input_stream(path) as f:
@@ -188,16 +166,8 @@ class Registry:
         while True:
             taken = [int(i.path.split("/")[-2]) for i in self._files(name, recursive=True) if i.path.split("/")[-2].isdigit()]
             version = max(taken, default=0) + 1
-            mine = self._path(name, version, f"claim-{stamp()}")
-            storage.write_atomic(mine, who(), self.fs)
-            for _ in range(CLAIM_WAITS):
-                claims = sorted(i.path for i in self._files(name, version) if i.base_name.startswith("claim-"))
-                if claims == [mine]:
-                    return version
-                if claims[0] != mine:
-                    break
-                time.sleep(random.uniform(0.001, 0.01))
-            self.fs.delete_file(mine)
+            if storage.claim(self.fs, self._path(name, version), "claim-", who()):
+                return version
 
     def _version(self, name: str, version: int, meta: dict[str, Any]) -> ModelVersion:
         path = Path(self._path(name, version)) if self.local else PurePosixPath(self._path(name, version))
@@ -301,13 +271,13 @@ class Registry:
             "at": now(),
             "by": who(),
         }
-        self._put_record(self._path(name, "aliases", alias, f"{stamp()}-v{stack[-1]}.json"), record)
+        self._put_record(self._path(name, "aliases", alias, f"{storage.stamp()}-v{stack[-1]}.json"), record)
 
     # --- decisions ------------------------------------------------------------------
 
     def record_decision(self, name: str, decision: dict[str, Any]) -> None:
         """Keep a promotion decision and its reasons with the model."""
-        self._put_record(self._path(name, "decisions", f"{stamp()}.json"), {**decision, "at": now(), "by": who()})
+        self._put_record(self._path(name, "decisions", f"{storage.stamp()}.json"), {**decision, "at": now(), "by": who()})
 
     def decisions(self, name: str) -> list[dict[str, Any]]:
         """Recorded decisions of ``name``, oldest first."""
