@@ -1,18 +1,23 @@
-"""Concurrent writers: processes registering and moving aliases in one registry at once,
-on a local directory and on an S3 server. Slow: run alone with ``make test-slow``."""
+"""Concurrent writers: processes registering and moving aliases in one registry at once (on
+a local directory and on an S3 server), and two scoring runs into one output. Slow: run
+alone with ``make test-slow``."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from pyarrow.fs import FileSystem
 
 from launchbay.errors import LaunchbayError
 from launchbay.registry import Registry
+from launchbay.storage import SUCCESS
 
 pytestmark = pytest.mark.slow
 WRITERS, ROUNDS = 8, 4
@@ -97,3 +102,33 @@ def test_concurrent_writers_lose_no_version_and_no_alias_move(registry_root, tmp
             assert record["stack"][:-1] in before and record["previous"] == (record["stack"][-2:-1] or [None])[0]
         else:
             assert any(s[:-1] == record["stack"] and s[-1] == record["previous"] for s in before if s)
+
+
+def _launchbay(*args: str, cwd: Path) -> subprocess.Popen:
+    cwd.mkdir()
+    return subprocess.Popen([sys.executable, "-m", "launchbay", "run", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_runs_into_one_output_leave_one_whole(tmp_path):
+    registry = f"registry.path={tmp_path / 'registry'}"
+    trained = _launchbay("job=train", "data.rows=2000", registry, cwd=tmp_path / "train")
+    assert trained.wait(timeout=120) == 0, trained.communicate()[1]
+    output, rows = tmp_path / "out" / "scores", {"a": 2000, "b": 3000}
+    runs = {
+        run: _launchbay("job=score", registry, f"score.output={output}", f"batch.rows={n}", "batch.chunk_rows=500", cwd=tmp_path / run)
+        for run, n in rows.items()
+    }
+    ended = {run: (p.wait(timeout=180), p.communicate()[1]) for run, p in runs.items()}
+    for code, stderr in ended.values():  # a run fails only by losing the commit, and says so in one line
+        errors = [line for line in stderr.splitlines() if line.startswith("launchbay: error:")]
+        assert code == 0 or (len(errors) == 1 and "was not committed" in errors[0] and "Traceback" not in stderr), stderr
+    run_ids = {json.loads(next((tmp_path / run).glob("runs/*/*/summary.json")).read_text())["run_id"]: run
+               for run, (code, _) in ended.items() if code == 0}
+    assert run_ids, ended
+
+    manifest = json.loads((output / SUCCESS).read_text())
+    winner = run_ids[manifest["run_id"]]
+    assert manifest["files"] == sorted(str(p.relative_to(output)) for p in output.rglob("*") if p.is_file() and p.name != SUCCESS)
+    ids = pq.read_table(output, columns=["row_id"]).column("row_id").to_numpy()
+    assert sorted(ids) == list(range(rows[winner]))  # every row of the winner's batch, once
+    assert [p.name for p in output.parent.iterdir()] == ["scores"]  # no staging or retired folder left
