@@ -140,7 +140,7 @@ def node_local_warning(filesystem: FileSystem, path: str, nodes: int) -> str | N
 
 @contextmanager
 def staged_output(filesystem: FileSystem, final: str, **about: object) -> Iterator[str]:
-    """Yield a new, empty staging folder of this run's that becomes ``final`` only if the block succeeds.
+    """Yield a new, empty staging folder of its own that becomes ``final`` only if the block succeeds.
 
     On failure the staging folder is deleted and ``final`` is left as it was; on success
     ``final`` (a re-run of the same output) is replaced whole, ``_SUCCESS`` included, with
@@ -190,7 +190,7 @@ def _copy_into(filesystem: FileSystem, staging: str, final: str, about: dict) ->
     if mine is None:
         raise LaunchbayError(
             f"{uri(filesystem, final)} was not committed: another run is committing it "
-            f"(a claim {parent}/.{name}.commit-*; delete it if none is); this run's output was discarded"
+            f"(a claim {uri(filesystem, parent)}/.{name}.commit-*; delete it if none is); this run's output was discarded"
         )
     try:
         _delete(filesystem, final)
