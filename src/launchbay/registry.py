@@ -16,7 +16,7 @@ object store PUT is atomic). A writer claims the number after the highest one ta
 claim file in its folder (``storage.claim``: write, then list; with strongly consistent
 listings, as on local disks, S3, GCS and Azure, two writers never both own it). A writer
 that meets an older claim tries the next number while the oldest keeps its own, so a number
-is skipped only when its claimant dies. An alias is the newest of its move records (``<stamp>`` is the time
+is skipped only when its claimant dies or stalls. An alias is the newest of its move records (``<stamp>`` is the time
 in nanoseconds and a random suffix), so concurrent moves never tear or lose a record: the
 latest wins and every move stays in the history. Each record keeps the alias's stack of
 versions (a move pushes, a rollback pops) as it was read plus that one move, so a record
