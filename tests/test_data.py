@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyarrow.fs import LocalFileSystem
 
+from launchbay import storage
 from launchbay.data.files import CsvConfig, FileConfig, ParquetSinkConfig, read_csv, read_parquet, write_parquet
 from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate, read
 from launchbay.errors import LaunchbayError
@@ -104,6 +105,36 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_output(tmp_path):
         Path(staging, "part-1").write_text("second")
     assert sorted(p.name for p in final.iterdir()) == [SUCCESS, "part-1"]
     assert json.loads((final / SUCCESS).read_text())["files"] == ["part-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+
+
+def test_overlapping_stagings_of_one_output_commit_whole_and_clean_only_their_own(tmp_path):
+    local, final = LocalFileSystem(), tmp_path / "scores"
+    with staged_output(local, str(final), run_id="a") as a:
+        Path(a, "part-a").write_text("a")
+        with pytest.raises(RuntimeError):
+            with staged_output(local, str(final), run_id="failed") as failed:
+                Path(failed, "part-0").write_text("half")
+                raise RuntimeError("worker died")
+        with staged_output(local, str(final), run_id="b") as b:
+            Path(b, "part-b").write_text("b")
+        assert len({a, b, failed}) == 3 and Path(a, "part-a").exists()
+        assert json.loads((final / SUCCESS).read_text()) | {"committed": None} == {"run_id": "b", "files": ["part-b"], "committed": None}
+    assert sorted(p.name for p in final.iterdir()) == [SUCCESS, "part-a"]
+    assert json.loads((final / SUCCESS).read_text())["run_id"] == "a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
+
+
+def test_a_commit_that_another_run_beats_fails_and_leaves_the_winner_whole(tmp_path, monkeypatch):
+    local, final = LocalFileSystem(), tmp_path / "scores"
+    with staged_output(local, str(final), run_id="winner") as staging:
+        Path(staging, "part-0").write_text("winner")
+    exists = storage._exists  # the winner commits after the loser looked for an old output
+    monkeypatch.setattr(storage, "_exists", lambda filesystem, path: path != str(final) and exists(filesystem, path))
+    with pytest.raises(LaunchbayError, match="was not committed, another run may have committed it at the same time"):
+        with staged_output(local, str(final), run_id="loser") as staging:
+            Path(staging, "part-0").write_text("loser")
+    assert (final / "part-0").read_text() == "winner" and json.loads((final / SUCCESS).read_text())["run_id"] == "winner"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores"]
 
 

@@ -17,7 +17,7 @@ import launchbay
 from launchbay.data.synthetic import SyntheticConfig, generate
 from launchbay.errors import LaunchbayError
 from launchbay.registry import Registry
-from launchbay.storage import SUCCESS, files_under
+from launchbay.storage import SUCCESS, files_under, staged_output
 
 
 @pytest.fixture
@@ -77,3 +77,18 @@ def test_drift_command_reads_from_s3(tmp_path, bucket):
     )
     assert done.returncode == 3, done.stderr
     assert "dataset: drift" in done.stdout and "Drift of current against reference.parquet" in (tmp_path / "drift-report.html").read_text()
+
+
+def test_a_commit_that_finds_another_runs_commit_claim_fails_and_keeps_the_output(bucket):
+    filesystem, path = FileSystem.from_uri(bucket("scores"))
+    with staged_output(filesystem, path, run_id="first") as staging:
+        pq.write_table(pa.table({"x": [1]}), f"{staging}/part-0.parquet", filesystem=filesystem)
+    parent = path.rsplit("/", 1)[0]
+    with filesystem.open_output_stream(f"{parent}/.scores.commit-{'0' * 20}-00000000") as out:
+        out.write(b"{}")  # an older claim: another run is committing
+    with pytest.raises(LaunchbayError, match=r"scores was not committed: another run is committing it"):
+        with staged_output(filesystem, path, run_id="second") as staging:
+            pq.write_table(pa.table({"x": [2, 3]}), f"{staging}/part-0.parquet", filesystem=filesystem)
+    assert pq.read_table(path, filesystem=filesystem).column("x").to_pylist() == [1]
+    assert json.loads(filesystem.open_input_stream(f"{path}/{SUCCESS}").read())["run_id"] == "first"
+    assert [f for f in files_under(filesystem, parent) if not f.startswith("scores/")] == [f".scores.commit-{'0' * 20}-00000000"]

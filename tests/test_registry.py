@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 
 import pytest
@@ -130,3 +131,14 @@ def test_two_concurrent_writers(tmp_path):
     assert registry.aliases("m") == {"champion": champion_moves[-1]["version"], "own-0": 2, "own-1": 2}
     assert registry.versions("n") == list(range(1, 11))
     assert sorted(registry.get("n", v).load_model() for v in range(1, 11)) == [(w, i) for w in range(2) for i in range(5)]
+
+
+def test_rollback_replays_records_written_without_their_stack(tmp_path):
+    registry = Registry(tmp_path)
+    for w in range(3):
+        registry.set_alias("m", "champion", registry.register("m", w, Profile(), {}).version)
+    registry.rollback("m")
+    for record in (tmp_path / "m" / "aliases" / "champion").iterdir():
+        record.write_text(json.dumps({k: v for k, v in json.loads(record.read_text()).items() if k != "stack"}))
+    assert registry.rollback("m") == 1
+    assert registry.history("m", "champion")[-1]["stack"] == [1]

@@ -12,12 +12,15 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
 
 Nothing is rewritten in place, so every step is one whole-object write
 (``storage.write_atomic``: a local file is written under a dot-name and renamed, an
-object store PUT is atomic). A version number is claimed by writing a claim file and
-listing the version's folder: a writer that sees no other claim owns the number,
-otherwise it withdraws and tries again (with strongly consistent listings, as on local
-disks, S3, GCS and Azure, two writers never both win). An alias is the newest of its move records (``<stamp>`` is the time
-in nanoseconds and a random suffix), so concurrent moves never tear or lose a record:
-the latest wins and every move stays in the history that rollback walks.
+object store PUT is atomic). A writer claims the number after the highest one taken with a
+claim file in its folder (``storage.claim``: write, then list; with strongly consistent
+listings, as on local disks, S3, GCS and Azure, two writers never both own it). A writer
+that meets an older claim tries the next number while the oldest keeps its own, so a number
+is skipped only when its claimant dies or stalls. An alias is the newest of its move records (``<stamp>`` is the time
+in nanoseconds and a random suffix), so concurrent moves never tear or lose a record: the
+latest wins and every move stays in the history. Each record keeps the alias's stack of
+versions (a move pushes, a rollback pops) as it was read plus that one move, so a record
+follows from one before it: two concurrent rollbacks go back one step, not two.
 """
 
 from __future__ import annotations
@@ -26,11 +29,8 @@ import getpass
 import hashlib
 import json
 import pickle
-import random
 import re
 import socket
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
@@ -42,7 +42,6 @@ from launchbay.errors import LaunchbayError
 MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 ALIAS_RECORD = re.compile(r"^(\d+-[0-9a-f]+)-v(\d+)\.json$")
-LIST_ATTEMPTS = 5
 # meta keys that always differ between versions and say nothing in a diff
 NOT_COMPARED = {"version", "files", "sha256", "registered_at", "run_id"}
 
@@ -101,11 +100,6 @@ class ModelVersion:
         return Contract.from_json(self.read_text(CONTRACT_FILE), f"{self.uri}/{CONTRACT_FILE}")
 
 
-def stamp() -> str:
-    """A name part that sorts by creation time and is unique across writers."""
-    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-
-
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -142,18 +136,7 @@ class Registry:
 
     def _files(self, *parts: Any, recursive: bool = False) -> list[Any]:
         """File infos under a folder (none if it is missing), temporary files left out."""
-        from pyarrow import fs as pafs
-
-        selector = pafs.FileSelector(self._path(*parts), allow_not_found=True, recursive=recursive)
-        for attempt in range(LIST_ATTEMPTS):
-            try:
-                infos = self.fs.get_file_info(selector)
-                break
-            except FileNotFoundError:  # a concurrent writer created or renamed an entry mid-listing
-                if attempt == LIST_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.01)
-        return [i for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith(".")]
+        return [i for i in storage.list_files(self.fs, self._path(*parts), recursive) if not i.base_name.startswith(".")]
 
     def _read_json(self, path: str) -> dict[str, Any]:
         with self.fs.open_input_stream(path) as f:
@@ -183,12 +166,8 @@ class Registry:
         while True:
             taken = [int(i.path.split("/")[-2]) for i in self._files(name, recursive=True) if i.path.split("/")[-2].isdigit()]
             version = max(taken, default=0) + 1
-            mine = self._path(name, version, f"claim-{stamp()}")
-            storage.write_atomic(mine, who(), self.fs)
-            if [i.path for i in self._files(name, version) if i.base_name.startswith("claim-")] == [mine]:
+            if storage.claim(self.fs, self._path(name, version), "claim-", who()):
                 return version
-            self.fs.delete_file(mine)
-            time.sleep(random.uniform(0.001, 0.05))
 
     def _version(self, name: str, version: int, meta: dict[str, Any]) -> ModelVersion:
         path = Path(self._path(name, version)) if self.local else PurePosixPath(self._path(name, version))
@@ -250,20 +229,23 @@ class Registry:
         """The alias moves of ``name`` (of one alias, or all), oldest first."""
         return [self._read_json(path) for *_, path in self._alias_records(name, alias)]
 
-    def set_alias(self, name: str, alias: str, version: int, reason: str = "", action: str = "set") -> None:
+    def _stack(self, name: str, alias: str) -> list[int]:
+        """The versions ``alias`` has held, oldest first, its current one last."""
+        records = self._alias_records(name, alias)
+        newest = self._read_json(records[-1][-1]) if records else {"stack": []}
+        if "stack" in newest:
+            return newest["stack"]
+        held: list[int] = []  # records written before they kept the stack: replay them
+        for record in self.history(name, alias):
+            held = held[:-1] if record["action"] == "rollback" else [*held, record["version"]]
+        return held
+
+    def set_alias(self, name: str, alias: str, version: int, reason: str = "") -> None:
         """Point ``alias`` at ``version``: one new record, written atomically."""
         check_name("alias", alias)
         version = self.get(name, version).version
-        record = {
-            "alias": alias,
-            "version": version,
-            "previous": self.aliases(name).get(alias),
-            "action": action,
-            "reason": reason,
-            "at": now(),
-            "by": who(),
-        }
-        self._put_record(self._path(name, "aliases", alias, f"{stamp()}-v{version}.json"), record)
+        held = self._stack(name, alias)
+        self._move(name, alias, held, [*held, version], reason, "set")
 
     def rollback(self, name: str, alias: str = "champion", reason: str = "") -> int:
         """Move ``alias`` back to the version it held before its current one; returns that version.
@@ -271,22 +253,31 @@ class Registry:
         Moves form a stack: a move pushes, a rollback pops, so rolling back twice goes
         two moves back.
         """
-        held: list[int] = []
-        for record in self.history(name, alias):
-            if record["action"] == "rollback":
-                held.pop()
-            else:
-                held.append(record["version"])
+        held = self._stack(name, alias)
         if len(held) < 2:
             raise LaunchbayError(f"registry: '{name}' has no earlier {alias} to roll back to (moves: {held or 'none'})")
-        self.set_alias(name, alias, held[-2], reason=reason or f"rollback from v{held[-1]}", action="rollback")
+        self._move(name, alias, held, held[:-1], reason or f"rollback from v{held[-1]}", "rollback")
         return held[-2]
+
+    def _move(self, name: str, alias: str, held: list[int], stack: list[int], reason: str, action: str) -> None:
+        """Write the record of one move of ``alias`` from the stack ``held`` to ``stack``."""
+        record = {
+            "alias": alias,
+            "version": stack[-1],
+            "previous": held[-1] if held else None,
+            "stack": stack,
+            "action": action,
+            "reason": reason,
+            "at": now(),
+            "by": who(),
+        }
+        self._put_record(self._path(name, "aliases", alias, f"{storage.stamp()}-v{stack[-1]}.json"), record)
 
     # --- decisions ------------------------------------------------------------------
 
     def record_decision(self, name: str, decision: dict[str, Any]) -> None:
         """Keep a promotion decision and its reasons with the model."""
-        self._put_record(self._path(name, "decisions", f"{stamp()}.json"), {**decision, "at": now(), "by": who()})
+        self._put_record(self._path(name, "decisions", f"{storage.stamp()}.json"), {**decision, "at": now(), "by": who()})
 
     def decisions(self, name: str) -> list[dict[str, Any]]:
         """Recorded decisions of ``name``, oldest first."""

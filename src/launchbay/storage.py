@@ -2,12 +2,19 @@
 ``gs://``, ``hdfs://``, ``abfs://``, ``file://``), and outputs that appear whole or not at all.
 
 One file (a summary, a report, a registry record) is written whole by ``write_atomic``.
-An output folder is written under a staging folder beside it and committed at the end with a
-``_SUCCESS`` file (JSON: what wrote it, its files and when they were committed), the convention Spark and
-Hadoop readers wait for. On a local filesystem the commit is one rename, so readers see
-the old output or the new one, never a mix. Object stores cannot rename a folder: the old
-files are deleted, the new ones copied in, and ``_SUCCESS`` written last, so a reader that
-waits for ``_SUCCESS`` never reads a partial output.
+An output folder is written under a staging folder of the run's own beside it
+(``.<name>.<token>.staging``) and committed at the end with a ``_SUCCESS`` file (JSON: what
+wrote it, its files and when they were committed), the convention Spark and Hadoop readers
+wait for. On a local filesystem the commit is two renames (the old output aside to
+``.<name>.<token>.retired``, the staging folder in its place), so readers see the old output
+or a new one, never a mix; of two runs committing at once, one rename wins and the other
+run fails, or the later commit replaces the earlier whole. Object stores cannot rename a
+folder: the old files are deleted, the new ones copied in, and ``_SUCCESS`` written last, so
+a reader that waits for ``_SUCCESS`` never reads a partial output; a commit holds a ``claim``
+(``.<name>.commit-<stamp>`` beside the output) while it runs, so two runs never copy into one
+output at once: the one that finds the other's claim fails. A run killed during its commit
+leaves its claim, which stops later commits until it is deleted; a run killed while it writes
+leaves its staging folder, which readers skip.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import random
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
     from pyarrow.fs import FileSystem
 
 SUCCESS = "_SUCCESS"
+LIST_ATTEMPTS = 5
+CLAIM_WAITS = 200  # listings the oldest claimant makes for younger ones to withdraw
 
 
 def resolve(path: str, key: str) -> tuple[FileSystem, str]:
@@ -47,12 +58,51 @@ def uri(filesystem: FileSystem, path: str) -> str:
     return path if filesystem.type_name == "local" else f"{filesystem.type_name}://{path}"
 
 
-def files_under(filesystem: FileSystem, root: str) -> list[str]:
-    """Paths of the files under ``root`` relative to it, sorted (none if it is missing)."""
+def stamp() -> str:
+    """A name part that sorts by creation time and is unique across writers."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+
+
+def list_files(filesystem: FileSystem, folder: str, recursive: bool = False) -> list:
+    """File infos under ``folder`` (none if it is missing)."""
     from pyarrow import fs
 
-    found = filesystem.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))
-    return sorted(f.path[len(root.rstrip("/")) + 1 :] for f in found if f.type == fs.FileType.File)
+    selector = fs.FileSelector(folder, allow_not_found=True, recursive=recursive)
+    for attempt in range(LIST_ATTEMPTS):
+        try:
+            infos = filesystem.get_file_info(selector)
+            break
+        except FileNotFoundError:  # a concurrent writer created or renamed an entry mid-listing
+            if attempt == LIST_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01)
+    return [i for i in infos if i.type == fs.FileType.File]
+
+
+def files_under(filesystem: FileSystem, root: str) -> list[str]:
+    """Paths of the files under ``root`` relative to it, sorted (none if it is missing)."""
+    return sorted(f.path[len(root.rstrip("/")) + 1 :] for f in list_files(filesystem, root, recursive=True))
+
+
+def claim(filesystem: FileSystem, folder: str, prefix: str, content: str) -> str | None:
+    """The path of a new claim file ``<folder>/<prefix><stamp>`` if this writer owns it, else None.
+
+    The writer lists the claims with ``prefix`` after writing its own: seeing only its own, it
+    owns the claim; seeing an older one, it withdraws (deletes its own); the oldest lists again
+    while younger ones withdraw. With strongly consistent listings, as on local disks, S3, GCS
+    and Azure, two writers never both own a claim.
+    """
+    mine = f"{folder}/{prefix}{stamp()}"
+    write_atomic(mine, content, filesystem)
+    for _ in range(CLAIM_WAITS):
+        claims = sorted(i.path for i in list_files(filesystem, folder) if i.base_name.startswith(prefix))
+        if claims == [mine]:
+            return mine
+        if claims[0] != mine:
+            break
+        time.sleep(random.uniform(0.001, 0.01))
+    filesystem.delete_file(mine)
+    return None
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str, filesystem: FileSystem | None = None) -> None:
@@ -90,40 +140,65 @@ def node_local_warning(filesystem: FileSystem, path: str, nodes: int) -> str | N
 
 @contextmanager
 def staged_output(filesystem: FileSystem, final: str, **about: object) -> Iterator[str]:
-    """Yield a new, empty staging folder that becomes ``final`` only if the block succeeds.
+    """Yield a new, empty staging folder of its own that becomes ``final`` only if the block succeeds.
 
     On failure the staging folder is deleted and ``final`` is left as it was; on success
     ``final`` (a re-run of the same output) is replaced whole, ``_SUCCESS`` included, with
-    ``about`` (JSON values: the run, the model) written into it.
+    ``about`` (JSON values: the run, the model) written into it. A commit that meets another
+    run's commit of ``final`` fails with a one-line error (see the module docstring).
     """
     final = final.rstrip("/")
     if "/" not in final:
         raise LaunchbayError(f"cannot write an output at the root of '{final}': name a folder under it")
     parent, name = final.rsplit("/", 1)
-    staging = f"{parent}/.{name}.staging"
+    staging = f"{parent}/.{name}.{uuid.uuid4().hex[:12]}.staging"
     local = filesystem.type_name == "local"
-    _delete(filesystem, staging)
     if local:  # object stores have no folders to make
         filesystem.create_dir(staging)
     try:
         yield staging
-    except BaseException:
+        if local:
+            _rename_into(filesystem, staging, final, about)
+        else:
+            _copy_into(filesystem, staging, final, about)
+    finally:
         _delete(filesystem, staging)
-        raise
-    if local:
-        _write_success(filesystem, staging, about)
-        retired = f"{parent}/.{name}.retired"
-        _delete(filesystem, retired)
+
+
+def _rename_into(filesystem: FileSystem, staging: str, final: str, about: dict) -> None:
+    """Rename the old output aside and the staging folder in its place (a rename fails onto a folder that is not empty)."""
+    _write_success(filesystem, staging, about)
+    retired = f"{staging.removesuffix('.staging')}.retired"
+    try:
         if _exists(filesystem, final):
             filesystem.move(final, retired)
         filesystem.move(staging, final)
+    except OSError as exc:
+        if _exists(filesystem, retired) and not _exists(filesystem, final):
+            filesystem.move(retired, final)  # no other run took its place: put the old output back
+        raise LaunchbayError(
+            f"{final} was not committed, another run may have committed it at the same time; this run's output was discarded ({exc})"
+        ) from exc
+    finally:
         _delete(filesystem, retired)
-        return
-    _delete(filesystem, final)
-    for relative in files_under(filesystem, staging):
-        filesystem.copy_file(f"{staging}/{relative}", f"{final}/{relative}")
-    _write_success(filesystem, final, about)
-    _delete(filesystem, staging)
+
+
+def _copy_into(filesystem: FileSystem, staging: str, final: str, about: dict) -> None:
+    """Holding the commit claim, delete the old files, copy the new ones in and write ``_SUCCESS`` last."""
+    parent, name = final.rsplit("/", 1)
+    mine = claim(filesystem, parent, f".{name}.commit-", json.dumps(about, default=str))
+    if mine is None:
+        raise LaunchbayError(
+            f"{uri(filesystem, final)} was not committed: another run is committing it "
+            f"(a claim {uri(filesystem, parent)}/.{name}.commit-*; delete it if none is); this run's output was discarded"
+        )
+    try:
+        _delete(filesystem, final)
+        for relative in files_under(filesystem, staging):
+            filesystem.copy_file(f"{staging}/{relative}", f"{final}/{relative}")
+        _write_success(filesystem, final, about)
+    finally:
+        filesystem.delete_file(mine)
 
 
 def _write_success(filesystem: FileSystem, folder: str, about: dict) -> None:

@@ -43,7 +43,7 @@ def input_files(path: str, suffixes: tuple[str, ...]):
 
     A file is read whatever its name. Under a folder: the files ending in one of
     ``suffixes``, leaving out those under a name that starts with ``.`` or ``_``
-    (``_SUCCESS``, ``.<name>.staging``, ``_temporary``), as Spark and pyarrow datasets do.
+    (``_SUCCESS``, ``.<name>.<token>.staging``, ``_temporary``), as Spark and pyarrow datasets do.
     """
     from pyarrow import fs
 
