@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -51,8 +52,8 @@ def run_files(root: Path) -> set[str]:
 
 
 def refused(workspace: Path, monkeypatch, argv: list[str], culprit: str, code: int = 1) -> str:
-    """Run the command line ``argv`` in ``workspace``; check that it failed in one line naming
-    ``culprit`` and changed nothing; return the line."""
+    """Run the command line ``argv`` in ``workspace``; check that it failed in one line that
+    matches ``culprit`` (a pattern) and changed nothing; return the line."""
     monkeypatch.chdir(workspace)
     before, written_before = snapshot(workspace), run_files(workspace)
     err = io.StringIO()
@@ -61,107 +62,90 @@ def refused(workspace: Path, monkeypatch, argv: list[str], culprit: str, code: i
     lines = err.getvalue().strip().splitlines()
     assert exited.value.code == code, lines
     assert len(lines) == 1 and lines[0].startswith("launchbay: error: ") and "Traceback" not in lines[0], lines
-    assert culprit in lines[0], lines[0]
+    assert re.search(culprit, lines[0]), lines[0]
     assert snapshot(workspace) == before
     assert run_files(workspace) == written_before  # a refused run writes no summary, scores or report
     return lines[0]
 
 
-SCORE = ["run", "job=score", "data@batch=parquet", "batch.path=batch"]
+PIPELINE = "run job=pipeline"
+SCORE = "run job=score data@batch=parquet batch.path=batch"
 
-SETTINGS = [
-    ("job.holdout=0", "job.holdout must be a share in (0, 1)"),
-    ("job.holdout=1.5", "job.holdout must be a share in (0, 1)"),
-    ("job.holdout=-0.1", "job.holdout"),
-    ("monitor.drift_share=2", "monitor.drift_share must be a share in (0, 1]"),
-    ("monitor.drift_share=-1", "monitor.drift_share"),
-    ("monitor.drift_share=0", "monitor.drift_share"),
-    ("monitor.bins=0", "monitor.bins must be between 2"),
-    ("monitor.bins=1", "monitor.bins"),
-    ("monitor.bins=5000", "monitor.bins"),
-    ("monitor.fine_bins=1", "monitor."),
-    ("monitor.max_categories=0", "monitor.max_categories"),
-    ("monitor.psi_epsilon=0", "monitor.psi_epsilon"),
-    ("monitor.exact_max_rows=-5", "monitor.exact_max_rows"),
-    ("+monitor.thresholds.psi=-1", "monitor.thresholds.psi"),
-    ("monitor.mode=fast", "monitor.mode"),
-    ("monitor.device=tpu", "monitor.device"),
-    ("monitor.metrics=[psi,bogus]", "monitor.metrics: unknown metric 'bogus'"),
-    ("+monitor.features.num_0=[nope]", "monitor.features.num_0: unknown metric 'nope'"),
-    ("score.batch_size=-1", "score.batch_size must be at least 1"),
-    ("score.batch_size=0", "score.batch_size"),
-    ("score.num_cpus=0", "score.num_cpus"),
-    ("score.num_gpus=-1", "score.num_gpus"),
-    ("score.concurrency=0", "score.concurrency"),
-    ("score.strategy=bogus", "score.strategy"),
-    ("train.folds=1", "train.folds"),
-    ("train.metric=f1", "train.metric"),
-    ("train.min_partition_rows=0", "train.min_partition_rows"),
-    ("approval.metric=f1", "approval.metric"),
-    ("approval.margin=.nan", "approval.margin"),
-    ("approval.trigger=sometimes", "approval.trigger"),
-    ("approval.train_on=both", "approval.train_on"),
-    ("contract.policy=drop", "contract.policy"),
-    ("contract.enforce=[shape]", "contract.enforce"),
-    ("contract.range_margin=-1", "contract.range_margin"),
-    ("runtime.mode=remote", "runtime.mode"),
-    ("runtime.num_cpus=0", "runtime.num_cpus"),
-    ("runtime.object_store_memory_mb=1", "runtime.object_store_memory_mb"),
-    ("runtime.object_store_memory_mb=big", "runtime.object_store_memory_mb"),
-    ("data.rows=abc", "data.rows"),
-    ("data.rows=0", "rows must be positive"),
-    ("data=nope", "data/nope"),
-    ("model=nope", "model/nope"),
-]
+# command line -> a pattern of the one line it must fail with
+CASES = {
+    f"{PIPELINE} job.holdout=0": r"job.holdout must be a share in \(0, 1\)",
+    f"{PIPELINE} job.holdout=1.5": r"job.holdout must be a share in \(0, 1\)",
+    f"{PIPELINE} job.holdout=-0.1": r"job.holdout",
+    f"{PIPELINE} monitor.drift_share=2": r"monitor.drift_share must be a share in \(0, 1\]",
+    f"{PIPELINE} monitor.drift_share=-1": r"monitor.drift_share",
+    f"{PIPELINE} monitor.drift_share=0": r"monitor.drift_share",
+    f"{PIPELINE} monitor.bins=0": r"monitor.bins must be between 2",
+    f"{PIPELINE} monitor.bins=1": r"monitor.bins",
+    f"{PIPELINE} monitor.bins=5000": r"monitor.bins",
+    f"{PIPELINE} monitor.fine_bins=1": r"monitor.",
+    f"{PIPELINE} monitor.max_categories=0": r"monitor.max_categories",
+    f"{PIPELINE} monitor.psi_epsilon=0": r"monitor.psi_epsilon",
+    f"{PIPELINE} monitor.exact_max_rows=-5": r"monitor.exact_max_rows",
+    f"{PIPELINE} +monitor.thresholds.psi=-1": r"monitor.thresholds.psi",
+    f"{PIPELINE} monitor.mode=fast": r"monitor.mode",
+    f"{PIPELINE} monitor.device=tpu": r"monitor.device",
+    f"{PIPELINE} monitor.metrics=[psi,bogus]": r"monitor.metrics: unknown metric 'bogus'",
+    f"{PIPELINE} +monitor.features.num_0=[nope]": r"monitor.features.num_0: unknown metric 'nope'",
+    f"{PIPELINE} score.batch_size=-1": r"score.batch_size must be at least 1",
+    f"{PIPELINE} score.batch_size=0": r"score.batch_size",
+    f"{PIPELINE} score.num_cpus=0": r"score.num_cpus",
+    f"{PIPELINE} score.num_gpus=-1": r"score.num_gpus",
+    f"{PIPELINE} score.concurrency=0": r"score.concurrency",
+    f"{PIPELINE} score.strategy=bogus": r"score.strategy",
+    f"{PIPELINE} train.folds=1": r"train.folds",
+    f"{PIPELINE} train.metric=f1": r"train.metric",
+    f"{PIPELINE} train.min_partition_rows=0": r"train.min_partition_rows",
+    f"{PIPELINE} approval.metric=f1": r"approval.metric",
+    f"{PIPELINE} approval.margin=.nan": r"approval.margin",
+    f"{PIPELINE} approval.trigger=sometimes": r"approval.trigger",
+    f"{PIPELINE} approval.train_on=both": r"approval.train_on",
+    f"{PIPELINE} contract.policy=drop": r"contract.policy",
+    f"{PIPELINE} contract.enforce=[shape]": r"contract.enforce",
+    f"{PIPELINE} contract.range_margin=-1": r"contract.range_margin",
+    f"{PIPELINE} runtime.mode=remote": r"runtime.mode",
+    f"{PIPELINE} runtime.num_cpus=0": r"runtime.num_cpus",
+    f"{PIPELINE} runtime.object_store_memory_mb=1": r"runtime.object_store_memory_mb",
+    f"{PIPELINE} runtime.object_store_memory_mb=big": r"runtime.object_store_memory_mb",
+    f"{PIPELINE} data.rows=abc": r"data.rows",
+    f"{PIPELINE} data.rows=0": r"rows must be positive",
+    f"{PIPELINE} data=nope": r"data/nope",
+    f"{PIPELINE} model=nope": r"model/nope",
+    f"{SCORE} score.output=.": r"score.output: \S+ overlaps batch.path",
+    f"{SCORE} score.output=batch": r"score.output: \S+ overlaps batch.path",
+    f"{SCORE} score.output=batch/sub": r"score.output: \S+ overlaps batch.path",
+    f"{SCORE} score.output=.launchbay/registry": r"score.output: \S+ overlaps registry.path",
+    f"{SCORE} score.output=.launchbay/registry/demo": r"score.output: \S+ overlaps registry.path",
+    f"{SCORE} score.output=notes.txt": r"score.output: \S+ is a file",
+    f"{SCORE} score.output=mine": r"score.output: \S+ holds files launchbay did not write",
+    f"{SCORE} score.output=..": r"score.output: \S+ overlaps batch.path",
+    f"{SCORE} score.output=runs": r"score.output: \S+ holds the run directory",
+    "run job=train registry.path=.": r"registry.path: \S+ holds the working directory",
+    "run job=train data=parquet data.path=batch registry.path=batch/registry": r"registry.path: \S+ overlaps data.path",
+    "run job=train hydra.run.dir=mine": r"hydra.run.dir: \S+ already holds a.txt",
+    "drift batch batch --report notes.txt": r"--report: \S+ exists and was not written by launchbay",
+    "drift batch batch --report report.html": r"--report: \S+ exists and was not written by launchbay",
+    "drift batch batch --report mine": r"--report: \S+ is a folder",
+    "drift batch batch --json notes.txt": r"--json: \S+ exists and was not written by launchbay",
+}
 
 
-@pytest.mark.parametrize(("override", "culprit"), SETTINGS, ids=[case[0] for case in SETTINGS])
-def test_a_bad_setting_is_refused_before_any_work(workspace, monkeypatch, override, culprit):
-    refused(workspace, monkeypatch, ["run", "job=pipeline", override], culprit)
-
-
-OUTPUTS = [
-    (".", "overlaps batch.path"),
-    ("batch", "overlaps batch.path"),
-    ("batch/sub", "overlaps batch.path"),
-    (".launchbay/registry", "overlaps registry.path"),
-    (".launchbay/registry/demo", "overlaps registry.path"),
-    ("notes.txt", "is a file"),
-    ("mine", "holds files launchbay did not write"),
-    ("..", "overlaps batch.path"),
-    ("runs", "holds the run directory"),
-]
-
-
-@pytest.mark.parametrize(("output", "culprit"), OUTPUTS, ids=[case[0] for case in OUTPUTS])
-def test_an_output_launchbay_may_not_write_is_refused(workspace, monkeypatch, output, culprit):
-    line = refused(workspace, monkeypatch, [*SCORE, f"score.output={output}"], culprit)
-    assert line.startswith("launchbay: error: score.output: ")
+@pytest.mark.parametrize("command", CASES)
+def test_bad_input_is_one_line_and_changes_nothing(workspace, monkeypatch, command):
+    refused(workspace, monkeypatch, command.split(), CASES[command])
 
 
 def test_an_output_of_another_tool_next_to_a_manifest_is_refused(workspace, monkeypatch, tmp_path):
     monkeypatch.chdir(workspace)
     out = tmp_path / "scores"
-    main([*SCORE, f"score.output={out}"])
+    main([*SCORE.split(), f"score.output={out}"])
     (out / "theirs.csv").write_text("a file another tool put in the output\n")
-    refused(workspace, monkeypatch, [*SCORE, f"score.output={out}"], "holds files launchbay did not write")
+    refused(workspace, monkeypatch, [*SCORE.split(), f"score.output={out}"], "holds files launchbay did not write")
     assert (out / "theirs.csv").exists()
-
-
-LOCATIONS = [
-    (["run", "job=train", "registry.path=."], "registry.path: "),
-    (["run", "job=train", "data=parquet", "data.path=batch", "registry.path=batch/registry"], "overlaps data.path"),
-    (["run", "job=train", "hydra.run.dir=mine"], "hydra.run.dir: "),
-    (["drift", "batch", "batch", "--report", "notes.txt"], "--report: "),
-    (["drift", "batch", "batch", "--report", "report.html"], "was not written by launchbay"),
-    (["drift", "batch", "batch", "--report", "mine"], "is a folder"),
-    (["drift", "batch", "batch", "--json", "notes.txt"], "--json: "),
-]
-
-
-@pytest.mark.parametrize(("argv", "culprit"), LOCATIONS, ids=[" ".join(case[0][1:]) for case in LOCATIONS])
-def test_a_registry_run_directory_or_report_over_user_files_is_refused(workspace, monkeypatch, argv, culprit):
-    refused(workspace, monkeypatch, argv, culprit)
 
 
 def test_reports_and_json_launchbay_wrote_are_replaced(workspace, monkeypatch, tmp_path):
