@@ -267,7 +267,7 @@ class ScoringPass:
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task(label, total=None, parts="", rate="")
             start = time.perf_counter()
 

@@ -13,7 +13,7 @@ import pandas as pd
 from launchbay.config import plain, typed
 from launchbay.errors import LaunchbayError
 from launchbay.models.predict import predict_columns
-from launchbay.runtime import require_gpus
+from launchbay.runtime import require_gpus, root_cause
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -41,12 +41,18 @@ def feature_columns(columns: list[str], ctx: RunContext, where: str = "the train
     return features
 
 
-def read_table(ctx: RunContext, source):
-    """All rows of a data source as one Arrow table."""
+def read_table(ctx: RunContext, source, where: str):
+    """All rows of a data source as one Arrow table; a failed read or no rows is one line naming the source."""
     import pyarrow as pa
     import ray
 
-    tables = ray.get(ctx.read(source).to_arrow_refs())
+    ds = ctx.read(source)
+    try:
+        tables = ray.get(ds.to_arrow_refs())
+    except Exception as exc:
+        raise LaunchbayError(f"{source._key()}: reading {where} failed: {root_cause(exc)}") from exc
+    if not sum(t.num_rows for t in tables):
+        raise LaunchbayError(f"{source._key()}: {where} ({source.get('path', source.name)}) has no rows")
     return pa.concat_tables(tables, promote_options="default")
 
 
@@ -122,7 +128,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     job = ctx.cfg.job
     family, _ = ctx.settings("model", ctx.cfg.model)
     with ctx.step(f"{stage}read training data"):
-        table = read_table(ctx, source)
+        table = read_table(ctx, source, where)
     features = feature_columns(table.column_names, ctx, where)
     table, contract, contract_report = contract_for(ctx, table, features, where)
     if not table.num_rows:

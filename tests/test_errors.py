@@ -1,0 +1,80 @@
+"""One line for every failure, naming the file, row, column or key; no traceback unless asked for."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+import launchbay
+from launchbay.data.synthetic import SyntheticConfig, generate
+from launchbay.errors import LaunchbayError
+from launchbay.runtime import root_cause
+
+BROKEN_ROW = 7000  # past the first 1 MB block, which the driver's check reads
+
+
+def launchbay_cli(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **env})
+
+
+def error_line(out: subprocess.CompletedProcess) -> str:
+    """The one line a failed command printed (Ray's own ``(raylet)`` notices about its workers aside)."""
+    lines = [line for line in out.stderr.splitlines() if line.strip() and "(raylet)" not in line]
+    assert out.returncode == 1 and len(lines) == 1 and lines[0].startswith("launchbay: error: "), out.stderr
+    assert "Traceback" not in out.stderr and "\x1b" not in lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def broken_csv(tmp_path_factory):
+    """A CSV of 8000 synthetic rows whose row 7000 has one field too many."""
+    path = tmp_path_factory.mktemp("csv") / "broken.csv"
+    pcsv.write_csv(generate(SyntheticConfig(rows=8000, chunk_rows=8000), 0), path)
+    lines = path.read_text().splitlines()
+    lines[BROKEN_ROW] += ",1"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_worker_errors_read_as_their_cause(ray_session):
+    def arrow_fails():
+        raise pa.ArrowInvalid("CSV parse error: Row #3: Expected 2 columns, got 3")
+
+    def launchbay_fails():
+        try:
+            arrow_fails()
+        except pa.ArrowInvalid as exc:
+            raise LaunchbayError(f"data.csv: {exc}") from exc
+
+    for task, expected in ((arrow_fails, "ArrowInvalid: CSV parse error: Row #3"), (launchbay_fails, "data.csv: CSV parse error: Row #3")):
+        with pytest.raises(ray_session.exceptions.RayTaskError) as raised:
+            ray_session.get(ray_session.remote(task).remote())
+        assert "\x1b[" in str(raised.value) and "ray::" in str(raised.value)  # what Ray gives
+        assert root_cause(raised.value) == f"{expected}: Expected 2 columns, got 3"
+
+
+def test_training_on_a_csv_broken_deep_in_is_one_line(broken_csv, tmp_path):
+    line = error_line(launchbay_cli("run", "job=train", "data=csv", f"data.path={broken_csv}", cwd=tmp_path))
+    assert line.startswith(f"launchbay: error: data: reading the training data failed: {broken_csv}: CSV parse error: Row #{BROKEN_ROW + 1}: ")
+    assert "Expected 13 columns, got 14" in line
+
+
+def test_scoring_a_csv_broken_deep_in_is_one_line(ray_session, broken_csv, in_tmp):
+    launchbay.run(["job=train", "data.rows=2000"])
+    line = error_line(launchbay_cli("run", "job=score", "data@batch=csv", f"batch.path={broken_csv}", cwd=in_tmp))
+    assert "scoring failed, nothing was written to " in line and f"{broken_csv}: CSV parse error: Row #{BROKEN_ROW + 1}: " in line
+
+
+def test_training_data_without_rows_names_its_path(ray_session, in_tmp):
+    table = generate(SyntheticConfig(rows=10, chunk_rows=10), 0)
+    pcsv.write_csv(table.slice(0, 0), in_tmp / "header.csv")
+    pq.write_table(table.slice(0, 0), in_tmp / "empty.parquet")
+    for source, path in (("csv", in_tmp / "header.csv"), ("parquet", in_tmp / "empty.parquet")):
+        with pytest.raises(LaunchbayError, match=rf"^data: the training data \({path}\) has no rows$"):
+            launchbay.run(["job=train", f"data={source}", f"data.path={path}"])
