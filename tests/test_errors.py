@@ -78,3 +78,31 @@ def test_training_data_without_rows_names_its_path(ray_session, in_tmp):
     for source, path in (("csv", in_tmp / "header.csv"), ("parquet", in_tmp / "empty.parquet")):
         with pytest.raises(LaunchbayError, match=rf"^data: the training data \({path}\) has no rows$"):
             launchbay.run(["job=train", f"data={source}", f"data.path={path}"])
+
+
+def test_a_registry_path_that_is_a_file_is_refused_before_training(ray_session, in_tmp, monkeypatch):
+    from launchbay.training import fit
+
+    (in_tmp / "registry").write_text("")
+    monkeypatch.setattr(fit, "read_table", lambda *args: pytest.fail("read the training data"))
+    with pytest.raises(LaunchbayError, match=rf"^registry.path: {in_tmp / 'registry'} is a file; the registry is a directory$"):
+        launchbay.run(["job=train", f"registry.path={in_tmp / 'registry'}"])
+
+
+def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
+    for _ in range(3):
+        launchbay.run(["job=train", "data.rows=1000"])
+    root = in_tmp / ".launchbay/registry/demo"
+    (root / "3" / "meta.json").write_text('{"name": ')
+    (root / "2" / "meta.json").write_text('{"name": "demo"}')
+    listed = launchbay_cli("models", "list", cwd=in_tmp)
+    assert listed.returncode == 0, listed.stderr
+    assert "1 (+2 broken)" in listed.stdout
+    assert f"demo v2 (broken: {root}/2/meta.json is incomplete: it has no version, sha256)" in listed.stdout
+    assert f"demo v3 (broken: {root}/3/meta.json is not valid JSON: Expecting value: line 1" in listed.stdout
+    shown = error_line(launchbay_cli("models", "show", "demo", cwd=in_tmp))
+    assert shown.startswith(f"launchbay: error: registry: {root}/3/meta.json is not valid JSON: ")
+    (root / "1" / "meta.json").write_text("[]")
+    nothing = launchbay_cli("models", "list", cwd=in_tmp)
+    assert f"demo v1 (broken: {root}/1/meta.json is not a JSON object)" in nothing.stdout
+    assert error_line(nothing) == f"launchbay: error: registry: no version in {in_tmp}/.launchbay/registry is readable (3 broken)"

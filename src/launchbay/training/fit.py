@@ -127,6 +127,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
 
     job = ctx.cfg.job
     family, _ = ctx.settings("model", ctx.cfg.model)
+    registry = ctx.registry  # a registry.path that cannot hold versions fails here, before any training
     with ctx.step(f"{stage}read training data"):
         table = read_table(ctx, source, where)
     features = feature_columns(table.column_names, ctx, where)
@@ -160,7 +161,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         **environment(),
         **info,
     }
-    version = ctx.registry.register(job.model_name, model, profile, meta, contract=contract)
+    version = registry.register(job.model_name, model, profile, meta, contract=contract)
     ctx.manager.hook.launchbay_model_registered(model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
     ctx.console.print(
         f"[green]trained[/] {job.model_name} v{version.version} ({family.name}) on {len(train):,} rows: "
