@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
@@ -80,6 +81,18 @@ def test_training_data_without_rows_names_its_path(ray_session, in_tmp):
             launchbay.run(["job=train", f"data={source}", f"data.path={path}"])
 
 
+def test_infinite_values_and_too_few_rows_are_named_before_fitting(ray_session, in_tmp):
+    table = generate(SyntheticConfig(rows=500, chunk_rows=500), 0)
+    values = table.column("num_1").to_numpy().copy()
+    values[[5, 7]] = [np.inf, -np.inf]
+    pq.write_table(table.set_column(2, "num_1", pa.array(values)), in_tmp / "inf.parquet")
+    pq.write_table(table.slice(0, 1), in_tmp / "one.parquet")
+    with pytest.raises(LaunchbayError, match=r"^data: column\(s\) \['num_1'\] of the training data hold ±inf, which scikit-learn"):
+        launchbay.run(["job=train", "data=parquet", f"data.path={in_tmp / 'inf.parquet'}"])
+    with pytest.raises(LaunchbayError, match=r"^job.holdout: 0.2 of the 1 row\(s\) of the training data leaves 0 to train on"):
+        launchbay.run(["job=train", "data=parquet", f"data.path={in_tmp / 'one.parquet'}"])
+
+
 def test_a_registry_path_that_is_a_file_is_refused_before_training(ray_session, in_tmp, monkeypatch):
     from launchbay.training import fit
 
@@ -106,3 +119,8 @@ def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
     nothing = launchbay_cli("models", "list", cwd=in_tmp)
     assert f"demo v1 (broken: {root}/1/meta.json is not a JSON object)" in nothing.stdout
     assert error_line(nothing) == f"launchbay: error: registry: no version in {in_tmp}/.launchbay/registry is readable (3 broken)"
+
+
+def test_unknown_job_lists_the_jobs(tmp_path):
+    line = error_line(launchbay_cli("run", "job.name=nope", cwd=tmp_path))
+    assert line == "launchbay: error: job.name: no job 'nope' (jobs: drift, pipeline, score, train)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 import sys
 import time
 import uuid
@@ -37,7 +38,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     ctx = RunContext(cfg, run_dir, run_id, manager, console)
-    job = importlib.import_module(f"launchbay.jobs.{cfg.job.name}")
+    job = job_module(cfg.job.name)
     run_dir.mkdir(parents=True, exist_ok=True)
     manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())
     start = time.perf_counter()
@@ -59,6 +60,16 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
     return summary
+
+
+def job_module(name: str) -> Any:
+    """The module of job ``name``, or a one-line error listing the jobs."""
+    from launchbay import jobs
+
+    names = sorted(module.name for module in pkgutil.iter_modules(jobs.__path__))
+    if name not in names:
+        raise LaunchbayError(f"job.name: no job '{name}' (jobs: {', '.join(names)})")
+    return importlib.import_module(f"launchbay.jobs.{name}")
 
 
 def in_sweep() -> bool:

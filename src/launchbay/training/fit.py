@@ -56,6 +56,23 @@ def read_table(ctx: RunContext, source, where: str):
     return pa.concat_tables(tables, promote_options="default")
 
 
+def check_rows(frame: pd.DataFrame, features: list[str], holdout: float, where: str) -> int:
+    """Where the holdout starts; a one-line error when the rows cannot be fitted or split."""
+    numbers = frame[features].select_dtypes("number")
+    infinite = numbers.columns[np.isinf(numbers).any()].tolist()
+    if infinite:
+        raise LaunchbayError(
+            f"data: column(s) {infinite} of {where} hold ±inf, which scikit-learn models cannot fit: drop or clip those values"
+        )
+    cut = int(len(frame) * (1 - holdout))
+    if not 0 < cut < len(frame):
+        raise LaunchbayError(
+            f"job.holdout: {holdout} of the {len(frame)} row(s) of {where} leaves {cut} to train on and {len(frame) - cut} "
+            "to evaluate on; at least one of each is needed (more rows, or another job.holdout)"
+        )
+    return cut
+
+
 def contract_for(ctx: RunContext, table, features: list[str], where: str):
     """(rows that keep the contract, the contract, its report): ``contract.path`` if set, else inferred."""
     from launchbay import validation
@@ -137,8 +154,8 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     frame = table.to_pandas()
     if frame[job.label].isna().any():
         raise LaunchbayError(f"job.label: column '{job.label}' of {where} has {int(frame[job.label].isna().sum())} null values")
+    cut = check_rows(frame, features, job.holdout, where)
     order = np.random.default_rng(job.seed).permutation(len(frame))
-    cut = int(len(frame) * (1 - job.holdout))
     train, holdout = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
     model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
     metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
