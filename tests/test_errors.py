@@ -124,3 +124,23 @@ def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
 def test_unknown_job_lists_the_jobs(tmp_path):
     line = error_line(launchbay_cli("run", "job.name=nope", cwd=tmp_path))
     assert line == "launchbay: error: job.name: no job 'nope' (jobs: drift, pipeline, score, train)"
+
+
+def test_unexpected_errors_are_one_line_and_show_their_traceback_on_demand(tmp_path):
+    (tmp_path / "faulty.py").write_text(
+        "from launchbay import hookimpl\n\n@hookimpl\ndef launchbay_job_started(job):\n    raise RuntimeError('the hook broke')\n"
+    )
+    run = ("run", "job=train", "plugins=[faulty]")
+    line = error_line(launchbay_cli(*run, cwd=tmp_path))
+    assert line == "launchbay: error: RuntimeError: the hook broke (set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
+    for debug in (launchbay_cli("--debug", *run, cwd=tmp_path), launchbay_cli(*run, cwd=tmp_path, LAUNCHBAY_DEBUG="1")):
+        assert debug.returncode == 1
+        assert "Traceback (most recent call last)" in debug.stderr and 'faulty.py", line 5' in debug.stderr
+        assert debug.stderr.rstrip().endswith("launchbay: error: RuntimeError: the hook broke")
+    shown = launchbay_cli("--debug", "models", "show", "nope", cwd=tmp_path)
+    assert "Traceback (most recent call last)" in shown.stderr and "launchbay: error: registry: no model 'nope'" in shown.stderr
+
+
+def test_hydra_errors_outside_the_job_are_one_line(tmp_path):
+    line = error_line(launchbay_cli("run", "--multirun", "job=train", "data.nope=1,2", cwd=tmp_path))
+    assert "data.nope" in line

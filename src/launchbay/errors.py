@@ -11,6 +11,7 @@ class LaunchbayError(Exception):
 
 
 def exit_with(exc: LaunchbayError) -> NoReturn:
-    """Print ``exc`` as ``launchbay: error: ...`` on stderr and exit with status 1."""
-    print(f"launchbay: error: {exc}", file=sys.stderr)
+    """Print ``exc`` as one line ``launchbay: error: ...`` on stderr and exit with status 1."""
+    message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    print(f"launchbay: error: {message}", file=sys.stderr)
     raise SystemExit(1) from None

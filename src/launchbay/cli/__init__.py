@@ -1,13 +1,17 @@
 """The ``launchbay`` command: one module per subcommand group, each with ``add_parser(subparsers)``.
 
-Imports stay lazy so that ``--help`` and ``plugins list`` are fast.
+Imports stay lazy so that ``--help`` and ``plugins list`` are fast. Every failure is one
+line on stderr; ``launchbay --debug <command>`` or ``LAUNCHBAY_DEBUG=1`` shows its traceback too.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+from typing import NoReturn
 
 from launchbay.errors import LaunchbayError, exit_with
 
@@ -25,7 +29,9 @@ examples:
   launchbay runs list                             past runs: job, model, rows, drift, wall time
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs
   launchbay jobs list --address http://head:8265  jobs on the cluster
+  launchbay --debug run job=train                 an error's Python traceback too (or LAUNCHBAY_DEBUG=1)
 """
+DEBUG_HINT = "(set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,8 +47,27 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def debugging() -> bool:
+    """True when ``LAUNCHBAY_DEBUG`` is set (and not 0): errors show their traceback."""
+    return os.environ.get("LAUNCHBAY_DEBUG", "") not in ("", "0")
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Exit with ``exc`` as one line on stderr, after its traceback when debugging."""
+    from launchbay.runtime import root_cause
+
+    if debugging():
+        traceback.print_exception(exc)
+    if isinstance(exc, LaunchbayError):
+        exit_with(exc)
+    exit_with(LaunchbayError(root_cause(exc) + ("" if debugging() else f" {DEBUG_HINT}")))
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--debug"]:
+        os.environ["LAUNCHBAY_DEBUG"] = "1"
+        argv = argv[1:]
     try:
         if argv[:1] == ["run"]:
             from launchbay.cli.run import run_hydra
@@ -51,11 +76,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             args = parser().parse_args(argv)
             args.func(args)
-    except LaunchbayError as exc:
-        exit_with(exc)
     except KeyboardInterrupt:
         print("launchbay: interrupted; partial outputs were discarded", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as exc:
+        fail(exc)
 
 
 if __name__ == "__main__":
