@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from launchbay.config import config_error, typed
 from launchbay.context import RunContext
 from launchbay.errors import LaunchbayError
+from launchbay.masking import masked
 from launchbay.plugins import load_config_plugins
 from launchbay.storage import write_atomic
 
@@ -40,6 +41,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     ctx = RunContext(cfg, run_dir, run_id, manager, console)
     job = job_module(cfg.job.name)
     run_dir.mkdir(parents=True, exist_ok=True)
+    mask_saved_configs(run_dir)
     manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())
     start = time.perf_counter()
     try:
@@ -60,6 +62,16 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
     return summary
+
+
+def mask_saved_configs(run_dir: Path) -> None:
+    """Mask the secrets in the config and overrides Hydra saved with the run (and its sweep)."""
+    from omegaconf import OmegaConf
+
+    for path in [*run_dir.glob(".hydra/*.yaml"), *run_dir.parent.glob("multirun.yaml")]:
+        saved = OmegaConf.to_container(OmegaConf.load(path))
+        if masked(saved) != saved:
+            write_atomic(path, OmegaConf.to_yaml(masked(saved)))
 
 
 def job_module(name: str) -> Any:
