@@ -14,8 +14,7 @@ import pytest
 
 import launchbay
 from launchbay.data.synthetic import SyntheticConfig, generate
-from launchbay.errors import LaunchbayError
-from launchbay.runtime import root_cause
+from launchbay.errors import LaunchbayError, root_cause
 
 BROKEN_ROW = 7000  # past the first 1 MB block, which the driver's check reads
 

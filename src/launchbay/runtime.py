@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from launchbay.choices import check_choices
 from launchbay.errors import LaunchbayError
+from launchbay.errors import root_cause as root_cause  # where Ray's errors are met
 
 log = logging.getLogger(__name__)
 
@@ -124,44 +124,3 @@ def cluster_cpus() -> float:
     import ray
 
     return ray.cluster_resources().get("CPU", 1)
-
-
-# Terminal colour codes, and the task name and process Ray puts before a worker's traceback.
-TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-RAY_TASK = re.compile(r"ray::\S*\(\)(?: \(pid=.*\))?")
-ERROR_LINE = re.compile(r"^((?:\w+\.)*[A-Z]\w*(?:Error|Exception|Invalid)): (.+)$")
-
-
-def plain_text(text: str) -> str:
-    """``text`` without terminal codes, Ray's task decorations and blank lines."""
-    lines = RAY_TASK.sub("", TERMINAL_CODES.sub("", text)).splitlines()
-    return "\n".join(line.rstrip() for line in lines if line.strip())
-
-
-def root_cause(exc: BaseException) -> str:
-    """The original error behind Ray's wrappers, as one line (``Type: message``).
-
-    A worker's exception reaches the driver as text inside a ``RayTaskError`` (its
-    ``cause`` is the worker's exception); the first ``Type: message`` line of that text
-    that is not one of Ray's own is the original. launchbay's own errors are already
-    sentences for the user that name the file or key: their message alone, and they win
-    over the errors they were raised from.
-    """
-    chain = [exc]
-    while len(chain) < 20:
-        cause = getattr(chain[-1], "cause", None)
-        inner = cause if isinstance(cause, BaseException) and cause is not chain[-1] else chain[-1].__cause__
-        if inner is None:
-            break
-        chain.append(inner)
-    for error in chain:
-        lines = [ERROR_LINE.match(line.strip()) for line in plain_text(str(error)).splitlines()]
-        found = [m for m in lines if m and not m.group(1).startswith("ray.")]
-        ours = [m.group(2) for m in found if m.group(1).startswith("launchbay.")]
-        if ours:  # the last names the most: where launchbay caught the error
-            return ours[-1]
-        if found:
-            return f"{found[0].group(1).rsplit('.', 1)[-1]}: {found[0].group(2)}"
-    last = chain[-1]
-    message = plain_text(str(last)).partition("\n")[0].strip()
-    return message if isinstance(last, LaunchbayError) else f"{type(last).__name__}: {message}"

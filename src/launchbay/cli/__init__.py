@@ -10,10 +10,8 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
-from typing import NoReturn
 
-from launchbay.errors import LaunchbayError, exit_with
+from launchbay.errors import exit_with
 
 GROUPS = ("run", "plugins", "models", "runs", "jobs", "drift")
 
@@ -31,7 +29,6 @@ examples:
   launchbay jobs list --address http://head:8265  jobs on the cluster
   launchbay --debug run job=train                 an error's Python traceback too (or LAUNCHBAY_DEBUG=1)
 """
-DEBUG_HINT = "(set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,22 +42,6 @@ def parser() -> argparse.ArgumentParser:
     for group in GROUPS:
         importlib.import_module(f"launchbay.cli.{group}").add_parser(sub)
     return top
-
-
-def debugging() -> bool:
-    """True when ``LAUNCHBAY_DEBUG`` is set (and not 0): errors show their traceback."""
-    return os.environ.get("LAUNCHBAY_DEBUG", "") not in ("", "0")
-
-
-def fail(exc: BaseException) -> NoReturn:
-    """Exit with ``exc`` as one line on stderr, after its traceback when debugging."""
-    from launchbay.runtime import root_cause
-
-    if debugging():
-        traceback.print_exception(exc)
-    if isinstance(exc, LaunchbayError):
-        exit_with(exc)
-    exit_with(LaunchbayError(root_cause(exc) + ("" if debugging() else f" {DEBUG_HINT}")))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         print("launchbay: interrupted; partial outputs were discarded", file=sys.stderr)
         raise SystemExit(130) from None
     except Exception as exc:
-        fail(exc)
+        exit_with(exc)
 
 
 if __name__ == "__main__":

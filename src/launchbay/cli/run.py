@@ -1,7 +1,7 @@
 """``launchbay run``: a Hydra app over ``conf/``; every Hydra flag works.
 
-Errors reach ``launchbay.cli.fail`` as they do for the other commands, never Hydra's
-own traceback printing.
+Errors reach ``errors.exit_with`` as they do for the other commands, never Hydra's own
+traceback printing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ def run_hydra(args: list[str]) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     from launchbay.app import CONF_DIR, check_composes, hydra_args, prepare, run_job
-    from launchbay.cli import fail
     from launchbay.config import config_error
-    from launchbay.errors import LaunchbayError
+    from launchbay.errors import LaunchbayError, exit_with
 
     parsed = hydra_args(args)
     prepare(parsed.overrides)
@@ -37,7 +36,7 @@ def run_hydra(args: list[str]) -> None:
         try:
             return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
         except Exception as exc:  # Hydra would print it with its own traceback
-            fail(exc)
+            exit_with(exc)
 
     sys.argv = ["launchbay run", *args]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # errors outside the job are raised here, not printed by Hydra
