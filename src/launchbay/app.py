@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 import sys
 import time
 import uuid
@@ -20,6 +21,7 @@ from omegaconf import DictConfig
 from launchbay.config import config_error, typed
 from launchbay.context import RunContext, validate
 from launchbay.errors import LaunchbayError
+from launchbay.masking import masked
 from launchbay.ownership import check_run_dir
 from launchbay.plugins import load_config_plugins
 from launchbay.storage import write_atomic
@@ -40,8 +42,9 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     ctx = RunContext(cfg, run_dir, run_id, manager, console)
     ctx.check_locations()
-    job = importlib.import_module(f"launchbay.jobs.{cfg.job.name}")
+    job = job_module(cfg.job.name)
     run_dir.mkdir(parents=True, exist_ok=True)
+    mask_saved_configs(run_dir)
     manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())
     start = time.perf_counter()
     try:
@@ -62,6 +65,26 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
     return summary
+
+
+def mask_saved_configs(run_dir: Path) -> None:
+    """Mask the secrets in the config and overrides Hydra saved with the run (and its sweep)."""
+    from omegaconf import OmegaConf
+
+    for path in [*run_dir.glob(".hydra/*.yaml"), *run_dir.parent.glob("multirun.yaml")]:
+        saved = OmegaConf.to_container(OmegaConf.load(path))
+        if masked(saved) != saved:
+            write_atomic(path, OmegaConf.to_yaml(masked(saved)))
+
+
+def job_module(name: str) -> Any:
+    """The module of job ``name``, or a one-line error listing the jobs."""
+    from launchbay import jobs
+
+    names = sorted(module.name for module in pkgutil.iter_modules(jobs.__path__))
+    if name not in names:
+        raise LaunchbayError(f"job.name: no job '{name}' (jobs: {', '.join(names)})")
+    return importlib.import_module(f"launchbay.jobs.{name}")
 
 
 def in_sweep() -> bool:

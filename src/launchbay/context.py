@@ -16,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
 from launchbay.errors import LaunchbayError
+from launchbay.masking import masked
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
 
@@ -105,8 +106,8 @@ class RunContext:
         return typed(self.cfg.monitor, "monitor")
 
     def resolved_config(self) -> dict[str, Any]:
-        """The run's config as plain JSON values."""
-        return plain(self.cfg)
+        """The run's config as plain JSON values, secrets masked (see ``launchbay.masking``)."""
+        return masked(plain(self.cfg))
 
     def settings(self, kind: Kind, node: Any) -> tuple[Any, Any]:
         """The component a config node selects (by its ``name``) and its typed settings."""

@@ -2,15 +2,76 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import traceback
 from typing import NoReturn
+
+from launchbay.masking import mask_text
+
+DEBUG_HINT = "(set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
 
 
 class LaunchbayError(Exception):
     """An error with a message that tells the user what is wrong and where, in one line."""
 
 
-def exit_with(exc: LaunchbayError) -> NoReturn:
-    """Print ``exc`` as ``launchbay: error: ...`` on stderr and exit with status 1."""
-    print(f"launchbay: error: {exc}", file=sys.stderr)
+# Terminal colour codes, and the task name and process Ray puts before a worker's traceback.
+TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+RAY_TASK = re.compile(r"ray::\S*\(\)(?: \(pid=.*\))?")
+ERROR_LINE = re.compile(r"^((?:\w+\.)*[A-Z]\w*(?:Error|Exception|Invalid)): (.+)$")
+
+
+def plain_text(text: str) -> str:
+    """``text`` without terminal codes, Ray's task decorations and blank lines."""
+    lines = RAY_TASK.sub("", TERMINAL_CODES.sub("", text)).splitlines()
+    return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
+def root_cause(exc: BaseException) -> str:
+    """The original error behind Ray's wrappers, as one line (``Type: message``).
+
+    A worker's exception reaches the driver as text inside a ``RayTaskError`` (its
+    ``cause`` is the worker's exception); the first ``Type: message`` line of that text
+    that is not one of Ray's own is the original. launchbay's own errors are already
+    sentences for the user that name the file or key: their message alone, and they win
+    over the errors they were raised from.
+    """
+    chain = [exc]
+    while len(chain) < 20:
+        cause = getattr(chain[-1], "cause", None)
+        inner = cause if isinstance(cause, BaseException) and cause is not chain[-1] else chain[-1].__cause__
+        if inner is None:
+            break
+        chain.append(inner)
+    for error in chain:
+        lines = [ERROR_LINE.match(line.strip()) for line in plain_text(str(error)).splitlines()]
+        found = [m for m in lines if m and not m.group(1).startswith("ray.")]
+        ours = [m.group(2) for m in found if m.group(1).startswith("launchbay.")]
+        if ours:  # the last names the most: where launchbay caught the error
+            return ours[-1]
+        if found:
+            return f"{found[0].group(1).rsplit('.', 1)[-1]}: {found[0].group(2)}"
+    last = chain[-1]
+    message = plain_text(str(last)).partition("\n")[0].strip()
+    return message if isinstance(last, LaunchbayError) else f"{type(last).__name__}: {message}"
+
+
+def debugging() -> bool:
+    """True when ``LAUNCHBAY_DEBUG`` is set (and not 0): errors show their traceback."""
+    return os.environ.get("LAUNCHBAY_DEBUG", "") not in ("", "0")
+
+
+def exit_with(exc: BaseException) -> NoReturn:
+    """Print ``exc`` as one line ``launchbay: error: ...`` on stderr (URL credentials masked) and exit with status 1.
+
+    An error that is not a ``LaunchbayError`` reads as its root cause, with a hint at the
+    traceback; when debugging, the traceback comes first.
+    """
+    if debugging():
+        traceback.print_exception(exc)
+    message = str(exc) if isinstance(exc, LaunchbayError) else root_cause(exc) + ("" if debugging() else f" {DEBUG_HINT}")
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    print(f"launchbay: error: {mask_text(message)}", file=sys.stderr)
     raise SystemExit(1) from None

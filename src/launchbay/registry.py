@@ -44,6 +44,8 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 ALIAS_RECORD = re.compile(r"^(\d+-[0-9a-f]+)-v(\d+)\.json$")
 # meta keys that always differ between versions and say nothing in a diff
 NOT_COMPARED = {"version", "files", "sha256", "registered_at", "run_id"}
+# meta keys every committed version has
+REQUIRED_META = ("name", "version", "sha256")
 
 
 @dataclass
@@ -128,6 +130,8 @@ class Registry:
             self.root = path.rstrip("/")
         self.local = self.fs.type_name == "local"
         self.uri = storage.uri(self.fs, self.root)
+        if self.fs.get_file_info(self.root).is_file:
+            raise LaunchbayError(f"registry.path: {self.uri} is a file; the registry is a directory")
 
     # --- storage primitives ---------------------------------------------------------
 
@@ -139,8 +143,18 @@ class Registry:
         return [i for i in storage.list_files(self.fs, self._path(*parts), recursive) if not i.base_name.startswith(".")]
 
     def _read_json(self, path: str) -> dict[str, Any]:
-        with self.fs.open_input_stream(path) as f:
-            return json.loads(f.read())
+        """A JSON record of the registry, or a one-line error naming the file."""
+        where = storage.uri(self.fs, path)
+        try:
+            with self.fs.open_input_stream(path) as f:
+                record = json.loads(f.read())
+        except OSError as exc:
+            raise LaunchbayError(f"registry: {where} cannot be read: {exc}") from exc
+        except ValueError as exc:
+            raise LaunchbayError(f"registry: {where} is not valid JSON: {exc}") from exc
+        if not isinstance(record, dict):
+            raise LaunchbayError(f"registry: {where} is not a JSON object")
+        return record
 
     def _put_record(self, path: str, record: dict[str, Any]) -> None:
         storage.write_atomic(path, json.dumps(record, indent=2, default=str), self.fs)
@@ -202,7 +216,16 @@ class Registry:
             version = self.aliases(name).get(ref, 0)
         if version not in versions:
             raise LaunchbayError(f"registry: model '{name}' has no version or alias '{ref}' (versions: {versions})")
-        return self._version(name, version, self._read_json(self._path(name, version, META_FILE)))
+        return self.load(name, version)
+
+    def load(self, name: str, version: int) -> ModelVersion:
+        """Version ``version`` of ``name`` as its ``meta.json`` records it; a one-line error naming a broken one."""
+        path = self._path(name, version, META_FILE)
+        meta = self._read_json(path)
+        missing = [key for key in REQUIRED_META if key not in meta]
+        if missing:
+            raise LaunchbayError(f"registry: {storage.uri(self.fs, path)} is incomplete: it has no {', '.join(missing)}")
+        return self._version(name, version, meta)
 
     def diff(self, name: str, a: str | int, b: str | int) -> dict[str, tuple[Any, Any]]:
         """Every lineage field (config, data fingerprint, metrics, packages...) where two versions differ."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -161,22 +160,3 @@ def cancel(refs: list, timeout_s: float = 10.0) -> None:
     if refs:
         ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
 
-
-def root_cause(exc: BaseException) -> str:
-    """The original error behind Ray's wrappers, as one line (``Type: message``).
-
-    A worker's exception reaches the driver as text inside a ``RayTaskError``; the first
-    ``Type: message`` line of that text that is not one of Ray's own is the original.
-    launchbay's own errors are already sentences for the user: their message alone.
-    """
-    chain = [exc]
-    while chain[-1].__cause__ is not None and len(chain) < 20:
-        chain.append(chain[-1].__cause__)
-    for error in chain:
-        for line in str(error).splitlines():
-            found = re.match(r"^([\w.]+(?:Error|Exception)): (.+)$", line.strip())
-            if found and not found.group(1).startswith("ray."):
-                if found.group(1).startswith("launchbay."):
-                    return found.group(2)
-                return f"{found.group(1).rsplit('.', 1)[-1]}: {found.group(2)}"
-    return f"{type(chain[-1]).__name__}: {str(chain[-1]).strip().splitlines()[0] if str(chain[-1]).strip() else ''}"

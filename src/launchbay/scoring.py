@@ -39,10 +39,10 @@ import pyarrow as pa
 from launchbay import storage
 from launchbay.config import Strategy, typed
 from launchbay.drift.dataset import worker_reference
-from launchbay.errors import LaunchbayError
+from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
 from launchbay.registry import PROFILE_FILE
-from launchbay.runtime import alive_nodes, cancel, cluster_cpus, require_gpus, root_cause
+from launchbay.runtime import alive_nodes, cancel, cluster_cpus, require_gpus
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -67,7 +67,7 @@ class Tally:
         if sketch is not None:
             self.profile = sketch if self.profile is None else self.profile.merge(sketch)
         if ids is not None:
-            self.ids.append(ids)
+            self.ids.append(ids.copy())  # a copy: a view would pin its block in the object store
 
     def count(self) -> int:
         return self.rows
@@ -299,7 +299,7 @@ class ScoringPass:
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task(label, total=None, parts="", rate="")
             start = time.perf_counter()
 

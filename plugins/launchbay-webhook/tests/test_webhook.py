@@ -61,3 +61,14 @@ def test_client_error_is_not_retried(server):
     with pytest.raises(RuntimeError, match="HTTP 404"):
         send(ALERT, WebhookConfig(url=url, retries=3))
     assert len(received) == 1
+
+
+def test_errors_do_not_show_the_token(server):
+    url, _, statuses = server
+    statuses.append(403)
+    with pytest.raises(RuntimeError) as raised:
+        send(ALERT, WebhookConfig(url=f"{url}/T0/B0/s3cr3t?token=t0ken", retries=0))
+    assert str(raised.value) == f"{url.rsplit('/', 1)[0]}/*** answered HTTP 403"
+    with pytest.raises(RuntimeError) as raised:
+        send(ALERT, WebhookConfig(url="http://127.0.0.1:9/hook?token=t0ken", retries=0, timeout_s=1))
+    assert "t0ken" not in str(raised.value) and str(raised.value).startswith("http://127.0.0.1:9/*** unreachable: ")

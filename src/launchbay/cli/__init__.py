@@ -1,15 +1,17 @@
 """The ``launchbay`` command: one module per subcommand group, each with ``add_parser(subparsers)``.
 
-Imports stay lazy so that ``--help`` and ``plugins list`` are fast.
+Imports stay lazy so that ``--help`` and ``plugins list`` are fast. Every failure is one
+line on stderr; ``launchbay --debug <command>`` or ``LAUNCHBAY_DEBUG=1`` shows its traceback too.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from launchbay.errors import LaunchbayError, exit_with
+from launchbay.errors import exit_with
 
 GROUPS = ("run", "plugins", "models", "runs", "jobs", "drift")
 
@@ -25,6 +27,7 @@ examples:
   launchbay runs list                             past runs: job, model, rows, drift, wall time
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs
   launchbay jobs list --address http://head:8265  jobs on the cluster
+  launchbay --debug run job=train                 an error's Python traceback too (or LAUNCHBAY_DEBUG=1)
 """
 
 
@@ -43,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--debug"]:
+        os.environ["LAUNCHBAY_DEBUG"] = "1"
+        argv = argv[1:]
     try:
         if argv[:1] == ["run"]:
             from launchbay.cli.run import run_hydra
@@ -51,11 +57,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             args = parser().parse_args(argv)
             args.func(args)
-    except LaunchbayError as exc:
-        exit_with(exc)
     except KeyboardInterrupt:
         print("launchbay: interrupted; partial outputs were discarded", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as exc:
+        exit_with(exc)
 
 
 if __name__ == "__main__":

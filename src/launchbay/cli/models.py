@@ -36,19 +36,34 @@ def add_parser(sub) -> None:
 
 
 def models_list(args: argparse.Namespace) -> None:
+    """The table of readable versions, then a line for each broken one; fails only if none is readable."""
     from rich.console import Console
     from rich.table import Table
 
+    from launchbay.errors import LaunchbayError
     from launchbay.registry import Registry
 
     registry = Registry(args.registry)
     table = Table("model", "versions", "latest", "aliases", "metrics of latest")
+    readable, broken = 0, []
     for name in registry.models():
-        latest = registry.get(name)
+        versions, numbers = [], registry.versions(name)
+        for number in numbers:
+            try:
+                versions.append(registry.load(name, number))
+            except LaunchbayError as exc:
+                broken.append(f"{name} v{number} (broken: {str(exc).removeprefix('registry: ')})")
+        readable += len(versions)
+        lost = f" (+{len(numbers) - len(versions)} broken)" if len(numbers) > len(versions) else ""
+        latest = versions[-1].meta if versions else {}
         aliases = ", ".join(f"{a}={v}" for a, v in registry.aliases(name).items())
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in latest.meta.get("metrics", {}).items())
-        table.add_row(name, str(len(registry.versions(name))), str(latest.version), aliases, metrics)
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in latest.get("metrics", {}).items())
+        table.add_row(name, f"{len(versions)}{lost}", str(latest.get("version", "-")), aliases, metrics)
     Console().print(table)
+    for line in broken:
+        print(line)
+    if broken and not readable:
+        raise LaunchbayError(f"registry: no version in {registry.uri} is readable ({len(broken)} broken)")
 
 
 def models_show(args: argparse.Namespace) -> None:

@@ -1,7 +1,12 @@
-"""``launchbay run``: a Hydra app over ``conf/``; every Hydra flag works."""
+"""``launchbay run``: a Hydra app over ``conf/``; every Hydra flag works.
+
+Errors reach ``errors.exit_with`` as they do for the other commands, never Hydra's own
+traceback printing.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -12,8 +17,11 @@ def add_parser(sub) -> None:
 def run_hydra(args: list[str]) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     from launchbay.app import CONF_DIR, check_composes, hydra_args, prepare, run_job
+    from launchbay.config import config_error
     from launchbay.errors import LaunchbayError, exit_with
 
     parsed = hydra_args(args)
@@ -27,8 +35,12 @@ def run_hydra(args: list[str]) -> None:
 
         try:
             return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
-        except LaunchbayError as exc:
+        except Exception as exc:  # Hydra would print it with its own traceback
             exit_with(exc)
 
     sys.argv = ["launchbay run", *args]
-    entry()
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # errors outside the job are raised here, not printed by Hydra
+    try:
+        entry()
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise LaunchbayError(config_error(exc)) from exc

@@ -1,12 +1,15 @@
 """Parquet and CSV sources, and the parquet sink.
 
 Inputs are checked on the driver before Ray reads them, so a missing path or a
-corrupt file is one line that names the file, not a traceback from a worker.
+corrupt file is one line that names the file, not a traceback from a worker. A file
+that breaks further in (a bad CSV row, a corrupt parquet page) fails in the worker
+that reads it with an error that names the file and, for CSV, the row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -117,10 +120,30 @@ def parquet_fragments(cfg: FileConfig) -> list:
     return [partial(iter_parquet, filesystem, f, cfg.columns) for f in files]
 
 
+@contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Arrow and I/O errors inside the block as one line naming ``path``."""
+    try:
+        yield
+    except (pa.ArrowException, OSError) as exc:
+        raise LaunchbayError(f"{path}: {exc}") from exc
+
+
+def fragments_dataset(fragments: list):
+    """A Ray Dataset of the tables that ``fragments`` yield, one read task per fragment."""
+    import ray.data
+
+    def read(batch: pa.Table) -> Iterator[pa.Table]:
+        for i in batch["id"].to_pylist():
+            yield from fragments[i]()
+
+    return ray.data.range(len(fragments), override_num_blocks=len(fragments)).map_batches(read, batch_size=1, batch_format="pyarrow")
+
+
 def iter_parquet(filesystem, path: str, columns, batch_rows: int = 262_144) -> Iterator[pa.Table]:
     import pyarrow.parquet as pq
 
-    with filesystem.open_input_file(path) as f:
+    with _reading(path), filesystem.open_input_file(path) as f:
         for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
             yield pa.Table.from_batches([batch])
 
@@ -131,10 +154,17 @@ def csv_fragments(cfg: CsvConfig) -> list:
     return [partial(iter_csv, filesystem, f, cfg.columns, cfg.delimiter) for f in files]
 
 
+def csv_options(delimiter: str) -> dict:
+    """Arrow's CSV options: read serially, so that a parse error says its row (``Row #N``)."""
+    import pyarrow.csv as pcsv
+
+    return dict(read_options=pcsv.ReadOptions(use_threads=False), parse_options=pcsv.ParseOptions(delimiter=delimiter))
+
+
 def iter_csv(filesystem, path: str, columns, delimiter: str) -> Iterator[pa.Table]:
     import pyarrow.csv as pcsv
 
-    with filesystem.open_input_stream(path) as f, pcsv.open_csv(f, parse_options=pcsv.ParseOptions(delimiter=delimiter)) as reader:
+    with _reading(path), filesystem.open_input_stream(path) as f, pcsv.open_csv(f, **csv_options(delimiter)) as reader:
         for batch in reader:
             table = pa.Table.from_batches([batch])
             yield table.select(columns) if columns else table
@@ -145,10 +175,9 @@ def csv_files(cfg: CsvConfig):
     import pyarrow.csv as pcsv
 
     filesystem, files = input_files(cfg.path, (".csv",))
-    parse = pcsv.ParseOptions(delimiter=cfg.delimiter)
 
     def header(f):
-        with pcsv.open_csv(f, parse_options=parse) as reader:
+        with pcsv.open_csv(f, **csv_options(cfg.delimiter)) as reader:
             return reader.schema
 
     for f in files:
@@ -157,12 +186,8 @@ def csv_files(cfg: CsvConfig):
 
 
 def read_csv(cfg: CsvConfig):
-    import pyarrow.csv as pcsv
-    import ray.data
-
-    filesystem, files = csv_files(cfg)
-    ds = ray.data.read_csv(files, filesystem=filesystem, parse_options=pcsv.ParseOptions(delimiter=cfg.delimiter))
-    return ds.select_columns(cfg.columns) if cfg.columns else ds
+    """A Ray Dataset of the CSV files, read as the fragments path reads them."""
+    return fragments_dataset(csv_fragments(cfg))
 
 
 def write_parquet_part(tables: Iterator[pa.Table], path: str, cfg: ParquetSinkConfig, filesystem) -> int:

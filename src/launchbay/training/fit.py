@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from launchbay.config import plain, typed
-from launchbay.errors import LaunchbayError
+from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
 from launchbay.runtime import require_gpus
 
@@ -41,13 +41,36 @@ def feature_columns(columns: list[str], ctx: RunContext, where: str = "the train
     return features
 
 
-def read_table(ctx: RunContext, source):
-    """All rows of a data source as one Arrow table."""
+def read_table(ctx: RunContext, source, where: str):
+    """All rows of a data source as one Arrow table; a failed read or no rows is one line naming the source."""
     import pyarrow as pa
     import ray
 
-    tables = ray.get(ctx.read(source).to_arrow_refs())
+    ds = ctx.read(source)
+    try:
+        tables = ray.get(ds.to_arrow_refs())
+    except Exception as exc:
+        raise LaunchbayError(f"{source._key()}: reading {where} failed: {root_cause(exc)}") from exc
+    if not sum(t.num_rows for t in tables):
+        raise LaunchbayError(f"{source._key()}: {where} ({source.get('path', source.name)}) has no rows")
     return pa.concat_tables(tables, promote_options="default")
+
+
+def check_rows(frame: pd.DataFrame, features: list[str], holdout: float, where: str) -> int:
+    """Where the holdout starts; a one-line error when the rows cannot be fitted or split."""
+    numbers = frame[features].select_dtypes("number")
+    infinite = numbers.columns[np.isinf(numbers).any()].tolist()
+    if infinite:
+        raise LaunchbayError(
+            f"data: column(s) {infinite} of {where} hold ±inf, which scikit-learn models cannot fit: drop or clip those values"
+        )
+    cut = int(len(frame) * (1 - holdout))
+    if not 0 < cut < len(frame):
+        raise LaunchbayError(
+            f"job.holdout: {holdout} of the {len(frame)} row(s) of {where} leaves {cut} to train on and {len(frame) - cut} "
+            "to evaluate on; at least one of each is needed (more rows, or another job.holdout)"
+        )
+    return cut
 
 
 def contract_for(ctx: RunContext, table, features: list[str], where: str):
@@ -121,8 +144,9 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
 
     job = ctx.cfg.job
     family, _ = ctx.settings("model", ctx.cfg.model)
+    registry = ctx.registry  # a registry.path that cannot hold versions fails here, before any training
     with ctx.step(f"{stage}read training data"):
-        table = read_table(ctx, source)
+        table = read_table(ctx, source, where)
     features = feature_columns(table.column_names, ctx, where)
     table, contract, contract_report = contract_for(ctx, table, features, where)
     if not table.num_rows:
@@ -130,8 +154,8 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     frame = table.to_pandas()
     if frame[job.label].isna().any():
         raise LaunchbayError(f"job.label: column '{job.label}' of {where} has {int(frame[job.label].isna().sum())} null values")
+    cut = check_rows(frame, features, job.holdout, where)
     order = np.random.default_rng(job.seed).permutation(len(frame))
-    cut = int(len(frame) * (1 - job.holdout))
     train, holdout = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
     model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
     metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
@@ -154,7 +178,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         **environment(),
         **info,
     }
-    version = ctx.registry.register(job.model_name, model, profile, meta, contract=contract)
+    version = registry.register(job.model_name, model, profile, meta, contract=contract)
     ctx.manager.hook.launchbay_model_registered(model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
     ctx.console.print(
         f"[green]trained[/] {job.model_name} v{version.version} ({family.name}) on {len(train):,} rows: "

@@ -56,7 +56,7 @@ def remote_get(refs: list, what: Callable[[int], str]) -> list:
     """``ray.get`` of each ref, a failed task becoming one line that says which fit failed."""
     import ray
 
-    from launchbay.runtime import root_cause
+    from launchbay.errors import root_cause
 
     results = []
     for i, ref in enumerate(refs):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from launchbay import hookimpl
 from launchbay.components import Alert, AlertChannel
+from launchbay.masking import mask_text
 
 
 @dataclass
@@ -32,23 +33,25 @@ def payload(alert: Alert, cfg: WebhookConfig) -> dict:
 
 
 def send(alert: Alert, cfg: WebhookConfig) -> None:
-    """POST the alert; retry with backoff on network errors and 5xx answers."""
+    """POST the alert; retry with backoff on network errors and 5xx answers. Errors name the
+    URL without its path and query, where webhooks carry their token."""
     request = urllib.request.Request(
         cfg.url,
         data=json.dumps(payload(alert, cfg), default=str).encode(),
         headers={"Content-Type": "application/json", **cfg.headers},
         method="POST",
     )
+    where = mask_text(cfg.url)
     for attempt in range(cfg.retries + 1):
         try:
             with urllib.request.urlopen(request, timeout=cfg.timeout_s):
                 return
         except urllib.error.HTTPError as exc:
             if exc.code < 500 or attempt == cfg.retries:
-                raise RuntimeError(f"{cfg.url} answered HTTP {exc.code}") from exc
+                raise RuntimeError(f"{where} answered HTTP {exc.code}") from exc
         except OSError as exc:
             if attempt == cfg.retries:
-                raise RuntimeError(f"{cfg.url} unreachable: {exc}") from exc
+                raise RuntimeError(f"{where} unreachable: {exc}") from exc
         time.sleep(0.2 * 2**attempt)
 
 
