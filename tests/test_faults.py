@@ -77,13 +77,14 @@ def test_a_killed_worker_is_retried_and_every_row_scored_once(home, monkeypatch)
 def test_repeated_ids_are_counted_and_refused_on_demand(home, monkeypatch, tmp_path):
     monkeypatch.chdir(home)
     batch = generate(SyntheticConfig(rows=1000), 0)
-    repeated = batch.set_column(0, "row_id", pa.array(batch.column("row_id").to_numpy() % 900))
     (tmp_path / "in").mkdir()
-    pq.write_table(repeated, tmp_path / "in" / "b.parquet")
+    # 100 rows repeat an id inside the first file, and all 100 of the second file repeat ids of the first
+    pq.write_table(batch.set_column(0, "row_id", pa.array(np.arange(1000) % 900)), tmp_path / "in" / "a.parquet")
+    pq.write_table(batch.slice(0, 100), tmp_path / "in" / "b.parquet")
     source = ["data@batch=parquet", f"batch.path={tmp_path / 'in'}"]
     summary = launchbay.run(["job=score", *source, f"score.output={tmp_path / 'counted'}"])
-    assert summary["scores"]["repeated_ids"] == 100
-    with pytest.raises(LaunchbayError, match=r"batch: 100 rows repeat an earlier row's row_id \(contract.unique_ids=true\)"):
+    assert summary["scores"]["repeated_ids"] == 100 and summary["scores"]["repeated_ids_counted"] == "within each piece"
+    with pytest.raises(LaunchbayError, match=r"batch: 200 rows repeat an earlier row's row_id \(contract.unique_ids=true\)"):
         launchbay.run(["job=score", *source, "contract.unique_ids=true", f"score.output={tmp_path / 'refused'}"])
     assert not (tmp_path / "refused").exists() and not list(tmp_path.glob(".refused*"))
 

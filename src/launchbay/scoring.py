@@ -61,21 +61,26 @@ class Tally:
         self.rows = 0
         self.profile = reference.empty() if reference is not None else None
         self.ids: list[np.ndarray] = []
+        self.repeats = 0  # rows that repeat an id within their piece of the input
 
-    def add(self, rows: int, sketch, ids: np.ndarray | None = None) -> None:
+    def add(self, rows: int, sketch, ids: np.ndarray | int = 0) -> None:
+        """Add a piece's rows, sketch, and id keys (to compare across pieces) or its repeats."""
         self.rows += rows
         if sketch is not None:
             self.profile = sketch if self.profile is None else self.profile.merge(sketch)
-        if ids is not None:
+        if isinstance(ids, np.ndarray):
             self.ids.append(ids.copy())  # a copy: a view would pin its block in the object store
+        else:
+            self.repeats += ids
 
     def count(self) -> int:
         return self.rows
 
     def repeated_ids(self) -> int:
-        """Rows whose id an earlier row of the batch already had (ids read from the input)."""
+        """Rows whose id an earlier row had (ids read from the input): within their piece, or
+        across the batch where the pieces sent their id keys."""
         keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
-        return int(keys.size - np.unique(keys).size)
+        return self.repeats + int(keys.size - np.unique(keys).size)
 
     def sketch(self):
         return self.profile
@@ -94,6 +99,7 @@ class Plan:
     id_column: str  # copied to the output; random unique ids where the input has none
     extra: tuple[tuple[str, Any], ...]  # constant output columns
     model_label: str  # "demo v3", for errors
+    ids_across: bool  # send every id key to the tally (8 bytes a row) to find repeats across pieces
     run_dir: str  # where contract violations and quarantined rows go
 
 
@@ -153,9 +159,12 @@ class Scorer:
             self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
         return pa.table(columns)
 
-    def take(self) -> tuple[int, Any, np.ndarray | None]:
-        """The rows, the sketch and the id keys gathered since the last take, and start afresh."""
-        gathered = self.rows, self.sketch, np.concatenate(self.ids) if self.ids else None
+    def take(self) -> tuple[int, Any, np.ndarray | int]:
+        """The rows, the sketch and the id keys (or, not across pieces, how many rows repeat an
+        id) gathered since the last take, and start afresh."""
+        keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
+        ids = keys if self.plan.ids_across else int(keys.size - np.unique(keys).size)
+        gathered = self.rows, self.sketch, ids
         self.rows, self.sketch, self.ids = 0, None, []
         return gathered
 
@@ -262,7 +271,7 @@ class ScoringPass:
             raise
         return self.totals.count()
 
-    def _add(self, gathered: tuple[int, Any, np.ndarray | None]) -> None:
+    def _add(self, gathered: tuple[int, Any, np.ndarray | int]) -> None:
         self.totals.add(*gathered)
         self.parts_done += 1
 
@@ -353,6 +362,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     strategy = choose(settings, source, sink, gpus)
     require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
     contract = version.load_contract()
+    unique_ids = typed(cfg.contract, "contract").unique_ids
     scoring_pass = ScoringPass(
         dict(
             model=ray.put(version.load_model()),
@@ -361,6 +371,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             id_column=cfg.job.id_column,
             extra=(("model_version", version.version),),
             model_label=f"{version.name} v{version.version}",
+            ids_across=unique_ids,
             run_dir=str(ctx.run_dir),
         ),
         version.load_profile() if drift else None,
@@ -394,7 +405,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                     f"batch: {scoring_pass.count():,} rows counted for {rows:,} scored after a worker failed; "
                     f"{unwritten or 'no drift result'}"
                 )
-            if typed(cfg.contract, "contract").unique_ids and (repeated := scoring_pass.repeated_ids()):
+            if unique_ids and (repeated := scoring_pass.repeated_ids()):
                 raise LaunchbayError(
                     f"batch: {repeated:,} rows repeat an earlier row's {cfg.job.id_column} (contract.unique_ids=true); "
                     f"{unwritten or 'no drift result'}"

@@ -60,7 +60,8 @@ class ContractConfig:
     max_categories: int = 50
     # A contract JSON to check the training data against and store, instead of inferring one.
     path: str | None = None
-    # Refuse a batch in which two rows share an id (job.id_column); repeats are counted either way.
+    # Refuse a batch in which two rows share an id (job.id_column), comparing ids across the whole
+    # batch (8 bytes a row on the driver); otherwise repeats are counted within each piece of it.
     unique_ids: bool = False
 
     def __post_init__(self) -> None:
