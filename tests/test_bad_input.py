@@ -9,6 +9,9 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -30,6 +33,18 @@ def workspace(ray_session, tmp_path_factory) -> Path:
     (home / "mine").mkdir()
     (home / "mine" / "a.txt").write_text("the user's own file\n")
     (home / "report.html").write_text("<html>the user's own page</html>\n")
+    rows = generate(SyntheticConfig(rows=8000, chunk_rows=8000), 0)
+    pcsv.write_csv(rows, home / "broken.csv")
+    lines = (home / "broken.csv").read_text().splitlines()
+    lines[7000] += ",1"  # one field too many, past the first block the driver checks
+    (home / "broken.csv").write_text("\n".join(lines) + "\n")
+    (home / "header.csv").write_text(lines[0] + "\n")
+    (home / "inf").mkdir()
+    num_1 = rows.column("num_1").to_numpy().copy()
+    num_1[::3] = np.inf
+    pq.write_table(rows.set_column(rows.schema.get_field_index("num_1"), "num_1", pa.array(num_1)), home / "inf" / "part.parquet")
+    (home / "torn" / "demo" / "1").mkdir(parents=True)
+    (home / "torn" / "demo" / "1" / "meta.json").write_text('{"version": 1, "files": ')
     return home
 
 
@@ -131,6 +146,16 @@ CASES = {
     "drift batch batch --report report.html": r"--report: \S+ exists and was not written by launchbay",
     "drift batch batch --report mine": r"--report: \S+ is a folder",
     "drift batch batch --json notes.txt": r"--json: \S+ exists and was not written by launchbay",
+    "run job=train data=csv data.path=broken.csv": r"broken.csv: CSV parse error: Row #7001",
+    "run job=score data@batch=csv batch.path=broken.csv score.output=fresh": r"nothing was written to \S+fresh: \S+broken.csv: CSV parse error: Row #",
+    "run job=train data=csv data.path=header.csv": r"header.csv\) has no rows",
+    "run job=train data=parquet data.path=inf": r"\['num_1'\] of the training data hold ±inf",
+    "run job=train registry.path=notes.txt": r"registry.path: \S+ is a file",
+    f"{SCORE} registry.path=torn job.model_version=1": r"torn/demo/1/meta.json is not valid JSON",
+    "run job=pipeline job.name=nope": r"job.name: no job 'nope'",
+    "run job=train data.rows=1 data.chunk_rows=1": r"job.holdout: ",
+    "models show demo 99": r"registry: ",
+    "models list --registry torn": r"no version in \S+ is readable",
 }
 
 
