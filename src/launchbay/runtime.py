@@ -151,12 +151,13 @@ def cluster_cpus() -> float:
 
 
 def cancel(refs: list, timeout_s: float = 10.0) -> None:
-    """Cancel the Ray tasks of ``refs`` and wait (up to ``timeout_s``) until they have
-    stopped, so that nothing they write lands after the caller has cleaned up."""
+    """Cancel the Ray tasks of ``refs`` (each gets a ``KeyboardInterrupt``; a forced kill can
+    trip Ray 2.60's task manager) and wait (up to ``timeout_s``) until they have stopped, so
+    that nothing they write lands after the caller has cleaned up."""
     import ray
 
     for ref in refs:
-        ray.cancel(ref, force=True)
+        ray.cancel(ref)
     if refs:
         ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
 
