@@ -3,11 +3,14 @@ Slow: run alone with ``make test-slow``."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -72,6 +75,23 @@ def test_a_killed_worker_is_retried_and_every_row_scored_once(home, monkeypatch)
     assert summary["scores"]["rows"] == ROWS == len(ids)
     assert np.array_equal(np.sort(ids), np.arange(ROWS))  # every row once, none twice
     assert summary["scores"]["repeated_ids"] == 0
+
+
+def test_a_lost_worker_node_is_survived_with_every_row_scored_once(tmp_path):
+    """A cluster of a head and two worker nodes (tests/node_loss.py) loses one mid-scoring."""
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    trained = subprocess.run([sys.executable, "-m", "launchbay", "run", "job=train", "data.rows=3000"], cwd=tmp_path,
+                             capture_output=True, text=True)
+    assert trained.returncode == 0, trained.stderr
+    rows = 2_000_000
+    run = subprocess.run([sys.executable, str(Path(__file__).parent / "node_loss.py"), str(tmp_path), str(rows)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"rows": rows, "killed": 1}
+    ids = pq.read_table(tmp_path / "scores", columns=["row_id"]).column("row_id").to_numpy()
+    assert np.array_equal(np.sort(ids), np.arange(rows))  # every row once, none twice
+    assert not list(tmp_path.glob(".scores*"))
 
 
 def test_repeated_ids_are_counted_and_refused_on_demand(home, monkeypatch, tmp_path):
