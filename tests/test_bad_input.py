@@ -43,6 +43,9 @@ def workspace(ray_session, tmp_path_factory) -> Path:
     num_1 = rows.column("num_1").to_numpy().copy()
     num_1[::3] = np.inf
     pq.write_table(rows.set_column(rows.schema.get_field_index("num_1"), "num_1", pa.array(num_1)), home / "inf" / "part.parquet")
+    (home / "all-missing").mkdir()
+    num_0 = rows.schema.get_field_index("num_0")
+    pq.write_table(rows.set_column(num_0, "num_0", pa.nulls(rows.num_rows, pa.float64())), home / "all-missing" / "part.parquet")
     (home / "torn" / "demo" / "1").mkdir(parents=True)
     (home / "torn" / "demo" / "1" / "meta.json").write_text('{"version": 1, "files": ')
     return home
@@ -153,6 +156,9 @@ CASES = {
     "run job=train registry.path=notes.txt": r"registry.path: \S+ is a file",
     f"{SCORE} registry.path=torn job.model_version=1": r"torn/demo/1/meta.json is not valid JSON",
     "run job=pipeline job.name=nope": r"job.name: no job 'nope'",
+    "run job=pipeline registry.path=new-registry score.output=notes.txt": r"score.output: \S+ is a file",  # before training
+    "run job=score data@batch=parquet batch.path=all-missing score.output=fresh":
+        r"feature 'num_0' has no values in the current data \(all missing\); nothing was written to \S+fresh",
     "run job=train data.rows=1 data.chunk_rows=1": r"job.holdout: ",
     "models show demo 99": r"registry: ",
     "models list --registry torn": r"no version in \S+ is readable",

@@ -84,6 +84,11 @@ class RunContext:
         ownership.check_run_dir(self.run_dir)
         self._check_apart("registry.path", storage.resolve(self.cfg.registry.path, "registry.path"))
 
+    @cached_property
+    def scores_output(self) -> tuple[Any, str]:
+        """Where the run's scores go (``score.output``, else ``<run dir>/scores``), checked once."""
+        return self.output("score.output", self.cfg.score.output or str(self.run_dir / "scores"))
+
     def output(self, key: str, location: str) -> tuple[Any, str]:
         """(filesystem, path) of an output folder, once it is clear that launchbay may write it there."""
         target = storage.resolve(location, key)

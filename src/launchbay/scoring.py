@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from launchbay import storage
+from launchbay import storage, validation
 from launchbay.config import Strategy, typed
 from launchbay.drift.dataset import worker_reference
 from launchbay.errors import LaunchbayError, root_cause
@@ -410,10 +410,14 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                     f"batch: {repeated:,} rows repeat an earlier row's {cfg.job.id_column} (contract.unique_ids=true); "
                     f"{unwritten or 'no drift result'}"
                 )
-            yield rows, scoring_pass
-    except Exception as exc:
+            try:
+                yield rows, scoring_pass
+            except LaunchbayError as exc:  # the caller's check (drift) failed: nothing is committed
+                raise LaunchbayError(f"{exc}; {unwritten}" if unwritten else str(exc)) from exc
+    except BaseException as exc:
         from ray.exceptions import RayError
 
-        if isinstance(exc, LaunchbayError) and not isinstance(exc, RayError):
+        validation.discard(ctx.run_dir)  # what the failed pass counted or set aside
+        if not isinstance(exc, Exception) or (isinstance(exc, LaunchbayError) and not isinstance(exc, RayError)):
             raise
         raise LaunchbayError(f"scoring failed, {unwritten or 'no drift result'}: {root_cause(exc)}") from exc

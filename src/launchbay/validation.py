@@ -256,6 +256,14 @@ def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str)
     return good
 
 
+def discard(run_dir: Path) -> None:
+    """Remove the counts and quarantined rows of a scoring pass that failed."""
+    import shutil
+
+    for folder in (COUNTS_DIR, QUARANTINE_DIR):
+        shutil.rmtree(Path(run_dir) / folder, ignore_errors=True)
+
+
 def report(run_dir: Path) -> dict[str, Any]:
     """The counts of every checked batch of a run, added up per column and check."""
     files = sorted((Path(run_dir) / COUNTS_DIR).glob("*.json"))

@@ -22,6 +22,7 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     summary = {}
     alias = ctx.cfg.approval.alias
     if alias not in ctx.registry.aliases(ctx.cfg.job.model_name):
+        ctx.scores_output  # noqa: B018  (checked before a model is trained for it)
         summary["train"] = train.execute(ctx)
     with open_dict(ctx.cfg):
         ctx.cfg.job.model_version = alias

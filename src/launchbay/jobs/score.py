@@ -14,7 +14,7 @@ from launchbay.scoring import score_batch
 def execute(ctx: RunContext) -> dict[str, Any]:
     cfg = ctx.cfg
     version = ctx.registry.get(cfg.job.model_name, cfg.job.model_version)
-    target = ctx.output("score.output", cfg.score.output or str(ctx.run_dir / "scores"))
+    target = ctx.scores_output
     output = storage.uri(*target)
     with score_batch(ctx, version, drift=cfg.score.drift, output=target) as (rows, scoring_pass):
         result = measure_drift(ctx, scoring_pass) if cfg.score.drift else None
