@@ -11,7 +11,18 @@ import pytest
 import launchbay
 from launchbay.errors import LaunchbayError
 from launchbay.registry import Registry
-from launchbay.validation import ColumnRule, Contract, ContractConfig, ContractError, check, enforce_batch, infer, report, split
+from launchbay.validation import (
+    ColumnRule,
+    Contract,
+    ContractConfig,
+    ContractError,
+    check,
+    discard,
+    enforce_batch,
+    infer,
+    report,
+    split,
+)
 
 SMALL = ["data.rows=3000", "batch.rows=2000", "data.chunk_rows=1000", "batch.chunk_rows=1000", "approval.trigger=never"]
 
@@ -136,3 +147,15 @@ def test_training_data_is_checked_against_a_given_contract(ray_session, in_tmp):
     version = Registry(".launchbay/registry").get("demo")
     assert version.load_contract() == contract and version.meta["data"]["rows"] == 3000 - kept
     assert json.loads(version.read_text("contract.json"))["policy"] == "quarantine"
+
+
+def test_a_batch_checked_again_under_its_name_is_counted_once_and_a_failed_pass_is_discarded(tmp_path):
+    contract = Contract([ColumnRule("x", "float", nullable=False, min=0.0, max=1.0)], policy="quarantine", enforce=["range"])
+    batch = pa.table({"x": [0.5, 2.0, 3.0]})
+    for _ in range(2):  # a piece run again after its worker died
+        enforce_batch(batch, contract, str(tmp_path), "batch", "pass-a-00000-00000")
+    assert report(tmp_path)["violations"] == {"x": {"range": 2}} and report(tmp_path)["quarantined_rows"] == 2
+    enforce_batch(batch, contract, str(tmp_path), "training", "training")
+    discard(tmp_path, "pass-a")
+    assert [p.name for p in (tmp_path / "quarantine").iterdir()] == ["training.parquet"]
+    assert [p.name for p in (tmp_path / "contract").iterdir()] == ["training.json"]

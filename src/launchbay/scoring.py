@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from launchbay import storage, validation
 from launchbay.config import Strategy, typed
@@ -79,8 +81,7 @@ class Tally:
     def repeated_ids(self) -> int:
         """Rows whose id an earlier row had (ids read from the input): within their piece, or
         across the batch where the pieces sent their id keys."""
-        keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
-        return self.repeats + int(keys.size - np.unique(keys).size)
+        return self.repeats + repeats(np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64))
 
     def sketch(self):
         return self.profile
@@ -100,6 +101,7 @@ class Plan:
     extra: tuple[tuple[str, Any], ...]  # constant output columns
     model_label: str  # "demo v3", for errors
     ids_across: bool  # send every id key to the tally (8 bytes a row) to find repeats across pieces
+    pass_id: str  # names this pass's contract counts and quarantined rows
     run_dir: str  # where contract violations and quarantined rows go
 
 
@@ -123,14 +125,17 @@ class Scorer:
         self.reference = worker_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
         self.rows = 0
         self.sketch: Any = None  # DatasetProfile of the rows scored since the last take
-        self.ids: list[np.ndarray] = []  # id keys of those rows, where the input has ids
+        self.ids: list[pa.ChunkedArray] = []  # the ids of those rows, where the input has ids
+        self.batches = 0  # batches of the current piece, to name their contract counts
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         scored = self.score(batch)
         self.flush()
         return scored
 
-    def score(self, batch: pa.Table) -> pa.Table:
+    def score(self, batch: pa.Table, piece: int | None = None) -> pa.Table:
+        """Score one batch; ``piece`` (the fragment's index) names its contract counts, so that a
+        piece run again after its worker died replaces them instead of adding to them."""
         from launchbay.drift.counting import sketch
         from launchbay.validation import enforce_batch
 
@@ -141,12 +146,14 @@ class Scorer:
                 f"batch: columns {missing} that model {plan.model_label} needs are missing (batch has {batch.column_names})"
             )
         if self.contract is not None:
-            batch = enforce_batch(batch, self.contract, plan.run_dir, f"batch (contract of {plan.model_label})")
+            name = f"{plan.pass_id}-{piece:05d}-{self.batches:05d}" if piece is not None else f"{plan.pass_id}-{uuid.uuid4().hex}"
+            batch = enforce_batch(batch, self.contract, plan.run_dir, f"batch (contract of {plan.model_label})", name)
+        self.batches += 1
         frame = batch.select(list(plan.features)).to_pandas()
         predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()} if len(frame) else {}
         if plan.id_column in batch.column_names:
             ids = batch.column(plan.id_column)
-            self.ids.append(id_keys(ids))
+            self.ids.append(ids)
         else:
             ids = generated_ids(batch.num_rows)
         columns = {plan.id_column: ids, **predictions}
@@ -162,10 +169,10 @@ class Scorer:
     def take(self) -> tuple[int, Any, np.ndarray | int]:
         """The rows, the sketch and the id keys (or, not across pieces, how many rows repeat an
         id) gathered since the last take, and start afresh."""
-        keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
-        ids = keys if self.plan.ids_across else int(keys.size - np.unique(keys).size)
+        seen = pa.chunked_array(self.ids).drop_null() if self.ids else pa.chunked_array([], pa.int64())
+        ids = id_keys(seen) if self.plan.ids_across else len(seen) - pc.count_distinct(seen).as_py()
         gathered = self.rows, self.sketch, ids
-        self.rows, self.sketch, self.ids = 0, None, []
+        self.rows, self.sketch, self.ids, self.batches = 0, None, [], 0
         return gathered
 
     def flush(self) -> None:
@@ -176,13 +183,18 @@ class Scorer:
 
 
 def id_keys(ids: pa.ChunkedArray) -> np.ndarray:
-    """64-bit keys of row ids, equal exactly when the ids are (integers), or with a chance of
-    about n² / 2⁶⁵ of any collision among n ids (others, hashed)."""
+    """64-bit keys of non-null row ids, equal exactly when the ids are (integers), or with a
+    chance of about n² / 2⁶⁵ of any collision among n ids (others, hashed)."""
     import pandas as pd
 
-    if pa.types.is_integer(ids.type) and not ids.null_count:
+    if pa.types.is_integer(ids.type):
         return ids.to_numpy().astype(np.int64).view(np.uint64)
     return pd.util.hash_array(np.asarray(ids.to_pandas(), dtype=object))
+
+
+def repeats(keys: np.ndarray) -> int:
+    """How many of ``keys`` repeat an earlier one."""
+    return int(keys.size - np.unique(keys).size)
 
 
 def generated_ids(n: int) -> pa.Array:
@@ -201,13 +213,15 @@ def score_task(batch: pa.Table, plan: Plan) -> pa.Table:
     return _cached_scorer(plan)(batch)
 
 
-def score_fragment(fragment: Callable[[], Iterator[pa.Table]], plan: Plan, write_part, settings, filesystem, part: str | None):
-    """Score one piece of the input and write it as one part of ``filesystem`` (``part=None``: score only).
+def score_fragment(
+    fragment: Callable[[], Iterator[pa.Table]], piece: int, plan: Plan, write_part, settings, filesystem, part: str | None
+):
+    """Score piece ``piece`` of the input and write it as one part of ``filesystem`` (``part=None``: score only).
 
-    Returns the rows and the drift sketch of the piece.
+    Returns what ``Scorer.take`` gathers: the rows, the drift sketch and the ids of the piece.
     """
     scorer = _cached_scorer(plan)
-    scored = (scorer.score(table) for table in fragment())
+    scored = (scorer.score(table, piece) for table in fragment())
     if part is not None:
         write_part(scored, part, settings, filesystem)
     else:
@@ -230,7 +244,7 @@ class ScoringPass:
     """One pass of a model over a batch: the plan shipped to workers, and where their rows
     and sketches add up.
 
-    On the fragments path every task returns its rows and sketch to the driver, which adds
+    On the fragments path every task returns its rows, sketch and ids to the driver, which adds
     them to a local ``Tally``; the Ray Data paths have no such return channel, so their
     batches report to a ``Tally`` actor.
     """
@@ -262,7 +276,7 @@ class ScoringPass:
                     done, pending = ray.wait(pending, num_returns=1)
                     self._add(ray.get(done[0]))
                 part = f"{directory}/part-{i:05d}" if directory is not None else None
-                pending.append(task.remote(fragment, self.plan, write_part, settings, filesystem, part))
+                pending.append(task.remote(fragment, i, self.plan, write_part, settings, filesystem, part))
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 self._add(ray.get(done[0]))
@@ -328,8 +342,9 @@ class ScoringPass:
                 done.set()
                 watcher.join()
 
+    @cached_property
     def repeated_ids(self) -> int:
-        """Rows of the batch whose id an earlier row already had."""
+        """Rows of the batch whose id an earlier row already had (once the pass is done)."""
         import ray
 
         return self.totals.repeated_ids() if self.tally is None else ray.get(self.tally.repeated_ids.remote())
@@ -363,6 +378,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
     contract = version.load_contract()
     unique_ids = typed(cfg.contract, "contract").unique_ids
+    pass_id = f"pass-{uuid.uuid4().hex[:8]}"
     scoring_pass = ScoringPass(
         dict(
             model=ray.put(version.load_model()),
@@ -372,6 +388,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             extra=(("model_version", version.version),),
             model_label=f"{version.name} v{version.version}",
             ids_across=unique_ids,
+            pass_id=pass_id,
             run_dir=str(ctx.run_dir),
         ),
         version.load_profile() if drift else None,
@@ -405,7 +422,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                     f"batch: {scoring_pass.count():,} rows counted for {rows:,} scored after a worker failed; "
                     f"{unwritten or 'no drift result'}"
                 )
-            if unique_ids and (repeated := scoring_pass.repeated_ids()):
+            if unique_ids and (repeated := scoring_pass.repeated_ids):
                 raise LaunchbayError(
                     f"batch: {repeated:,} rows repeat an earlier row's {cfg.job.id_column} (contract.unique_ids=true); "
                     f"{unwritten or 'no drift result'}"
@@ -417,7 +434,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     except BaseException as exc:
         from ray.exceptions import RayError
 
-        validation.discard(ctx.run_dir)  # what the failed pass counted or set aside
+        validation.discard(ctx.run_dir, pass_id)  # what the failed pass counted or set aside
         if not isinstance(exc, Exception) or (isinstance(exc, LaunchbayError) and not isinstance(exc, RayError)):
             raise
         raise LaunchbayError(f"scoring failed, {unwritten or 'no drift result'}: {root_cause(exc)}") from exc

@@ -241,27 +241,26 @@ def quarantine(rows: pa.Table, run_dir: Path, name: str) -> None:
     write_atomic(Path(run_dir) / QUARANTINE_DIR / f"{name}.parquet", parquet.getvalue().to_pybytes())
 
 
-def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str) -> pa.Table:
+def enforce_batch(batch: pa.Table, contract: Contract, run_dir: str, where: str, name: str | None = None) -> pa.Table:
     """Check one batch: the good rows go on; bad rows are quarantined or fail the job.
 
-    The counts of a batch with any violation go to ``<run_dir>/contract/`` for ``report``.
+    The counts of a batch with any violation go to ``<run_dir>/contract/<name>.json`` for
+    ``report`` (a batch checked again under the same name replaces its own; None: a new name).
     """
     good, bad, checked = split(batch, contract, where)
     if checked.counts:
-        name = uuid.uuid4().hex
+        name = name or uuid.uuid4().hex
         quarantine(bad, Path(run_dir), name)
-        counts = Path(run_dir) / COUNTS_DIR / f"{name}.json"
-        counts.parent.mkdir(parents=True, exist_ok=True)
-        counts.write_text(json.dumps({"rows": checked.rows, "quarantined": bad.num_rows, "counts": checked.counts}))
+        counts = {"rows": checked.rows, "quarantined": bad.num_rows, "counts": checked.counts}
+        write_atomic(Path(run_dir) / COUNTS_DIR / f"{name}.json", json.dumps(counts))
     return good
 
 
-def discard(run_dir: Path) -> None:
-    """Remove the counts and quarantined rows of a scoring pass that failed."""
-    import shutil
-
+def discard(run_dir: Path, prefix: str) -> None:
+    """Remove the counts and quarantined rows whose names start with ``prefix`` (a failed pass's)."""
     for folder in (COUNTS_DIR, QUARANTINE_DIR):
-        shutil.rmtree(Path(run_dir) / folder, ignore_errors=True)
+        for path in (Path(run_dir) / folder).glob(f"{prefix}*"):
+            path.unlink()
 
 
 def report(run_dir: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import open_dict
 
 from launchbay.context import RunContext
-from launchbay.errors import LaunchbayError
+from launchbay.errors import root_cause
 from launchbay.jobs import score, train
 from launchbay.training.approval import challenge, trigger
 
@@ -31,7 +31,8 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     if reason:
         try:
             summary["challenger"] = challenge(ctx, reason)
-        except LaunchbayError as exc:
-            ctx.console.print(f"[yellow]warning:[/] no challenger was trained ({reason}): {exc}")
-            summary["challenger"] = {"trigger": reason, "error": str(exc)}
+        except Exception as exc:  # the scores are committed: the run stands, and says why there is no challenger
+            cause = root_cause(exc)
+            ctx.console.print(f"[yellow]warning:[/] no challenger was trained ({reason}): {cause}")
+            summary["challenger"] = {"trigger": reason, "error": cause}
     return summary

@@ -29,7 +29,7 @@ def execute(ctx: RunContext) -> dict[str, Any]:
             "path": output,
             "rows": rows,
             "rows_per_s": round(rows / max(seconds, 1e-9)),
-            "repeated_ids": scoring_pass.repeated_ids(),
+            "repeated_ids": scoring_pass.repeated_ids,
             "repeated_ids_counted": "across the batch" if cfg.contract.unique_ids else "within each piece",
         },
         "model": {"name": version.name, "version": version.version},
