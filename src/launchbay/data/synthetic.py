@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from launchbay.data.files import fragments_dataset
 from launchbay.errors import LaunchbayError
 
 # The "true" world every seed shares: feature locations, scales and label weights.
@@ -123,18 +124,9 @@ def chunk(cfg: SyntheticConfig, index: int) -> Iterator[pa.Table]:
 
 def fragments(cfg: SyntheticConfig) -> list:
     """One fragment per chunk of ``chunk_rows`` rows."""
-    check(cfg)
     return [partial(chunk, cfg, i) for i in range(-(-cfg.rows // cfg.chunk_rows))]
 
 
 def read(cfg: SyntheticConfig):
     """A Ray Dataset of the synthetic rows, one generation task per chunk."""
-    import ray.data
-
-    check(cfg)
-    chunks = -(-cfg.rows // cfg.chunk_rows)
-    return ray.data.range(chunks, override_num_blocks=chunks).map_batches(
-        lambda batch: pa.concat_tables([generate(cfg, int(c)) for c in batch["id"]]),
-        batch_size=1,
-        batch_format="pyarrow",
-    )
+    return fragments_dataset(fragments(cfg))
