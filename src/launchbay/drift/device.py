@@ -57,7 +57,11 @@ def count_arrays(
 @cache
 def use_gpu(device: Device) -> bool:
     """True when ``device`` means counting on a CUDA GPU."""
-    if Device(device) == Device.cpu:
+    try:
+        device = Device(device)  # a plain string from the Python API
+    except ValueError:
+        raise LaunchbayError(f"device must be auto, cpu or gpu, got '{device}'") from None
+    if device == Device.cpu:
         return False
     from numba import cuda
 
