@@ -73,8 +73,8 @@ def mask_saved_configs(run_dir: Path) -> None:
 
     for path in [*run_dir.glob(".hydra/*.yaml"), *run_dir.parent.glob("multirun.yaml")]:
         saved = OmegaConf.to_container(OmegaConf.load(path))
-        if masked(saved) != saved:
-            write_atomic(path, OmegaConf.to_yaml(masked(saved)))
+        if (hidden := masked(saved)) != saved:
+            write_atomic(path, OmegaConf.to_yaml(hidden))
 
 
 def job_module(name: str) -> Any:

@@ -44,8 +44,7 @@ def component_settings(manager: PluginManager, kind: Kind, node: Any) -> tuple[A
 def validate(cfg: DictConfig, manager: PluginManager) -> None:
     """Check every setting of a composed config before any work starts: the typed sections,
     the settings of each selected component and alert channel, and the drift metrics named."""
-    for section in SECTIONS:
-        typed(cfg[section], section)
+    sections = {section: typed(cfg[section], section) for section in SECTIONS}
     for key, kind in SELECTIONS.items():
         try:
             component_settings(manager, kind, cfg[key])
@@ -53,7 +52,7 @@ def validate(cfg: DictConfig, manager: PluginManager) -> None:
             raise LaunchbayError(f"{key}: {exc}") from None
     for name, values in cfg.alerts.items():
         component_settings(manager, "alert", {"name": name, **(values or {})})
-    monitor = typed(cfg.monitor, "monitor")
+    monitor = sections["monitor"]
     named = {"monitor.metrics": monitor.metrics, **{f"monitor.features.{f}": names for f, names in monitor.features.items()}}
     for key, metrics in named.items():
         for metric in metrics:

@@ -396,6 +396,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
         strategy,
     )
     unwritten = f"nothing was written to {storage.uri(*output)}" if output else None
+    lost = unwritten or "no drift result"  # what a failure of the pass costs
     staged = (
         storage.staged_output(filesystem, final, run_id=ctx.run_id, model=version.name, version=version.version)
         if output
@@ -417,16 +418,11 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                 raise LaunchbayError(
                     f"batch: the {cfg.batch.name} source gave no rows to score; {unwritten or 'nothing to check'}"
                 )
-            if scoring_pass.count() != rows:  # Ray ran a batch again after its worker died, and it was counted twice
-                raise LaunchbayError(
-                    f"batch: {scoring_pass.count():,} rows counted for {rows:,} scored after a worker failed; "
-                    f"{unwritten or 'no drift result'}"
-                )
+            # on the Ray Data paths, a batch Ray ran again after its worker died was counted twice
+            if strategy != Strategy.fragments and scoring_pass.count() != rows:
+                raise LaunchbayError(f"batch: {scoring_pass.count():,} rows counted for {rows:,} scored after a worker failed; {lost}")
             if unique_ids and (repeated := scoring_pass.repeated_ids):
-                raise LaunchbayError(
-                    f"batch: {repeated:,} rows repeat an earlier row's {cfg.job.id_column} (contract.unique_ids=true); "
-                    f"{unwritten or 'no drift result'}"
-                )
+                raise LaunchbayError(f"batch: {repeated:,} rows repeat an earlier row's {cfg.job.id_column} (contract.unique_ids=true); {lost}")
             try:
                 yield rows, scoring_pass
             except LaunchbayError as exc:  # the caller's check (drift) failed: nothing is committed
@@ -437,4 +433,4 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
         validation.discard(ctx.run_dir, pass_id)  # what the failed pass counted or set aside
         if not isinstance(exc, Exception) or (isinstance(exc, LaunchbayError) and not isinstance(exc, RayError)):
             raise
-        raise LaunchbayError(f"scoring failed, {unwritten or 'no drift result'}: {root_cause(exc)}") from exc
+        raise LaunchbayError(f"scoring failed, {lost}: {root_cause(exc)}") from exc
