@@ -162,7 +162,7 @@ def test_a_local_output_on_several_nodes_is_warned_about(tmp_path):
     from pyarrow.fs import FileSystem
 
     assert node_local_warning(LocalFileSystem(), str(tmp_path), 1) is None
-    assert "cluster has 3 nodes" in node_local_warning(LocalFileSystem(), str(tmp_path), 3)
+    assert "nodes run on 3 machines" in node_local_warning(LocalFileSystem(), str(tmp_path), 3)
     s3, path = FileSystem.from_uri("s3://bucket/scores?region=us-east-1")
     assert node_local_warning(s3, path, 3) is None
 

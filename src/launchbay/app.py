@@ -42,6 +42,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     ctx = RunContext(cfg, run_dir, run_id, manager, console)
     ctx.check_locations()
+    results = ctx.output("job.results", cfg.job.results) if cfg.job.results else None
     job = job_module(cfg.job.name)
     run_dir.mkdir(parents=True, exist_ok=True)
     mask_saved_configs(run_dir)
@@ -63,8 +64,24 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         **result,
     }
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
+    if results:
+        publish_results(ctx, results)
     manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
     return summary
+
+
+def publish_results(ctx: RunContext, results: tuple) -> None:
+    """Copy the run directory's own files (summary.json, report.html) to ``job.results``, committed
+    whole; the run stands if that fails (a warning: its outputs are already committed)."""
+    from launchbay import storage
+
+    filesystem, folder = results
+    try:
+        with storage.staged_output(filesystem, folder, run_id=ctx.run_id) as staging:
+            for path in sorted(p for p in ctx.run_dir.iterdir() if p.is_file()):
+                storage.write_atomic(f"{staging}/{path.name}", path.read_bytes(), filesystem)
+    except Exception as exc:
+        ctx.console.print(f"[yellow]warning:[/] job.results: the run's results were not published to {storage.uri(*results)}: {exc}")
 
 
 def mask_saved_configs(run_dir: Path) -> None:
@@ -129,6 +146,12 @@ def prepare(overrides: list[str]) -> None:
 def check_composes(args: list[str]) -> None:
     """Compose once up front so that a wrong override is one line, not a Hydra traceback, and a
     run directory that holds other files is refused before Hydra writes into it."""
+    cfg = compose_args(args)
+    check_run_dir(Path(cfg.hydra.run.dir).resolve())  # before Hydra writes its files into it
+
+
+def compose_args(args: list[str]) -> DictConfig:
+    """The config (with Hydra's own) that ``launchbay run <args>`` composes; one line if it does not."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -144,7 +167,7 @@ def check_composes(args: list[str]) -> None:
         raise LaunchbayError(config_error(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
-    check_run_dir(Path(cfg.hydra.run.dir).resolve())  # before Hydra writes its files into it
+    return cfg
 
 
 def hydra_args(args: list[str]):

@@ -45,6 +45,7 @@ class JobConfig:
     holdout: float = 0.2  # share of training rows held out for evaluation
     seed: int = 0
     report: bool = True  # write report.html
+    results: str | None = None  # also publish the run's summary.json and report here (a folder or URI); launchbay submit sets it
 
     def __post_init__(self) -> None:
         require(0 < self.holdout < 1, "job.holdout", "a share in (0, 1)", self.holdout)

@@ -20,6 +20,8 @@ from launchbay.components import AlertChannel, Component, Configured, DataSink, 
 from launchbay.errors import LaunchbayError
 
 ENTRY_POINT_GROUP = "launchbay"
+# The plugin packages a submitted job needs (set by ``launchbay submit``, checked by ``launchbay run``).
+REQUIRES_ENV = "LAUNCHBAY_REQUIRES"
 
 BUILTIN_PLUGINS = (
     "launchbay.data",
@@ -50,6 +52,7 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self._catalogue: dict[str, dict[str, tuple[Component, str]]] | None = None
         self._versions: dict[str, str] = {}
+        self._distributions: dict[str, str] = {}
 
     def load_module(self, dotted: str) -> None:
         """Register a module by dotted name (built-ins and ``plugins=[...]``)."""
@@ -74,6 +77,8 @@ class PluginManager(pluggy.PluginManager):
                 raise PluginError(f"plugin '{ep.name}' ({dist}) failed to load: {exc}") from exc
             self.register(plugin, name=ep.name)
             self._versions[ep.name] = ep.dist.version if ep.dist else "unknown"
+            if ep.dist:
+                self._distributions[ep.name] = ep.dist.name
         self._catalogue = None
 
     @property
@@ -136,6 +141,12 @@ class PluginManager(pluggy.PluginManager):
         """Version of the distribution that ships a plugin (launchbay's own for built-ins)."""
         return self._versions.get(plugin_name) or metadata.version("launchbay")
 
+    def distribution(self, plugin_name: str) -> str | None:
+        """The installed package (``name==version``) that ships an entry-point plugin; None for
+        built-ins and ``plugins=[...]`` modules."""
+        name = self._distributions.get(plugin_name)
+        return f"{name}=={self._versions[plugin_name]}" if name else None
+
     def store_configs(self) -> None:
         """Put every component's config in Hydra's ConfigStore under its group."""
         from hydra.core.config_store import ConfigStore
@@ -174,3 +185,17 @@ def load_config_plugins(modules: list[str]) -> PluginManager:
         manager.load_module(module)
     manager.store_configs()
     return manager
+
+
+def require_packages(requirements: str) -> None:
+    """A one-line error naming the first plugin package of ``requirements`` (``name==version``,
+    space-separated: what ``launchbay submit`` found the job's config needs) not installed here."""
+    for requirement in requirements.split():
+        name = requirement.partition("==")[0]
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            raise PluginError(
+                f"plugin package {name} is not installed where the job runs: add {requirement} to the cluster's image, "
+                "or resubmit with launchbay submit --install-plugins (pip-installs it for the job)"
+            ) from None

@@ -74,12 +74,11 @@ def start(cfg: RuntimeConfig) -> bool:
             **common,
         )
     else:
-        if not cfg.address:
-            raise LaunchbayError("runtime.address is empty: set runtime.address=ray://HOST:10001 or auto")
+        address = cfg.address or local_cluster_address()
         try:
-            ray.init(address=cfg.address, **common)
+            ray.init(address=address, **common)
         except (ConnectionError, RuntimeError) as exc:
-            raise LaunchbayError(f"cannot reach the Ray cluster at runtime.address={cfg.address}: {exc}") from exc
+            raise LaunchbayError(f"cannot reach the Ray cluster at runtime.address={address}: {exc}") from exc
     import ray.data
 
     # Ray's own logs stay in its session directory; failures reach the user as one line.
@@ -89,6 +88,19 @@ def start(cfg: RuntimeConfig) -> bool:
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     return True
+
+
+def local_cluster_address() -> str:
+    """The address of the local cluster ``launchbay cluster up --local`` started, when none is given."""
+    from launchbay.cluster.record import running_record
+
+    record = running_record()
+    if record is None or record.gcs_address is None:
+        raise LaunchbayError(
+            "runtime.address is empty and no local cluster runs: set runtime.address=ray://HOST:10001 (or auto on a "
+            "cluster node), or start one with launchbay cluster up --local"
+        )
+    return record.gcs_address
 
 
 @contextmanager
@@ -136,11 +148,11 @@ def require_gpus(needed: float, what: str) -> None:
         raise LaunchbayError(f"{what} asks for {needed:g} GPU(s) but the Ray cluster has {have:g}")
 
 
-def alive_nodes() -> int:
-    """How many nodes of the Ray cluster are alive."""
+def alive_hosts() -> int:
+    """How many machines the alive nodes of the Ray cluster run on (nodes of a local cluster share one)."""
     import ray
 
-    return sum(node["Alive"] for node in ray.nodes())
+    return len({node["NodeManagerAddress"] for node in ray.nodes() if node["Alive"]})
 
 
 def cluster_cpus() -> float:

@@ -44,7 +44,7 @@ from launchbay.drift.dataset import worker_reference
 from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
 from launchbay.registry import PROFILE_FILE
-from launchbay.runtime import alive_nodes, cancel, cluster_cpus, require_gpus
+from launchbay.runtime import alive_hosts, cancel, cluster_cpus, require_gpus
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -371,7 +371,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     source, _ = ctx.settings("data", cfg.batch)
     sink, sink_settings = ctx.settings("sink", cfg.sink) if output else (None, None)
     filesystem, final = output or (None, None)
-    if output and (warning := storage.node_local_warning(filesystem, final, alive_nodes())):
+    if output and (warning := storage.node_local_warning(filesystem, final, alive_hosts())):
         ctx.console.print(f"[yellow]warning:[/] score.output {warning}")
     gpus = max(settings.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
     strategy = choose(settings, source, sink, gpus)

@@ -128,12 +128,12 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, filesystem: FileSys
         temporary.unlink(missing_ok=True)
 
 
-def node_local_warning(filesystem: FileSystem, path: str, nodes: int) -> str | None:
-    """A warning when workers on several nodes would each write under a local ``path``."""
-    if filesystem.type_name != "local" or nodes < 2:
+def node_local_warning(filesystem: FileSystem, path: str, machines: int) -> str | None:
+    """A warning when workers on several machines would each write under a local ``path``."""
+    if filesystem.type_name != "local" or machines < 2:
         return None
     return (
-        f"{path} is a local path and the cluster has {nodes} nodes: each worker writes its part where it runs, "
+        f"{path} is a local path and the cluster's nodes run on {machines} machines: each worker writes its part where it runs, "
         "so unless this is a shared mount, use shared storage (s3://, gs://, hdfs://)"
     )
 

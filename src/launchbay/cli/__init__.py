@@ -13,7 +13,7 @@ import sys
 
 from launchbay.errors import exit_with
 
-GROUPS = ("run", "plugins", "models", "runs", "jobs", "drift")
+GROUPS = ("run", "plugins", "models", "runs", "jobs", "cluster", "drift")
 
 EPILOG = """\
 examples:

@@ -23,7 +23,9 @@ def run_hydra(args: list[str]) -> None:
     from launchbay.app import CONF_DIR, check_composes, hydra_args, prepare, run_job
     from launchbay.config import config_error
     from launchbay.errors import LaunchbayError, exit_with
+    from launchbay.plugins import REQUIRES_ENV, require_packages
 
+    require_packages(os.environ.get(REQUIRES_ENV, ""))  # a submitted job's plugin packages, before anything else
     parsed = hydra_args(args)
     prepare(parsed.overrides)
     if not (parsed.multirun or parsed.help or parsed.hydra_help or parsed.info or parsed.shell_completion):

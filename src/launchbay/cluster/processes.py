@@ -1,0 +1,55 @@
+"""The processes of a session (Linux ``/proc``): a cluster's supervisor starts one, and every
+Ray process of the cluster (GCS, raylets, dashboard, workers) belongs to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def session_pids(sid: int) -> list[int]:
+    """The live processes of session ``sid``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
+            pids.append(int(entry.name))
+    return pids
+
+
+def stop_session(sid: int, grace_s: float = 20.0) -> int:
+    """SIGTERM to the session's leader (it shuts its nodes down), then to every process left,
+    then SIGKILL after ``grace_s``; returns how many processes were still there to signal."""
+    pids = session_pids(sid)
+    signal_all([sid] if sid in pids else pids, signal.SIGTERM)
+    if not wait_gone(sid, grace_s / 2):
+        signal_all(session_pids(sid), signal.SIGTERM)
+        if not wait_gone(sid, grace_s / 2):
+            signal_all(session_pids(sid), signal.SIGKILL)
+            wait_gone(sid, 5.0)
+    return len(pids)
+
+
+def signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def wait_gone(sid: int, timeout_s: float) -> bool:
+    """Wait until session ``sid`` has no process left; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while session_pids(sid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
