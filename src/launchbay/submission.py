@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
+import shutil
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -40,12 +42,17 @@ class Submission:
     submission_id: str
     overrides: list[str]
     runtime_env: dict[str, Any]
+    staging: Path  # what is uploaded from a temporary folder (see ``outside_modules``); removed by ``discard``
     packages: list[str] = field(default_factory=list)  # plugin packages the config selects
     results: str | None = None  # where the run publishes summary.json and its report
 
     def entrypoint(self, debug: bool = False) -> str:
         """The command the cluster runs."""
         return shlex.join(["launchbay", *(["--debug"] if debug else []), "run", *self.overrides, "runtime=cluster", "runtime.address=auto"])
+
+    def discard(self) -> None:
+        """Remove the staging folder once the job is submitted."""
+        shutil.rmtree(self.staging, ignore_errors=True)
 
     def metadata(self) -> dict[str, str]:
         return {"launchbay.overrides": " ".join(self.overrides), "launchbay.results": self.results or ""}
@@ -70,13 +77,14 @@ def plan(
     manager = load_config_plugins(list(cfg.plugins))
     packages = plugin_packages(cfg, manager)
     runtime_env: dict[str, Any] = {"working_dir": str(working), "excludes": EXCLUDES}
-    if modules := outside_modules(list(cfg.plugins), working):
+    staging = Path(tempfile.mkdtemp(prefix="launchbay-submit-"))
+    if modules := outside_modules(list(cfg.plugins), working, staging):
         runtime_env["py_modules"] = modules
     if requirements := [*pip, *(packages if install_plugins else [])]:
         runtime_env["pip"] = requirements
     if packages and not install_plugins:
         runtime_env["env_vars"] = {REQUIRES_ENV: " ".join(packages)}
-    return Submission(submission_id, overrides, runtime_env, packages, cfg.job.results)
+    return Submission(submission_id, overrides, runtime_env, staging, packages, cfg.job.results)
 
 
 def relocate_config_dir(overrides: list[str], working: Path) -> list[str]:
@@ -138,15 +146,23 @@ def plugin_packages(cfg: DictConfig, manager: PluginManager) -> list[str]:
     return sorted(p for p in packages if p)
 
 
-def outside_modules(modules: list[str], working: Path) -> list[str]:
-    """The files or package folders of ``plugins=[...]`` modules that lie outside the working dir."""
-    found = []
+def outside_modules(modules: list[str], working: Path, staging: Path) -> list[str]:
+    """The package folders of ``plugins=[...]`` modules that lie outside the working dir; a
+    one-file module is staged as a package of the same name under ``staging`` (Ray uploads folders)."""
+    found = set()
     for module in modules:
-        spec = importlib.util.find_spec(module.split(".")[0])
+        top = module.split(".")[0]
+        spec = importlib.util.find_spec(top)
         if spec is None or spec.origin is None:
             continue  # a namespace package, or not importable here: the run on the cluster says so
         origin = Path(spec.origin).resolve()
-        path = origin.parent if origin.name == "__init__.py" else origin
-        if not path.is_relative_to(working) and "site-packages" not in path.parts:
-            found.append(str(path))
-    return sorted(set(found))
+        if origin.is_relative_to(working) or "site-packages" in origin.parts:
+            continue
+        if origin.name == "__init__.py":
+            found.add(str(origin.parent))
+        else:
+            package = staging / top
+            package.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, package / "__init__.py")
+            found.add(str(package))
+    return sorted(found)

@@ -46,6 +46,7 @@ def cluster_up(args: argparse.Namespace) -> None:
         autoscale=args.autoscale,
         idle_timeout_s=args.idle_timeout,
     )
+    local.refuse_if_running()
     print("starting the local cluster…", file=sys.stderr)
     record = local.up(shape)
     print(f"local cluster ready in {record.ready_after_s} s", file=sys.stderr)

@@ -116,6 +116,8 @@ def submit_job(args: argparse.Namespace) -> None:
         )
     except Exception as exc:
         raise LaunchbayError(f"the cluster refused the job: {str(exc).splitlines()[0]}") from exc
+    finally:
+        submission.discard()
     print(f"submitted {job_id} to {args.address}", file=sys.stderr)
     if not args.no_wait:
         status = follow(jobs, job_id)

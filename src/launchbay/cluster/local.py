@@ -24,14 +24,19 @@ def log_path() -> Path:
     return cluster_dir() / "supervisor.log"
 
 
-def up(shape: ClusterShape, timeout_s: float = START_TIMEOUT_S) -> ClusterRecord:
-    """Start the cluster and wait until its nodes and Jobs API are up; one line on failure."""
+def refuse_if_running() -> None:
+    """A one-line error while a recorded local cluster still runs."""
     running = load_record()
     if running is not None and alive(running.supervisor_pid):
         raise LaunchbayError(
             f"a local cluster is already running (supervisor pid {running.supervisor_pid}, {running.dashboard_url}): "
             "launchbay cluster down first"
         )
+
+
+def up(shape: ClusterShape, timeout_s: float = START_TIMEOUT_S) -> ClusterRecord:
+    """Start the cluster and wait until its nodes and Jobs API are up; one line on failure."""
+    refuse_if_running()
     cluster_dir().mkdir(parents=True, exist_ok=True)
     record_path().unlink(missing_ok=True)
     with open(log_path(), "wb") as log:
