@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ EXCLUDES = [".git", ".venv", "runs", ".launchbay", "__pycache__", "*.parquet"]
 STORAGE_LAYOUT = {"registry.path": "registry", "score.output": "scores/{id}", "job.results": "results/{id}"}
 SCORING_JOBS = ("score", "pipeline")
 CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+PLAIN_VALUE = re.compile(r"[\w./:@-]+")
 
 
 @dataclass
@@ -69,10 +71,10 @@ def plan(
     working = Path(working_dir).resolve()
     if not working.is_dir():
         raise LaunchbayError(f"--working-dir {working_dir}: not a folder")
-    overrides = relocate_config_dir(list(overrides), working)
-    overrides += storage_overrides(overrides, storage, submission_id)
-    prepare(overrides)
-    cfg = compose_args(overrides)
+    placed = storage_overrides(overrides, storage, submission_id)
+    prepare([*overrides, *placed])
+    cfg = compose_args([*overrides, *placed])  # here, as the job will compose it there
+    overrides = [*relocate_config_dir(list(overrides), working), *placed]
     check_shared(cfg)
     manager = load_config_plugins(list(cfg.plugins))
     packages = plugin_packages(cfg, manager)
@@ -115,12 +117,17 @@ def storage_overrides(overrides: list[str], storage: str | None, submission_id: 
         return []
     given = {o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o}
     base, _, query = storage.partition("?")
-    suffix = f"?{query}" if query else ""
+    base, suffix = base.rstrip("/"), f"?{query}" if query else ""
     return [
-        f"{key}={base.rstrip('/')}/{place.format(id=submission_id)}{suffix}"
+        f"{key}={override_value(f'{base}/{place.format(id=submission_id)}{suffix}')}"
         for key, place in STORAGE_LAYOUT.items()
         if key not in given
     ]
+
+
+def override_value(value: str) -> str:
+    """``value`` as Hydra's override grammar reads it back: quoted when it holds ``=``, ``&`` and the like."""
+    return value if PLAIN_VALUE.fullmatch(value) else "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def check_shared(cfg: DictConfig) -> None:

@@ -41,7 +41,7 @@ class ClusterShape:
     idle_timeout_s: float = 10.0  # autoscale: an idle worker is removed after this long
 
     def __post_init__(self) -> None:
-        require(self.workers >= (0 if self.autoscale else 1), "--workers", "at least 1 (0 allowed with --autoscale)", self.workers)
+        require(self.workers >= 1, "--workers", "at least 1", self.workers)
         require(self.cpus_per_worker > 0, "--cpus-per-worker", "positive", self.cpus_per_worker)
         require(self.gpus_per_worker >= 0, "--gpus-per-worker", "0 or more", self.gpus_per_worker)
         require(self.gpu_workers is None or 0 <= self.gpu_workers <= self.workers, "--gpu-workers", "between 0 and --workers", self.gpu_workers)
