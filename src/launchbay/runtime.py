@@ -135,8 +135,12 @@ def ray_resources(num_cpus: float, num_gpus: float = 0.0, memory_mb: int | None 
     return options
 
 
-# option of ``ray_resources`` -> (Ray's resource, its unit in errors, bytes or units per unit)
-RESOURCES = {"num_cpus": ("CPU", "CPU(s)", 1), "num_gpus": ("GPU", "GPU(s)", 1), "memory": ("memory", "MB of memory", 1024**2)}
+# option of ``ray_resources`` -> (Ray's resource, its unit in errors, Ray's amount per unit, how amounts read)
+RESOURCES = {
+    "num_cpus": ("CPU", "CPU(s)", 1, "{:g}"),
+    "num_gpus": ("GPU", "GPU(s)", 1, "{:g}"),
+    "memory": ("memory", "MB of memory", 1024**2, "{:,.0f}"),
+}
 
 
 def require_resources(options: dict[str, Any], what: str) -> None:
@@ -144,10 +148,10 @@ def require_resources(options: dict[str, Any], what: str) -> None:
     import ray
 
     cluster = ray.cluster_resources()
-    for option, (resource, unit, scale) in RESOURCES.items():
+    for option, (resource, unit, scale, amount) in RESOURCES.items():
         needed, have = options.get(option, 0) / scale, cluster.get(resource, 0) / scale
         if needed > have:
-            raise LaunchbayError(f"{what} asks for {needed:g} {unit} but the Ray cluster has {have:g}")
+            raise LaunchbayError(f"{what} asks for {amount.format(needed)} {unit} but the Ray cluster has {amount.format(have)}")
 
 
 def require_gpus(needed: float, what: str) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -322,7 +322,7 @@ class ScoringPass:
         pool = ray.data.ActorPoolStrategy(size=size)
         return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, **common)
 
-    def progress(self, console, label: str):
+    def progress(self, console, label: str) -> AbstractContextManager[None]:
         """A live progress bar of this pass while the block runs (see ``progress.live_progress``)."""
         return live_progress(console, label, self.count, lambda: (self.parts_done, self.parts))
 
