@@ -21,7 +21,7 @@ from launchbay.drift.config import MonitorConfig
 from launchbay.errors import LaunchbayError
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
-from launchbay.settings import require
+from launchbay.settings import check_resources, require
 from launchbay.validation import ContractConfig
 
 # Model metrics by name (``launchbay.training.metrics`` measures them).
@@ -60,11 +60,15 @@ class TrainConfig:
     metric: str = "roc_auc"  # ranks candidates: roc_auc, accuracy, log_loss, r2, rmse, mae
     partition_by: str | None = None  # one model per value of this column ("many models")
     min_partition_rows: int = 50  # smaller or single-label segments use the model of all rows
+    num_cpus: float = 1.0  # per fit, cross-validation fold or segment task
+    num_gpus: float = 0.0  # per task; a model family may ask for more
+    memory_mb: int | None = None  # memory Ray reserves per task; None: none
 
     def __post_init__(self) -> None:
         require(self.folds >= 2, "train.folds", "between 2 and the number of training rows", self.folds)
         require_metric("train.metric", self.metric)
         require(self.min_partition_rows >= 1, "train.min_partition_rows", "at least 1", self.min_partition_rows)
+        check_resources("train", self.num_cpus, self.num_gpus, self.memory_mb)
 
 
 # When job=pipeline trains a challenger: on drift, on every run, or never.
@@ -100,15 +104,15 @@ class ScoreConfig:
     strategy: Strategy = Strategy.auto
     batch_size: int | None = None  # rows per model call on the Ray Data paths; None: one block
     num_cpus: float = 1.0  # per scoring task or actor
-    num_gpus: float = 0.0  # per actor (implies actors); a model family may ask for more
+    num_gpus: float = 0.0  # per task or actor (auto then picks actors); the model family or monitor.device=gpu may ask for more
+    memory_mb: int | None = None  # memory Ray reserves per scoring task or actor; None: none
     concurrency: int | None = None  # tasks in flight or actors in the pool; None: automatic
     drift: bool = True  # sketch the scored rows for drift in the same pass
     output: str | None = None  # output directory; None: <run dir>/scores. Re-runs replace it.
 
     def __post_init__(self) -> None:
         require(self.batch_size is None or self.batch_size >= 1, "score.batch_size", "at least 1 (or null: one block)", self.batch_size)
-        require(self.num_cpus > 0, "score.num_cpus", "positive", self.num_cpus)
-        require(self.num_gpus >= 0, "score.num_gpus", "0 or more", self.num_gpus)
+        check_resources("score", self.num_cpus, self.num_gpus, self.memory_mb)
         require(
             self.concurrency is None or self.concurrency >= 1, "score.concurrency", "at least 1 (or null: automatic)", self.concurrency
         )

@@ -15,10 +15,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
+from launchbay.drift.config import Device, MonitorConfig
+from launchbay.drift.device import require_cluster_gpu
 from launchbay.errors import LaunchbayError
 from launchbay.masking import masked
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
+from launchbay.runtime import cuda_in_gpu_task, require_gpus
 
 Kind = Literal["data", "sink", "model", "alert"]
 # the root config's typed sections, and the nodes that select a component of a kind
@@ -104,10 +107,22 @@ class RunContext:
         holds_not = {"the working directory": str(Path.cwd()), "the run directory": str(self.run_dir)}
         ownership.check_apart(target, key, inputs=inputs, holds_not=holds_not)
 
-    @property
-    def monitor(self) -> Any:
-        """The typed drift settings."""
-        return typed(self.cfg.monitor, "monitor")
+    @cached_property
+    def monitor(self) -> MonitorConfig:
+        """The typed drift settings, once a run. ``monitor.device=gpu`` is checked against the
+        Ray cluster first: a one-line error when it has no GPU (or fewer than ``monitor.num_gpus``),
+        and, where a task that gets its GPUs finds no CUDA device, one warning and counting on the CPU."""
+        settings = typed(self.cfg.monitor, "monitor")
+        if settings.device == Device.gpu:
+            require_cluster_gpu()
+            require_gpus(settings.num_gpus, "drift counting (monitor.num_gpus, per task)")
+            if not cuda_in_gpu_task(settings.num_gpus):
+                self.console.print(
+                    f"[yellow]warning:[/] monitor.device=gpu, but a Ray task with {settings.num_gpus:g} GPU(s) finds no CUDA device: "
+                    "drift counting falls back to the CPU"
+                )
+                settings.device = Device.cpu
+        return settings
 
     def resolved_config(self) -> dict[str, Any]:
         """The run's config as plain JSON values, secrets masked (see ``launchbay.masking``)."""

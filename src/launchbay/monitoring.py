@@ -23,8 +23,9 @@ def measure_drift(ctx: RunContext, scoring_pass: ScoringPass) -> DriftResult:
         return drift.compare(scoring_pass.reference, scoring_pass.sketch(), config=ctx.monitor)
 
 
-def publish(ctx: RunContext, version: ModelVersion, result: DriftResult) -> dict[str, Any]:
-    """Print the drift table, write the HTML report, alert on drift; returns the summary part."""
+def publish(ctx: RunContext, version: ModelVersion, result: DriftResult, device: str | None) -> dict[str, Any]:
+    """Print the drift table, write the HTML report, alert on drift; returns the summary part,
+    which says on which ``device`` the drift was counted."""
     ctx.console.print(result.render())
     report_path = None
     if ctx.cfg.job.report:
@@ -33,7 +34,7 @@ def publish(ctx: RunContext, version: ModelVersion, result: DriftResult) -> dict
         title = f"Drift of {version.name} v{version.version}"
         report_path = str(write_report(result, ctx.run_dir / "report.html", title=title))
         ctx.console.print(f"report: {report_path}")
-    summary = {**result.to_dict(), "report": report_path}
+    summary = {**result.to_dict(), "device": device, "report": report_path}
     if result.drifted_features:
         summary["alerts"] = alert(ctx, result, version, report_path)
     return summary

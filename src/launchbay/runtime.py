@@ -139,13 +139,55 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def require_gpus(needed: float, what: str) -> None:
-    """A one-line error when Ray has fewer GPUs than ``needed`` (tasks would wait forever)."""
+def ray_resources(num_cpus: float, num_gpus: float = 0.0, memory_mb: int | None = None) -> dict[str, Any]:
+    """The resource options of a Ray task, actor or Ray Data stage (``memory`` in bytes, only when set)."""
+    options = {"num_cpus": num_cpus, "num_gpus": num_gpus}
+    if memory_mb is not None:
+        options["memory"] = memory_mb * 1024**2
+    return options
+
+
+# option of ``ray_resources`` -> (Ray's resource, its unit in errors, Ray's amount per unit, how amounts read)
+RESOURCES = {
+    "num_cpus": ("CPU", "CPU(s)", 1, "{:g}"),
+    "num_gpus": ("GPU", "GPU(s)", 1, "{:g}"),
+    "memory": ("memory", "MB of memory", 1024**2, "{:,.0f}"),
+}
+
+
+def require_resources(options: dict[str, Any], what: str) -> None:
+    """A one-line error when Ray has fewer CPUs, GPUs or memory than ``options`` ask for (tasks would wait forever)."""
     import ray
 
-    have = ray.cluster_resources().get("GPU", 0)
-    if needed > have:
-        raise LaunchbayError(f"{what} asks for {needed:g} GPU(s) but the Ray cluster has {have:g}")
+    cluster = ray.cluster_resources()
+    for option, (resource, unit, scale, amount) in RESOURCES.items():
+        needed, have = options.get(option, 0) / scale, cluster.get(resource, 0) / scale
+        if needed > have:
+            raise LaunchbayError(f"{what} asks for {amount.format(needed)} {unit} but the Ray cluster has {amount.format(have)}")
+
+
+def require_gpus(needed: float, what: str) -> None:
+    """A one-line error when Ray has fewer GPUs than ``needed`` (tasks would wait forever)."""
+    require_resources({"num_gpus": needed}, what)
+
+
+def cluster_gpus() -> float:
+    """The GPUs of the Ray cluster, logical ones included (``ray start --num-gpus``)."""
+    import ray
+
+    return ray.cluster_resources().get("GPU", 0)
+
+
+def cuda_in_gpu_task(num_gpus: float) -> bool:
+    """Whether numba finds a CUDA device in a Ray task that gets ``num_gpus`` GPUs."""
+    import ray
+
+    def cuda_available() -> bool:
+        from numba import cuda
+
+        return bool(cuda.is_available())
+
+    return ray.get(ray.remote(num_cpus=0, num_gpus=num_gpus)(cuda_available).remote())
 
 
 def alive_hosts() -> int:

@@ -25,11 +25,9 @@ it inside a staged output and turns any failure into one line.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -40,11 +38,14 @@ import pyarrow.compute as pc
 
 from launchbay import storage, validation
 from launchbay.config import Strategy, typed
+from launchbay.drift.config import Device
 from launchbay.drift.dataset import worker_reference
+from launchbay.drift.device import use_gpu
 from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
+from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
-from launchbay.runtime import alive_hosts, cancel, cluster_cpus, require_gpus
+from launchbay.runtime import alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -64,10 +65,13 @@ class Tally:
         self.profile = reference.empty() if reference is not None else None
         self.ids: list[np.ndarray] = []
         self.repeats = 0  # rows that repeat an id within their piece of the input
+        self.devices: set[str] = set()  # where the sketches were counted: cpu, gpu
 
-    def add(self, rows: int, sketch, ids: np.ndarray | int = 0) -> None:
-        """Add a piece's rows, sketch, and id keys (to compare across pieces) or its repeats."""
+    def add(self, rows: int, sketch, ids: np.ndarray | int = 0, device: str | None = None) -> None:
+        """Add a piece's rows, sketch (counted on ``device``), and id keys (to compare across pieces) or its repeats."""
         self.rows += rows
+        if device is not None:
+            self.devices.add(device)
         if sketch is not None:
             self.profile = sketch if self.profile is None else self.profile.merge(sketch)
         if isinstance(ids, np.ndarray):
@@ -86,6 +90,10 @@ class Tally:
     def sketch(self):
         return self.profile
 
+    def counted_on(self) -> str | None:
+        """Where the drift sketches were counted: "cpu", "gpu", "cpu+gpu" if workers differed; None without drift."""
+        return "+".join(sorted(self.devices)) or None
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -95,6 +103,7 @@ class Plan:
     contract: Any  # ObjectRef of the model's data contract, or None
     reference: Any  # ObjectRef of the reference DatasetProfile, or None when drift is off
     reference_key: str  # the profile's sha256: workers keep its bin lookup tables across runs
+    device: Device  # where drift is counted (monitor.device, checked against the cluster for the run)
     tally: Any  # handle of the Tally actor (Ray Data paths), or None
     features: tuple[str, ...]
     id_column: str  # copied to the output; random unique ids where the input has none
@@ -123,6 +132,7 @@ class Scorer:
         self.model = ray.get(plan.model)
         self.contract = ray.get(plan.contract) if plan.contract is not None else None
         self.reference = worker_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
+        self.device = ("gpu" if use_gpu(plan.device) else "cpu") if self.reference is not None else None
         self.rows = 0
         self.sketch: Any = None  # DatasetProfile of the rows scored since the last take
         self.ids: list[pa.ChunkedArray] = []  # the ids of those rows, where the input has ids
@@ -162,16 +172,16 @@ class Scorer:
         if self.reference is not None and batch.num_rows:
             observed = {**dict(zip(batch.column_names, batch.columns)), **predictions}
             monitored = pa.table({name: observed[name] for name in self.reference.features if name in observed})
-            counted = sketch(monitored, self.reference)
+            counted = sketch(monitored, self.reference, device=self.plan.device)
             self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
         return pa.table(columns)
 
-    def take(self) -> tuple[int, Any, np.ndarray | int]:
-        """The rows, the sketch and the id keys (or, not across pieces, how many rows repeat an
-        id) gathered since the last take, and start afresh."""
+    def take(self) -> tuple[int, Any, np.ndarray | int, str | None]:
+        """The rows, the sketch, the id keys (or, not across pieces, how many rows repeat an id)
+        gathered since the last take and where the sketch was counted, and start afresh."""
         seen = pa.chunked_array(self.ids).drop_null() if self.ids else pa.chunked_array([], pa.int64())
         ids = id_keys(seen) if self.plan.ids_across else len(seen) - pc.count_distinct(seen).as_py()
-        gathered = self.rows, self.sketch, ids
+        gathered = self.rows, self.sketch, ids, self.device
         self.rows, self.sketch, self.ids, self.batches = 0, None, [], 0
         return gathered
 
@@ -218,7 +228,7 @@ def score_fragment(
 ):
     """Score piece ``piece`` of the input and write it as one part of ``filesystem`` (``part=None``: score only).
 
-    Returns what ``Scorer.take`` gathers: the rows, the drift sketch and the ids of the piece.
+    Returns what ``Scorer.take`` gathers: the rows, the drift sketch, the ids of the piece and its counting device.
     """
     scorer = _cached_scorer(plan)
     scored = (scorer.score(table, piece) for table in fragment())
@@ -249,9 +259,10 @@ class ScoringPass:
     batches report to a ``Tally`` actor.
     """
 
-    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str, strategy: Strategy) -> None:
+    def __init__(self, plan_args: dict[str, Any], reference, reference_key: str, strategy: Strategy, resources: dict[str, Any]) -> None:
         import ray
 
+        self.resources = resources  # what each scoring task or actor asks Ray for
         reference_ref = ray.put(reference) if reference is not None else None
         self.tally: Any = ray.remote(num_cpus=0)(Tally).remote(reference_ref) if strategy != Strategy.fragments else None
         self.totals = Tally(reference)  # what the fragments path gathers (the actor's, on the others)
@@ -266,7 +277,7 @@ class ScoringPass:
 
         # A task whose worker dies is run again (up to RETRIES times): it rewrites its whole part
         # and its rows and sketch reach the driver only from the run that finished, so each row counts once.
-        task = ray.remote(score_fragment).options(max_retries=RETRIES)
+        task = ray.remote(score_fragment).options(max_retries=RETRIES, **self.resources)
         write_part = sink.write_part if sink is not None else None
         self.parts = len(fragments)
         pending: list = []
@@ -285,75 +296,48 @@ class ScoringPass:
             raise
         return self.totals.count()
 
-    def _add(self, gathered: tuple[int, Any, np.ndarray | int]) -> None:
+    def _add(self, gathered: tuple[int, Any, np.ndarray | int, str | None]) -> None:
         self.totals.add(*gathered)
         self.parts_done += 1
 
-    def count(self) -> int:
-        """Rows scored so far."""
+    def _totals(self, method: str) -> Any:
+        """What ``method`` of the tally returns: the driver's (fragments path) or the actor's."""
         import ray
 
-        return self.totals.count() if self.tally is None else ray.get(self.tally.count.remote())
+        return getattr(self.totals, method)() if self.tally is None else ray.get(getattr(self.tally, method).remote())
 
-    def dataset(self, ds, strategy: Strategy, cfg, gpus: float):
+    def count(self) -> int:
+        """Rows scored so far."""
+        return self._totals("count")
+
+    def dataset(self, ds, strategy: Strategy, cfg):
         """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
         import ray
 
-        common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, num_cpus=cfg.num_cpus)
+        common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, **self.resources)
         if strategy == Strategy.tasks:
             return ds.map_batches(score_task, fn_args=(self.plan,), concurrency=cfg.concurrency, **common)
         size = cfg.concurrency or max(1, int(cluster_cpus() - cfg.num_cpus))
         common["batch_size"] = cfg.batch_size or 8192  # GPU stages need an explicit batch size
         pool = ray.data.ActorPoolStrategy(size=size)
-        return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, num_gpus=gpus, **common)
+        return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, **common)
 
-    @contextmanager
-    def progress(self, console, label: str) -> Iterator[None]:
-        """A live progress bar while the block runs: rows scored, rows/s and, where the input
-        comes in known pieces, pieces done out of all (else the bar pulses)."""
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        done = threading.Event()
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[parts]}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-            task = bar.add_task(label, total=None, parts="", rate="")
-            start = time.perf_counter()
-
-            def poll() -> None:
-                while not done.wait(0.5):
-                    rows = self.count()
-                    rate = rows / max(time.perf_counter() - start, 1e-9)
-                    parts = f"{self.parts_done}/{self.parts} parts" if self.parts else ""
-                    bar.update(task, description=f"{label}: {rows:,} rows", total=self.parts, completed=self.parts_done,
-                               parts=parts, rate=f"{rate:,.0f} rows/s")
-
-            watcher = threading.Thread(target=poll, daemon=True)
-            watcher.start()
-            try:
-                yield
-            finally:
-                done.set()
-                watcher.join()
+    def progress(self, console, label: str) -> AbstractContextManager[None]:
+        """A live progress bar of this pass while the block runs (see ``progress.live_progress``)."""
+        return live_progress(console, label, self.count, lambda: (self.parts_done, self.parts))
 
     @cached_property
     def repeated_ids(self) -> int:
         """Rows of the batch whose id an earlier row already had (once the pass is done)."""
-        import ray
-
-        return self.totals.repeated_ids() if self.tally is None else ray.get(self.tally.repeated_ids.remote())
+        return self._totals("repeated_ids")
 
     def sketch(self) -> Any:
         """The drift profile of every row scored (None when drift was off)."""
-        import ray
+        return self._totals("sketch")
 
-        return self.totals.sketch() if self.tally is None else ray.get(self.tally.sketch.remote())
+    def drift_device(self) -> str | None:
+        """Where the drift of the pass was counted (see ``Tally.counted_on``)."""
+        return self._totals("counted_on")
 
 
 @contextmanager
@@ -373,9 +357,12 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     filesystem, final = output or (None, None)
     if output and (warning := storage.node_local_warning(filesystem, final, alive_hosts())):
         ctx.console.print(f"[yellow]warning:[/] score.output {warning}")
-    gpus = max(settings.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
-    strategy = choose(settings, source, sink, gpus)
-    require_gpus(gpus, f"scoring with {version.name} v{version.version} (per actor)")
+    monitor = ctx.monitor if drift else None
+    model_gpus = max(settings.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
+    strategy = choose(settings, source, sink, model_gpus)
+    # with monitor.device=gpu each worker also counts drift on a GPU
+    resources = ray_resources(settings.num_cpus, max(model_gpus, monitor.counting_gpus() if monitor else 0.0), settings.memory_mb)
+    require_resources(resources, f"scoring with {version.name} v{version.version} (per task or actor)")
     contract = version.load_contract()
     unique_ids = typed(cfg.contract, "contract").unique_ids
     pass_id = f"pass-{uuid.uuid4().hex[:8]}"
@@ -390,10 +377,12 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             ids_across=unique_ids,
             pass_id=pass_id,
             run_dir=str(ctx.run_dir),
+            device=monitor.device if monitor else Device.cpu,
         ),
         version.load_profile() if drift else None,
         version.meta["files"][PROFILE_FILE],
         strategy,
+        resources,
     )
     unwritten = f"nothing was written to {storage.uri(*output)}" if output else None
     lost = unwritten or "no drift result"  # what a failure of the pass costs
@@ -410,7 +399,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                     fragments = ctx.read(cfg.batch, fragments=True)
                     rows = scoring_pass.fragments(fragments, sink, sink_settings, filesystem, target, in_flight)
                 else:
-                    ds = scoring_pass.dataset(ctx.read(cfg.batch), strategy, settings, gpus)
+                    ds = scoring_pass.dataset(ctx.read(cfg.batch), strategy, settings)
                     rows = sink.write(ds, target, sink_settings, filesystem) if sink is not None else sum(
                         b.num_rows for b in ds.iter_batches(batch_size=None, batch_format="pyarrow")
                     )

@@ -36,3 +36,10 @@ def require(holds: bool, key: str, rule: str, value: Any) -> None:
     """A one-line error ``<key> must be <rule>, got <value>`` unless ``holds``."""
     if not holds:
         raise LaunchbayError(f"{key} must be {rule}, got {value!r}")
+
+
+def check_resources(key: str, num_cpus: float, num_gpus: float, memory_mb: int | None) -> None:
+    """One-line errors naming ``<key>.num_cpus``, ``.num_gpus`` or ``.memory_mb`` unless each is in range."""
+    require(num_cpus > 0, f"{key}.num_cpus", "positive", num_cpus)
+    require(num_gpus >= 0, f"{key}.num_gpus", "0 or more", num_gpus)
+    require(memory_mb is None or memory_mb >= 1, f"{key}.memory_mb", "at least 1 (or null: none reserved)", memory_mb)

@@ -67,3 +67,18 @@ def test_dataset_missing_feature_is_a_one_line_error(ray_session):
     ds = ray_session.data.from_pandas(frame(100, 2).drop(columns=["score"]))
     with pytest.raises(LaunchbayError, match="feature 'score' is missing from the current data"):
         compare(reference, ds)
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        (MonitorConfig(memory_mb=100_000_000), r"^drift's Ray stages .* asks for 100,000,000 MB of memory but the Ray cluster has [\d,]+$"),
+        (MonitorConfig(num_cpus=3), r"^drift's Ray stages .* asks for 3 CPU\(s\) but the Ray cluster has 2$"),
+        (MonitorConfig(device="gpu"), r"^monitor.device=gpu but no CUDA GPU is available: use monitor.device=auto or cpu$"),
+    ],
+)
+def test_dataset_stages_the_cluster_cannot_hold_are_one_line_errors(ray_session, config, error):
+    ds = ray_session.data.from_pandas(frame(500, 5))
+    for reference, current in [(frame(500, 6), ds), (ds, frame(500, 6))]:
+        with pytest.raises(LaunchbayError, match=error):
+            compare(reference, current, config=config)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from launchbay.settings import check_choices, require
+from launchbay.runtime import ray_resources
+from launchbay.settings import check_choices, check_resources, require
 
 # Whether a profile keeps the sorted values (exact ks and wasserstein) or fine-bin counts only.
 ValuesMode = StrEnum("ValuesMode", ["exact", "sketch", "auto"])
@@ -51,6 +53,11 @@ class MonitorConfig:
     device: Device = Device.auto
     # Share used in place of an empty bin by psi and kl (as Evidently: 1e-4).
     psi_epsilon: float = 1e-4
+    # Per task of drift's own Ray Data stages: CPUs, GPUs (with device=gpu only; scoring
+    # tasks that sketch drift ask for at least as many) and memory Ray reserves (None: none).
+    num_cpus: float = 1.0
+    num_gpus: float = 1.0
+    memory_mb: int | None = None
 
     def __post_init__(self) -> None:
         check_choices(self, "monitor")
@@ -61,5 +68,14 @@ class MonitorConfig:
         require(self.small_reference >= 0, "monitor.small_reference", "0 or more rows", self.small_reference)
         require(self.exact_max_rows >= 0, "monitor.exact_max_rows", "0 or more rows", self.exact_max_rows)
         require(0 < self.psi_epsilon < 1, "monitor.psi_epsilon", "a share in (0, 1)", self.psi_epsilon)
+        check_resources("monitor", self.num_cpus, self.num_gpus, self.memory_mb)
         for metric, threshold in self.thresholds.items():
             require(threshold >= 0, f"monitor.thresholds.{metric}", "0 or more", threshold)
+
+    def counting_gpus(self) -> float:
+        """GPUs a task that counts drift asks for: ``num_gpus`` with ``device=gpu``, else none."""
+        return self.num_gpus if self.device == Device.gpu else 0.0
+
+    def stage_resources(self) -> dict[str, Any]:
+        """Ray resources of each task of drift's own Ray Data counting stage."""
+        return ray_resources(self.num_cpus, self.counting_gpus(), self.memory_mb)

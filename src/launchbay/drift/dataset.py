@@ -15,19 +15,31 @@ from typing import TYPE_CHECKING, Any
 from launchbay.drift.checks import require_features
 from launchbay.drift.config import Device
 from launchbay.drift.counting import sketch
+from launchbay.drift.device import require_cluster_gpu
 from launchbay.drift.profile import DatasetProfile, merge
 from launchbay.errors import LaunchbayError
+from launchbay.runtime import require_resources
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
 
+# What asks for the resources of drift's own Ray Data stages, in errors.
+DRIFT_STAGES = "drift's Ray stages (monitor.num_cpus, num_gpus, memory_mb per task)"
 
-def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: Device = Device.auto) -> DatasetProfile:
-    """Profile of a Ray Dataset over the reference's bins and categories, streamed."""
+
+def sketch_dataset(
+    ds: ray.data.Dataset, reference: DatasetProfile, *, device: Device = Device.auto, resources: dict[str, Any] | None = None
+) -> DatasetProfile:
+    """Profile of a Ray Dataset over the reference's bins and categories, streamed; each task
+    of the stage asks Ray for ``resources`` (see ``MonitorConfig.stage_resources``)."""
     import ray
 
     require_features(reference.features, arrow_schema(ds).names)
+    resources = resources or {}
+    if device == Device.gpu:
+        require_cluster_gpu()
+    require_resources(resources, DRIFT_STAGES)
     key = hashlib.sha256(reference.to_json().encode()).hexdigest()
     sketches = ds.select_columns(list(reference.features)).map_batches(
         _sketch_block,  # type: ignore[arg-type]  # Ray's stubs do not allow fn_kwargs
@@ -35,6 +47,7 @@ def sketch_dataset(ds: ray.data.Dataset, reference: DatasetProfile, *, device: D
         batch_size=None,
         zero_copy_batch=True,
         fn_kwargs={"reference": ray.put(reference), "key": key, "device": device},
+        **resources,
     )
     profiles = (DatasetProfile.from_json(row["profile"]) for row in sketches.iter_rows())
     return tree_merge(profiles, reference.empty())

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 # Arrays shorter than this are counted by one CPU thread.
 ROWS_PER_CHUNK = 1 << 16
+NO_CUDA_GPU = "monitor.device=gpu but no CUDA GPU is available: use monitor.device=auto or cpu"
 
 
 def count_arrays(
@@ -67,7 +68,15 @@ def use_gpu(device: Device) -> bool:
 
     available = cuda.is_available()
     if device == Device.gpu and not available:
-        raise LaunchbayError("monitor.device=gpu but no CUDA GPU is available: use monitor.device=auto or cpu")
+        raise LaunchbayError(NO_CUDA_GPU)
     if not available:
         log.debug("no CUDA GPU found: drift counting runs on the CPU")
     return available
+
+
+def require_cluster_gpu() -> None:
+    """For ``device=gpu`` on Ray: the error of no CUDA GPU, on the driver, when the Ray cluster has no GPU at all."""
+    from launchbay.runtime import cluster_gpus
+
+    if not cluster_gpus():
+        raise LaunchbayError(NO_CUDA_GPU)

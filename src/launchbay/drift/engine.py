@@ -74,7 +74,7 @@ def profile_reference(data: Any, config: MonitorConfig) -> DatasetProfile:
 def profile_current(data: Any, reference: DatasetProfile, config: MonitorConfig) -> DatasetProfile:
     """The profile of current data over the reference's bins and categories."""
     if _is_ray_dataset(data):
-        return sketch_dataset(data, reference, device=config.device)
+        return sketch_dataset(data, reference, device=config.device, resources=config.stage_resources())
     return sketch(data, reference, device=config.device)
 
 

@@ -22,9 +22,10 @@ from launchbay.drift.checks import require_rows, require_values
 from launchbay.drift.columns import as_arrow, column_values, feature_kinds
 from launchbay.drift.config import Device, MonitorConfig, ValuesMode
 from launchbay.drift.counting import category_counts, count_numeric
-from launchbay.drift.dataset import arrow_schema, sketch_dataset
+from launchbay.drift.dataset import DRIFT_STAGES, arrow_schema, sketch_dataset
 from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_sample, numeric_skeleton, sorted_unique
 from launchbay.drift.profile import CATEGORICAL, NUMERIC, DatasetProfile, FeatureProfile
+from launchbay.runtime import ray_resources, require_resources
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,6 +46,8 @@ def build_reference(table: Any, config: MonitorConfig | None = None, *, device: 
 def build_reference_dataset(ds: ray.data.Dataset, config: MonitorConfig | None = None) -> DatasetProfile:
     """Reference profile of a Ray Dataset in two streamed passes (see the module docstring)."""
     config = config or MonitorConfig()
+    resources = ray_resources(config.num_cpus, memory_mb=config.memory_mb)  # the first pass counts no bins: no GPU
+    require_resources(resources, DRIFT_STAGES)
     builder = ReferenceBuilder(arrow_schema(ds), ds.count(), config, sampled=True)
     parts = ds.select_columns(list(builder.kinds)).map_batches(
         _reference_part,  # type: ignore[arg-type]  # Ray's stubs do not allow fn_args
@@ -52,10 +55,11 @@ def build_reference_dataset(ds: ray.data.Dataset, config: MonitorConfig | None =
         batch_size=None,
         zero_copy_batch=True,
         fn_kwargs={"builder": builder},
+        **resources,
     )
     for row in parts.iter_rows():
         builder.add_part(BlockPart.from_json(row["part"]))
-    return builder.finish(lambda skeleton: sketch_dataset(ds, skeleton, device=config.device))
+    return builder.finish(lambda skeleton: sketch_dataset(ds, skeleton, device=config.device, resources=config.stage_resources()))
 
 
 def _reference_part(block: pa.Table, builder: ReferenceBuilder) -> pa.Table:

@@ -15,4 +15,5 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     version = ctx.registry.get(job.model_name, job.model_version)
     with score_batch(ctx, version, drift=True, output=None) as (_, scoring_pass):
         result = measure_drift(ctx, scoring_pass)
-    return {"drift": publish(ctx, version, result), "model": {"name": version.name, "version": version.version}}
+    drift = publish(ctx, version, result, scoring_pass.drift_device())
+    return {"drift": drift, "model": {"name": version.name, "version": version.version}}

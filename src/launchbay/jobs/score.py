@@ -36,5 +36,5 @@ def execute(ctx: RunContext) -> dict[str, Any]:
         "contract": validation.report(ctx.run_dir),
     }
     if result is not None:
-        summary["drift"] = publish(ctx, version, result)
+        summary["drift"] = publish(ctx, version, result, scoring_pass.drift_device())
     return summary

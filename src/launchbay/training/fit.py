@@ -13,7 +13,7 @@ import pandas as pd
 from launchbay.config import plain, typed
 from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
-from launchbay.runtime import require_gpus
+from launchbay.runtime import ray_resources, require_resources
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -103,8 +103,9 @@ def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: st
     from launchbay.training.search import best, cross_validate, fit, grid, remote_get
     from launchbay.training.segments import fit_segments
 
-    require_gpus(family.num_gpus, f"model family '{family.name}' (per fit)")
     cfg = ctx.cfg.train
+    resources = ray_resources(cfg.num_cpus, max(cfg.num_gpus, family.num_gpus), cfg.memory_mb)
+    require_resources(resources, f"training a {family.name} model (per fit, fold or segment)")
     points = grid(plain(cfg.search))
     candidates = [candidate_settings(ctx, point) for point in points]
     for settings in candidates:
@@ -114,7 +115,7 @@ def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: st
     if len(candidates) > 1:
         with ctx.step(f"{stage}search"):
             scores = cross_validate(
-                family.build, candidates, X, y, folds=cfg.folds, metric=cfg.metric, seed=ctx.cfg.job.seed, num_gpus=family.num_gpus
+                family.build, candidates, X, y, folds=cfg.folds, metric=cfg.metric, seed=ctx.cfg.job.seed, resources=resources
             )
         chosen = best(scores, cfg.metric)
         info["search"] = {
@@ -128,10 +129,10 @@ def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: st
             if cfg.partition_by not in X.columns:
                 raise LaunchbayError(f"train.partition_by: '{cfg.partition_by}' is not a feature column (features: {list(X.columns)})")
             model, info["segments"] = fit_segments(
-                family.build, candidates[chosen], X, y, cfg.partition_by, min_rows=cfg.min_partition_rows, num_gpus=family.num_gpus
+                family.build, candidates[chosen], X, y, cfg.partition_by, min_rows=cfg.min_partition_rows, resources=resources
             )
         else:
-            task = ray.remote(fit).options(num_gpus=family.num_gpus)
+            task = ray.remote(fit).options(**resources)
             model = remote_get([task.remote(family.build, candidates[chosen], X, y)], lambda _: f"the {family.name} model")[0]
     return model, info
 
@@ -145,6 +146,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     job = ctx.cfg.job
     family, _ = ctx.settings("model", ctx.cfg.model)
     registry = ctx.registry  # a registry.path that cannot hold versions fails here, before any training
+    monitor = ctx.monitor  # and so does monitor.device=gpu on a cluster without GPUs
     with ctx.step(f"{stage}read training data"):
         table = read_table(ctx, source, where)
     features = feature_columns(table.column_names, ctx, where)
@@ -161,7 +163,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
     with ctx.step(f"{stage}reference profile"):
         reference = train[features].assign(**predict_columns(model, train[features]))
-        profile = drift.build_reference(reference, config=ctx.monitor)
+        profile = drift.build_reference(reference, config=monitor)
     provider = ctx.manager.provider("model", family.name)
     meta = {
         "family": family.name,

@@ -68,14 +68,15 @@ def remote_get(refs: list, what: Callable[[int], str]) -> list:
 
 
 def cross_validate(
-    build: Callable, candidates: list[Any], X: pd.DataFrame, y: np.ndarray, *, folds: int, metric: str, seed: int, num_gpus: float = 0.0
+    build: Callable, candidates: list[Any], X: pd.DataFrame, y: np.ndarray, *, folds: int, metric: str, seed: int, resources: dict[str, Any] | None = None
 ) -> list[float]:
-    """The mean validation ``metric`` of each candidate's settings, one Ray task per (candidate, fold)."""
+    """The mean validation ``metric`` of each candidate's settings, one Ray task per (candidate, fold)
+    that asks for ``resources`` (``runtime.ray_resources``)."""
     import ray
 
     data, labels = ray.put(X), ray.put(y)
     splits = [(ray.put(train), ray.put(validation)) for train, validation in fold_rows(y, folds, seed)]
-    task = ray.remote(fold_score).options(num_gpus=num_gpus)
+    task = ray.remote(fold_score).options(**(resources or {}))
     refs = [task.remote(build, s, data, labels, train, validation, metric) for s in candidates for train, validation in splits]
     scores = np.array(remote_get(refs, lambda i: f"candidate {i // folds} on fold {i % folds}")).reshape(len(candidates), folds)
     return [float(v) for v in scores.mean(axis=1)]

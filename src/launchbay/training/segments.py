@@ -41,9 +41,10 @@ class SegmentedModel:
 
 
 def fit_segments(
-    build: Callable, settings: Any, X: pd.DataFrame, y: np.ndarray, column: str, *, min_rows: int, num_gpus: float = 0.0
+    build: Callable, settings: Any, X: pd.DataFrame, y: np.ndarray, column: str, *, min_rows: int, resources: dict[str, Any] | None = None
 ) -> tuple[SegmentedModel, dict[str, dict]]:
-    """A model per segment of ``column`` plus one on all rows, all fitted in parallel.
+    """A model per segment of ``column`` plus one on all rows, all fitted in parallel, each task
+    asking for ``resources`` (``runtime.ray_resources``).
 
     A segment gets its own model when it has at least ``min_rows`` rows and, for a
     classification label, every class of the whole data (so its probabilities line up).
@@ -54,7 +55,7 @@ def fit_segments(
     classification = not np.issubdtype(y.dtype, np.floating)
     classes = set(np.unique(y)) if classification else set()
     data, labels = ray.put(X), ray.put(y)
-    task = ray.remote(fit).options(num_gpus=num_gpus)
+    task = ray.remote(fit).options(**(resources or {}))
     own, info = {}, {}
     for code, value in enumerate(values):
         rows = np.flatnonzero(codes == code)
