@@ -57,7 +57,7 @@ def nodes_of(env: dict, record: dict) -> dict[str, str]:
     """node id -> "head" or its node type, as Ray's state API lists the alive nodes."""
     from ray.util.state import list_nodes
 
-    nodes = list_nodes(address=record["dashboard_url"], filters=[("state", "=", "ALIVE")])
+    nodes = list_nodes(address=record["dashboard_url"], filters=[("state", "=", "ALIVE")], raise_on_missing_output=False)
     return {n.node_id: "head" if n.is_head_node else n.labels["launchbay.io/node-type"] for n in nodes}
 
 
@@ -67,7 +67,7 @@ def tasks_by_node(record: dict, submission_id: str, name: str) -> Counter:
     from ray.util.state import list_tasks
 
     job_id = JobSubmissionClient(record["dashboard_url"]).get_job_info(submission_id).job_id
-    tasks = list_tasks(address=record["dashboard_url"], filters=[("job_id", "=", job_id)], limit=10_000)
+    tasks = list_tasks(address=record["dashboard_url"], filters=[("job_id", "=", job_id)], limit=10_000, raise_on_missing_output=False)
     return Counter(t.node_id for t in tasks if t.name == name)
 
 

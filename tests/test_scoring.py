@@ -132,7 +132,7 @@ def test_files_that_disagree_on_types_are_named(workspace, monkeypatch, tmp_path
 @pytest.mark.parametrize("preset", ["score.num_gpus=1", "score=gpu"])
 def test_asking_for_gpus_the_cluster_lacks_is_one_line(workspace, monkeypatch, preset):
     home, _ = workspace
-    with pytest.raises(LaunchbayError, match=r"asks for 1 GPU\(s\) but the Ray cluster has 0"):
+    with pytest.raises(LaunchbayError, match=r"asks for 1 GPU\(s\) but a node of the Ray cluster has at most 0"):
         score(home, monkeypatch, preset)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ class RuntimeConfig:
     num_cpus: int | None = None
     num_gpus: int | None = None
     object_store_memory_mb: int = 1024
+    autoscaling: bool = False  # the cluster adds nodes on demand: a stage no node holds yet waits for one
     log_to_driver: bool = False
     runtime_env: dict[str, Any] = field(default_factory=dict)
 
@@ -52,10 +54,19 @@ def _quiet_ray() -> None:
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
 
 
+# set while the run's cluster adds nodes on demand (``runtime.autoscaling``)
+AUTOSCALING = threading.Event()
+
+
 def start(cfg: RuntimeConfig) -> bool:
     """Initialise Ray for ``cfg``; returns True if this call started it (and must stop it)."""
     _quiet_ray()
     import ray
+
+    if cfg.autoscaling:
+        AUTOSCALING.set()
+    else:
+        AUTOSCALING.clear()
 
     if ray.is_initialized():
         return False
@@ -95,6 +106,8 @@ def local_cluster_address() -> str:
     from launchbay.cluster.record import running_record
 
     record = running_record()
+    if record is not None and record.shape.autoscale:
+        AUTOSCALING.set()
     if record is None or record.gcs_address is None:
         raise LaunchbayError(
             "runtime.address is empty and no local cluster runs: set runtime.address=ray://HOST:10001 (or auto on a "
@@ -156,14 +169,27 @@ RESOURCES = {
 
 
 def require_resources(options: dict[str, Any], what: str) -> None:
-    """A one-line error when Ray has fewer CPUs, GPUs or memory than ``options`` ask for (tasks would wait forever)."""
+    """A one-line error when no node of the Ray cluster has the CPUs, GPUs and memory that
+    ``options`` ask for (the tasks would wait forever); on a cluster that adds nodes on
+    demand (``runtime.autoscaling``) one warning instead: they wait for the autoscaler."""
     import ray
 
-    cluster = ray.cluster_resources()
-    for option, (resource, unit, scale, amount) in RESOURCES.items():
-        needed, have = options.get(option, 0) / scale, cluster.get(resource, 0) / scale
-        if needed > have:
-            raise LaunchbayError(f"{what} asks for {amount.format(needed)} {unit} but the Ray cluster has {amount.format(have)}")
+    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    wanted = {resource: options.get(option, 0) for option, (resource, *_) in RESOURCES.items()}
+    if any(all(node.get(resource, 0) >= amount for resource, amount in wanted.items()) for node in nodes):
+        return
+    most = {resource: max((node.get(resource, 0) for node in nodes), default=0) for resource in wanted}
+    short = [(resource, unit, scale, amount) for resource, unit, scale, amount in RESOURCES.values() if wanted[resource] > most[resource]]
+    if short:
+        resource, unit, scale, amount = short[0]
+        problem = f"{amount.format(wanted[resource] / scale)} {unit} but a node of the Ray cluster has at most {amount.format(most[resource] / scale)}"
+    else:
+        asked = ", ".join(f"{amount.format(wanted[r] / scale)} {unit}" for r, unit, scale, amount in RESOURCES.values() if wanted[r])
+        problem = f"{asked} but no node of the Ray cluster has all of them"
+    if AUTOSCALING.is_set():
+        print(f"warning: {what} asks for {problem}: its tasks wait for the autoscaler to add a node that has", file=sys.stderr)
+        return
+    raise LaunchbayError(f"{what} asks for {problem}")
 
 
 def require_gpus(needed: float, what: str) -> None:

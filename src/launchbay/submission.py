@@ -47,10 +47,12 @@ class Submission:
     staging: Path  # what is uploaded from a temporary folder (see ``outside_modules``); removed by ``discard``
     packages: list[str] = field(default_factory=list)  # plugin packages the config selects
     results: str | None = None  # where the run publishes summary.json and its report
+    autoscaling: bool = False  # the cluster adds nodes on demand (see ``runtime.autoscaling``)
 
     def entrypoint(self, debug: bool = False) -> str:
         """The command the cluster runs."""
-        return shlex.join(["launchbay", *(["--debug"] if debug else []), "run", *self.overrides, "runtime=cluster", "runtime.address=auto"])
+        on_cluster = ["runtime=cluster", "runtime.address=auto", *(["runtime.autoscaling=true"] if self.autoscaling else [])]
+        return shlex.join(["launchbay", *(["--debug"] if debug else []), "run", *self.overrides, *on_cluster])
 
     def discard(self) -> None:
         """Remove the staging folder once the job is submitted."""

@@ -72,8 +72,8 @@ def test_dataset_missing_feature_is_a_one_line_error(ray_session):
 @pytest.mark.parametrize(
     ("config", "error"),
     [
-        (MonitorConfig(memory_mb=100_000_000), r"^drift's Ray stages .* asks for 100,000,000 MB of memory but the Ray cluster has [\d,]+$"),
-        (MonitorConfig(num_cpus=3), r"^drift's Ray stages .* asks for 3 CPU\(s\) but the Ray cluster has 2$"),
+        (MonitorConfig(memory_mb=100_000_000), r"^drift's Ray stages .* asks for 100,000,000 MB of memory but a node of the Ray cluster has at most [\d,]+$"),
+        (MonitorConfig(num_cpus=3), r"^drift's Ray stages .* asks for 3 CPU\(s\) but a node of the Ray cluster has at most 2$"),
         (MonitorConfig(device="gpu"), r"^monitor.device=gpu but no CUDA GPU is available: use monitor.device=auto or cpu$"),
     ],
 )

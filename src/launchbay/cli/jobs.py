@@ -83,28 +83,28 @@ def client(args: argparse.Namespace):
         raise LaunchbayError(f"cannot reach the Ray Jobs API at {args.address}: {exc}") from exc
 
 
-def default_storage(address: str) -> str | None:
-    """``$LAUNCHBAY_STORAGE``, else the local cluster's shared folder when submitting to it."""
+def local_cluster_at(address: str):
+    """The running local cluster's record if ``address`` is its dashboard, else None."""
     from launchbay.cluster.record import running_record
 
     record = running_record()
-    if os.environ.get("LAUNCHBAY_STORAGE"):
-        return os.environ["LAUNCHBAY_STORAGE"]
-    return record.storage if record is not None and record.dashboard_url == address.rstrip("/") else None
+    return record if record is not None and record.dashboard_url == address.rstrip("/") else None
 
 
 def submit_job(args: argparse.Namespace) -> None:
     from launchbay.submission import new_id, plan
 
     jobs = client(args)
+    local = local_cluster_at(args.address)
     submission = plan(
         args.overrides,
         submission_id=args.id or new_id(),
         working_dir=args.working_dir,
-        storage=args.storage or default_storage(args.address),
+        storage=args.storage or os.environ.get("LAUNCHBAY_STORAGE") or (local.storage if local else None),
         install_plugins=args.install_plugins,
         pip=args.pip,
     )
+    submission.autoscaling = bool(local and local.shape.autoscale)
     try:
         job_id = jobs.submit_job(
             entrypoint=submission.entrypoint(debug=args.debug),

@@ -75,8 +75,9 @@ def use_gpu(device: Device) -> bool:
 
 
 def require_cluster_gpu() -> None:
-    """For ``device=gpu`` on Ray: the error of no CUDA GPU, on the driver, when the Ray cluster has no GPU at all."""
-    from launchbay.runtime import cluster_gpus
+    """For ``device=gpu`` on Ray: the error of no CUDA GPU, on the driver, when the Ray cluster
+    has no GPU at all and cannot add one (``runtime.autoscaling``)."""
+    from launchbay.runtime import AUTOSCALING, cluster_gpus
 
-    if not cluster_gpus():
+    if not cluster_gpus() and not AUTOSCALING.is_set():
         raise LaunchbayError(NO_CUDA_GPU)
