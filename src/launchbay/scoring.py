@@ -277,7 +277,8 @@ class ScoringPass:
 
         # A task whose worker dies is run again (up to RETRIES times): it rewrites its whole part
         # and its rows and sketch reach the driver only from the run that finished, so each row counts once.
-        task = ray.remote(score_fragment).options(max_retries=RETRIES, **self.resources)
+        # SPREAD: the pieces go to every node of a cluster rather than fill the first one.
+        task = ray.remote(score_fragment).options(max_retries=RETRIES, scheduling_strategy="SPREAD", **self.resources)
         write_part = sink.write_part if sink is not None else None
         self.parts = len(fragments)
         pending: list = []

@@ -76,7 +76,7 @@ def cross_validate(
 
     data, labels = ray.put(X), ray.put(y)
     splits = [(ray.put(train), ray.put(validation)) for train, validation in fold_rows(y, folds, seed)]
-    task = ray.remote(fold_score).options(**(resources or {}))
+    task = ray.remote(fold_score).options(scheduling_strategy="SPREAD", **(resources or {}))
     refs = [task.remote(build, s, data, labels, train, validation, metric) for s in candidates for train, validation in splits]
     scores = np.array(remote_get(refs, lambda i: f"candidate {i // folds} on fold {i % folds}")).reshape(len(candidates), folds)
     return [float(v) for v in scores.mean(axis=1)]

@@ -55,7 +55,7 @@ def fit_segments(
     classification = not np.issubdtype(y.dtype, np.floating)
     classes = set(np.unique(y)) if classification else set()
     data, labels = ray.put(X), ray.put(y)
-    task = ray.remote(fit).options(**(resources or {}))
+    task = ray.remote(fit).options(scheduling_strategy="SPREAD", **(resources or {}))
     own, info = {}, {}
     for code, value in enumerate(values):
         rows = np.flatnonzero(codes == code)
