@@ -91,6 +91,7 @@ def test_the_pipeline_spreads_over_both_workers(cluster, tmp_path):
 
     fetched = launchbay("jobs", "result", "lb-spread", "--to", str(tmp_path / "results"), env=env, cwd=tmp_path)
     assert fetched.returncode == 0, fetched.stderr
+    assert "pipeline run " in fetched.stderr and "20,000 rows scored" in fetched.stderr
     summary = json.loads((tmp_path / "results" / "lb-spread" / "summary.json").read_text())
     assert (tmp_path / "results" / "lb-spread" / "report.html").exists()
     scores = Path(record["storage"]) / "scores" / "lb-spread"

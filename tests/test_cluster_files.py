@@ -64,3 +64,9 @@ def test_rayjob_runs_launchbay_on_its_cluster_and_shuts_it_down():
     assert job["kind"] == "RayJob"
     assert job["spec"]["entrypoint"].startswith("launchbay run ") and "runtime=cluster" in job["spec"]["entrypoint"]
     assert job["spec"]["shutdownAfterJobFinishes"] is True and job["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+def test_ray_up_keeps_the_jobs_api_on_the_heads_loopback():
+    config = yaml.safe_load((CLUSTER / "ray-up.yaml").read_text())
+    (head,) = [c for c in config["head_start_ray_commands"] if c.startswith("ray start --head")]
+    assert "--dashboard-host=127.0.0.1" in head.split()

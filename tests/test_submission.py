@@ -113,6 +113,7 @@ def test_commands_without_a_cluster_are_one_line(tmp_path):
         (["cluster", "down"], "no local cluster is recorded"),
         (["cluster", "up", "--local", "--workers", "0"], "--workers must be at least 1, got 0"),
         (["run", "job=train", "runtime=cluster"], "runtime.address is empty and no local cluster runs"),
+        (["jobs", "list", "--address", "http://127.0.0.1:9", "--header", "Authorization"], "--header Authorization: expected NAME=VALUE"),
     ]:
         out = subprocess.run([sys.executable, "-m", "launchbay", *args], env=env, cwd=tmp_path, capture_output=True, text=True)
         assert out.returncode == 1 and out.stderr.count("\n") == 1 and message in out.stderr, (args, out.stderr)

@@ -10,6 +10,7 @@ that ``launchbay cluster up --local`` started.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -58,6 +59,8 @@ def add_parser(sub) -> None:
 def address(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default=None, help="dashboard address, e.g. http://head:8265 (default: $RAY_ADDRESS, "
                                                         "or the local cluster)")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                        help="HTTP header for every Jobs API request, e.g. for an authenticating proxy (repeatable)")
 
 
 def resolve_address(given: str | None) -> str:
@@ -77,8 +80,12 @@ def client(args: argparse.Namespace):
     from ray.job_submission import JobSubmissionClient
 
     args.address = resolve_address(args.address)
+    malformed = [h for h in args.header if "=" not in h]
+    if malformed:
+        raise LaunchbayError(f"--header {malformed[0]}: expected NAME=VALUE")
+    headers = dict(h.split("=", 1) for h in args.header) or None
     try:
-        return JobSubmissionClient(args.address)
+        return JobSubmissionClient(args.address, headers=headers)
     except Exception as exc:
         raise LaunchbayError(f"cannot reach the Ray Jobs API at {args.address}: {exc}") from exc
 
@@ -193,6 +200,21 @@ def job_result(args: argparse.Namespace) -> None:
     fetched = fetch(source, os.path.join(args.to, args.id))
     for path in fetched:
         print(path)
+    summary = next((p for p in fetched if p.name == "summary.json"), None)
+    if summary is not None:
+        print(headline(json.loads(summary.read_text())), file=sys.stderr)
+
+
+def headline(summary: dict) -> str:
+    """One line of a run's summary: the job, its wall time, the model, rows scored, drift."""
+    parts = [f"{summary.get('job')} run {summary.get('run_id')} in {summary.get('wall_s')} s"]
+    if model := summary.get("model"):
+        parts.append(f"model {model.get('name')} v{model.get('version')}")
+    if scores := summary.get("scores"):
+        parts.append(f"{scores.get('rows', 0):,} rows scored")
+    if drift := summary.get("drift"):
+        parts.append(f"{len(drift.get('drifted_features', []))} feature(s) drifted")
+    return ", ".join(parts)
 
 
 def stop_job(args: argparse.Namespace) -> None:

@@ -25,13 +25,17 @@ def log_path() -> Path:
 
 
 def refuse_if_running() -> None:
-    """A one-line error while a recorded local cluster still runs."""
+    """A one-line error while a recorded local cluster (or what is left of it) still runs."""
     running = load_record()
-    if running is not None and alive(running.supervisor_pid):
+    if running is None:
+        return
+    if alive(running.supervisor_pid):
         raise LaunchbayError(
             f"a local cluster is already running (supervisor pid {running.supervisor_pid}, {running.dashboard_url}): "
             "launchbay cluster down first"
         )
+    if left := processes.session_pids(running.supervisor_pid):
+        raise LaunchbayError(f"{len(left)} process(es) of the last local cluster still run: launchbay cluster down first")
 
 
 def up(shape: ClusterShape, timeout_s: float = START_TIMEOUT_S) -> ClusterRecord:
