@@ -22,6 +22,7 @@ from launchbay.config import config_error, typed
 from launchbay.context import RunContext, validate
 from launchbay.errors import LaunchbayError
 from launchbay.masking import masked
+from launchbay.metering import UsageMeter
 from launchbay.ownership import check_run_dir
 from launchbay.plugins import load_config_plugins
 from launchbay.storage import write_atomic
@@ -51,7 +52,9 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     try:
         with runtime.ray_runtime(typed(cfg.runtime, "runtime"), keep_alive=in_sweep()):
             ctx.timings["ray_start"] = round(time.perf_counter() - start, 3)
-            result = job.execute(ctx)
+            with UsageMeter() as meter:
+                result = job.execute(ctx)
+            usage = {**meter.usage(), "stages_s": dict(ctx.timings)}
     except BaseException as exc:
         manager.hook.launchbay_job_failed(job=cfg.job.name, run_id=run_id, error=exc)
         raise
@@ -62,6 +65,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "wall_s": round(time.perf_counter() - start, 3),
         "timings_s": ctx.timings,
         **result,
+        "usage": usage,
     }
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     if results:

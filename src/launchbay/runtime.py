@@ -52,6 +52,7 @@ def _quiet_ray() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+    os.environ.setdefault("RAY_task_events_report_interval_ms", "250")  # a run's usage is read soon after its last task
 
 
 # set while the run's cluster adds nodes on demand (``runtime.autoscaling``)

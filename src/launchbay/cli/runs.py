@@ -36,7 +36,7 @@ def runs_list(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("job", "model", "rows scored", "drifted features", "wall s")
+    table = Table("job", "model", "rows scored", "drifted features", "wall s", "node-h")
     table.add_column("run id", no_wrap=True)
     for s in summaries(Path(args.dir))[-args.last :]:
         model = s.get("model") or s.get("train", {}).get("model") or {}
@@ -47,6 +47,7 @@ def runs_list(args: argparse.Namespace) -> None:
             f"{s['scores']['rows']:,}" if "scores" in s else "",
             ", ".join(drift.get("drifted_features", [])) if drift else "",
             f"{s.get('wall_s', 0):.1f}",
+            f"{sum(s['usage'].get('node_s', {}).values()) / 3600:.4f}" if "usage" in s else "",
             s.get("run_id", ""),
         )
     Console().print(table)
