@@ -39,7 +39,8 @@ def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) ->
     ``prices.spot_interruptions_per_h`` per billed node-hour; each one bills a replacement's
     boot again, and, when it hits a busy node (the chance is the node's busy share), the rerun
     of the work lost: half a task on average, the trace's mean task length (none without a trace).
-    The latencies are the outcome's quantiles; the head is billed on demand over the horizon.
+    Interruptions add to the bill only: their delay to jobs is not modelled. The latencies are
+    the outcome's quantiles; the head is billed on demand over the horizon.
     """
     task_s = mean_task_s(trace) if trace else 0.0
     by_node_type: dict[str, float] = {}
