@@ -1,0 +1,94 @@
+"""What an outcome costs: each worker node billed as the cloud bills it, the head over the
+horizon, and the expected price of spot interruptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from launchbay.cost.model import NodeSpan, Outcome, PriceTable, Trace
+from launchbay.errors import LaunchbayError
+
+
+@dataclass
+class Cost:
+    """The bill of one outcome, in the price table's currency.
+
+    ``total`` is the workers, the head and the expected interruptions together; ``idle`` is the
+    part of the workers' bill when no task ran (boot, idle time, the minimum and the rounding);
+    ``node_hours`` and ``utilisation`` are of the workers' billed time, the head left out.
+    """
+
+    total: float
+    idle: float
+    head: float
+    interruptions: float  # expected cost of spot interruptions (see ``cost_of``)
+    by_node_type: dict[str, float] = field(default_factory=dict)  # workers, interruptions included
+    node_hours: float = 0.0
+    utilisation: float = 0.0  # busy node-seconds / billed node-seconds
+    latency_p50_s: float = 0.0
+    latency_p95_s: float = 0.0
+    slo_misses: int | None = None  # jobs over the trace's SLO; None without a trace or an SLO
+    currency: str = "USD"
+
+
+def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) -> Cost:
+    """The bill of ``outcome`` under ``prices``; ``trace`` (the workload that ran) gives the SLO and the task length.
+
+    Each worker is billed ``prices.billed_s(down_s - requested_s)`` at its type's on-demand
+    price, or spot price when ``span.spot``. Spot interruptions are a Poisson process of
+    ``prices.spot_interruptions_per_h`` per billed node-hour; each one bills a replacement's
+    boot again, and, when it hits a busy node (the chance is the node's busy share), the rerun
+    of the work lost: half a task on average, the trace's mean task length (none without a trace).
+    Interruptions add to the bill only: their delay to jobs is not modelled. The latencies are
+    the outcome's quantiles; the head is billed on demand over the horizon.
+    """
+    task_s = mean_task_s(trace) if trace else 0.0
+    by_node_type: dict[str, float] = {}
+    idle = interruptions = billed_s = busy_s = 0.0
+    for span in outcome.nodes:
+        per_s = price_per_h(prices, span) / 3600
+        seconds = prices.billed_s(span.down_s - span.requested_s)
+        lost = expected_interruption_s(prices, span, seconds, task_s) if span.spot else 0.0
+        by_node_type[span.node_type] = by_node_type.get(span.node_type, 0.0) + (seconds + lost) * per_s
+        idle += max(seconds - span.busy_s, 0.0) * per_s
+        interruptions += lost * per_s
+        billed_s += seconds
+        busy_s += min(span.busy_s, seconds)
+    head = prices.node(prices.head).on_demand_per_h * prices.billed_s(outcome.horizon_s) / 3600 if prices.head else 0.0
+    slo_s = trace.slo_s if trace else None
+    return Cost(
+        total=sum(by_node_type.values()) + head,
+        idle=idle,
+        head=head,
+        interruptions=interruptions,
+        by_node_type=by_node_type,
+        node_hours=billed_s / 3600,
+        utilisation=busy_s / billed_s if billed_s else 0.0,
+        latency_p50_s=outcome.latency_quantile(0.5),
+        latency_p95_s=outcome.latency_quantile(0.95),
+        slo_misses=None if slo_s is None else sum(job.latency_s > slo_s for job in outcome.jobs),
+        currency=prices.currency,
+    )
+
+
+def price_per_h(prices: PriceTable, span: NodeSpan) -> float:
+    """The hourly price of a span's node: spot or on demand; a one-line error for spot on a type without a spot market."""
+    node = prices.node(span.node_type)
+    if not span.spot:
+        return node.on_demand_per_h
+    if node.spot_per_h is None:
+        raise LaunchbayError(f"cost: node type '{span.node_type}' has no spot price in the {prices.provider} price table")
+    return node.spot_per_h
+
+
+def expected_interruption_s(prices: PriceTable, span: NodeSpan, billed_s: float, task_s: float) -> float:
+    """The node-seconds that a spot node's expected interruptions bill again: a replacement's boot each, and half a task when busy."""
+    interruptions = prices.spot_interruptions_per_h * billed_s / 3600
+    busy_share = min(span.busy_s / billed_s, 1.0) if billed_s else 0.0
+    return interruptions * (prices.node(span.node_type).boot_s + busy_share * task_s / 2)
+
+
+def mean_task_s(trace: Trace) -> float:
+    """The mean length of the trace's tasks, each task counted once."""
+    tasks = sum(job.tasks for job in trace.jobs)
+    return sum(job.tasks * job.task_s for job in trace.jobs) / tasks if tasks else 0.0

@@ -1,0 +1,79 @@
+"""The cost model's structured configs: price tables (``conf/cost``) and workload shapes (``conf/trace``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from hydra.core.config_store import ConfigStore
+
+from launchbay.config import config_error, typed
+from launchbay.cost.model import PriceTable
+from launchbay.errors import LaunchbayError
+from launchbay.settings import require
+
+CONF_DIR = Path(__file__).parent.parent / "conf"
+
+# The workload shapes of ``launchbay.cost.traces``.
+Shape = StrEnum("Shape", ["steady", "nightly", "bursty"])
+
+
+@dataclass
+class TraceConfig:
+    """A parametric workload: jobs arrive at a steady rate, plus bursts for the nightly and bursty shapes."""
+
+    shape: Shape = Shape.steady
+    name: str = ""  # the trace's name; empty: the shape's
+    seed: int = 0
+    horizon_s: float = 86400.0  # one day
+    slo_s: float | None = None  # a job's latency should stay under this; None: no SLO
+    jobs_per_h: float = 6.0  # Poisson arrivals over the whole horizon (between the bursts)
+    burst_jobs: int = 0  # jobs per burst (nightly, bursty)
+    burst_window_s: float = 600.0  # a burst's jobs arrive within this
+    burst_at_h: float = 2.0  # nightly: the hour of the day its burst starts
+    bursts_per_h: float = 0.5  # bursty: Poisson rate of bursts
+    tasks: int = 4  # tasks per job
+    task_s: float = 120.0  # mean seconds of a task
+    task_s_cv: float = 0.3  # coefficient of variation of a task's seconds (gamma distributed); 0: all equal
+    cpus: float = 1.0  # per task
+    gpus: float = 0.0  # per task
+
+    def __post_init__(self) -> None:
+        require(self.horizon_s > 0, "trace.horizon_s", "positive", self.horizon_s)
+        require(self.slo_s is None or self.slo_s > 0, "trace.slo_s", "positive (or null: no SLO)", self.slo_s)
+        require(self.jobs_per_h >= 0, "trace.jobs_per_h", "0 or more", self.jobs_per_h)
+        require(self.burst_jobs >= 0, "trace.burst_jobs", "0 or more", self.burst_jobs)
+        require(self.burst_window_s >= 0, "trace.burst_window_s", "0 or more", self.burst_window_s)
+        require(0 <= self.burst_at_h < 24, "trace.burst_at_h", "an hour of the day in [0, 24)", self.burst_at_h)
+        require(self.bursts_per_h >= 0, "trace.bursts_per_h", "0 or more", self.bursts_per_h)
+        require(self.tasks >= 1, "trace.tasks", "at least 1", self.tasks)
+        require(self.task_s > 0, "trace.task_s", "positive", self.task_s)
+        require(self.task_s_cv >= 0, "trace.task_s_cv", "0 or more", self.task_s_cv)
+        require(self.cpus > 0, "trace.cpus", "positive", self.cpus)
+        require(self.gpus >= 0, "trace.gpus", "0 or more", self.gpus)
+
+
+def register_cost_schema() -> None:
+    """Store the schemas that ``conf/cost/*.yaml`` and ``conf/trace/*.yaml`` build on."""
+    store = ConfigStore.instance()
+    store.store(name="price_table_schema", node=PriceTable, provider="launchbay")
+    store.store(name="trace_schema", node=TraceConfig, provider="launchbay")
+
+
+def compose_cost(prices: str, trace: str, overrides: list[str] | None = None) -> tuple[PriceTable, TraceConfig]:
+    """The price table ``conf/cost/<prices>.yaml`` and workload ``conf/trace/<trace>.yaml``, with
+    ``overrides`` such as ``trace.seed=3`` or ``cost.minimum_s=0``; a one-line error if they do not compose."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_cost_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            cfg = compose(overrides=[f"+cost={prices}", f"+trace={trace}", *(overrides or [])])
+    except Exception as exc:
+        raise LaunchbayError(config_error(exc)) from exc
+    finally:
+        GlobalHydra.instance().clear()
+    return typed(cfg.cost, "cost"), typed(cfg.trace, "trace")
