@@ -71,7 +71,8 @@ def composed(test_plugin):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from launchbay.app import CONF_DIR, prepare
+    from launchbay.app import prepare
+    from launchbay.settings import CONF_DIR
 
     def compose_with(*overrides: str):
         prepare(list(overrides))

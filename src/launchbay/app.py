@@ -25,9 +25,8 @@ from launchbay.masking import masked
 from launchbay.metering import UsageMeter
 from launchbay.ownership import check_run_dir
 from launchbay.plugins import load_config_plugins
+from launchbay.settings import CONF_DIR
 from launchbay.storage import write_atomic
-
-CONF_DIR = Path(__file__).parent / "conf"
 
 
 def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
@@ -160,7 +161,7 @@ def config_error(exc: BaseException, where: str = "config") -> str:
     while inner.__cause__ is not None and isinstance(inner.__cause__, OmegaConfBaseException):
         inner = inner.__cause__
     lines = str(getattr(inner, "msg", None) or inner).strip().splitlines()
-    message = lines[0].removeprefix("In 'config': ")
+    message = re.sub(r"^In '[^']*': ", "", lines[0])  # the config Hydra was composing: the key says where
     starts = [i for i, line in enumerate(lines) if line.startswith("Available options")]
     if starts:
         options = list(itertools.takewhile(lambda line: line.startswith("\t"), lines[starts[0] + 1 :]))

@@ -118,7 +118,7 @@ def run_reservations(job_id: str, start: float, end: float) -> list[Reservation]
     """This job's tasks and actors that started in [start, end], waiting (up to ``FLUSH_WAIT_S``)
     for the last ones' end to be reported; an actor reserves its resources until it dies."""
     from ray._private.state import state
-    from ray.core.generated.common_pb2 import TaskStatus, TaskType
+    from ray.core.generated.common_pb2 import TaskStatus, TaskType  # type: ignore[attr-defined]
 
     running, ended = TaskStatus.Value("RUNNING"), {TaskStatus.Value("FINISHED"), TaskStatus.Value("FAILED")}
     deadline = time.monotonic() + FLUSH_WAIT_S

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from dataclasses import fields
 from enum import Enum
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from launchbay.errors import LaunchbayError
+
+# The shipped Hydra config tree (``conf/`` in the source tree, inside the wheel when installed).
+CONF_DIR = Path(__file__).parent / "conf"
 
 
 def check_choices(settings: Any, key: str) -> None:

@@ -9,11 +9,11 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from launchbay.app import CONF_DIR
 from launchbay.cost.config import Shape, TraceConfig, compose_cost, register_cost_schema
 from launchbay.cost.model import PriceTable
 from launchbay.cost.traces import generate
 from launchbay.errors import LaunchbayError
+from launchbay.settings import CONF_DIR
 
 PRICE_TABLES = sorted(path.stem for path in (CONF_DIR / "cost").glob("*.yaml"))
 TRACES = sorted(path.stem for path in (CONF_DIR / "trace").glob("*.yaml"))

@@ -20,10 +20,11 @@ def run_hydra(args: list[str]) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from launchbay.app import CONF_DIR, check_composes, hydra_args, prepare, run_job
+    from launchbay.app import check_composes, hydra_args, prepare, run_job
     from launchbay.config import config_error
     from launchbay.errors import LaunchbayError, exit_with
     from launchbay.plugins import REQUIRES_ENV, require_packages
+    from launchbay.settings import CONF_DIR
 
     require_packages(os.environ.get(REQUIRES_ENV, ""))  # a submitted job's plugin packages, before anything else
     parsed = hydra_args(args)

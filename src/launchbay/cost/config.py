@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
 
 from launchbay.config import config_error, typed
 from launchbay.cost.model import PriceTable
 from launchbay.errors import LaunchbayError
-from launchbay.settings import require
-
-CONF_DIR = Path(__file__).parent.parent / "conf"
+from launchbay.settings import CONF_DIR, require
 
 # The workload shapes of ``launchbay.cost.traces``.
 Shape = StrEnum("Shape", ["steady", "nightly", "bursty"])
