@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from launchbay.cluster.record import ClusterShape
 HEAD_TYPE = "ray.head.default"
 NODE_TYPE_LABEL = "launchbay.io/node-type"  # each worker's node type, as a Ray node label
 TEMP_ROOT_ENV = "LAUNCHBAY_NODE_TEMP_ROOT"  # where the provider puts each node's temp dir
+BOOT_ENV = "LAUNCHBAY_NODE_BOOT_S"  # how long the provider waits before it starts a node
+LAUNCHES = "launches.jsonl"  # under the temp root: when each node was requested, up and terminated
 
 
 def autoscaling_config(shape: ClusterShape, gcs_address: str) -> dict[str, Any]:
@@ -33,7 +36,7 @@ def autoscaling_config(shape: ClusterShape, gcs_address: str) -> dict[str, Any]:
             "resources": spec["resources"],
             "labels": {NODE_TYPE_LABEL: name},
             "node_config": {},
-            "min_workers": 0 if shape.autoscale else spec["count"],
+            "min_workers": min(shape.min_workers, spec["count"]) if shape.autoscale else spec["count"],
             "max_workers": spec["count"],
         }
     return {
@@ -49,7 +52,7 @@ def autoscaling_config(shape: ClusterShape, gcs_address: str) -> dict[str, Any]:
         },
         "available_node_types": types,
         "head_node_type": HEAD_TYPE,
-        "upscaling_speed": 1.0,
+        "upscaling_speed": shape.upscaling_speed,
         "idle_timeout_minutes": shape.idle_timeout_s / 60,
         "auth": {},
         "docker": {},
@@ -67,8 +70,26 @@ def autoscaling_config(shape: ClusterShape, gcs_address: str) -> dict[str, Any]:
     }
 
 
+def log_launch(**event: Any) -> None:
+    """Append one node event (``node``, ``type``, and ``requested``/``up``/``terminated`` times) to the launch log."""
+    with open(Path(os.environ[TEMP_ROOT_ENV]) / LAUNCHES, "a") as log:
+        log.write(json.dumps(event) + "\n")
+
+
 class LocalNodeProvider(FakeMultiNodeProvider):
-    """Ray's fake multi-node provider, each node with a temp dir of its own."""
+    """Ray's fake multi-node provider, each node with a temp dir of its own, started after a
+    boot delay (``LAUNCHBAY_NODE_BOOT_S``), every launch and termination logged."""
+
+    def create_node_with_resources_and_labels(self, node_config, tags, count, resources, labels):
+        requested = time.time()
+        time.sleep(float(os.environ.get(BOOT_ENV, "0")))  # the autoscaler launches from its own threads
+        for _ in range(count if self._launch_multiple else 1):
+            node_id = self._create_node_with_resources_and_labels(node_config, tags, count, resources, labels)
+            log_launch(node=node_id, type=tags.get("ray-user-node-type"), requested=requested, up=time.time())
+
+    def terminate_node(self, node_id):
+        super().terminate_node(node_id)
+        log_launch(node=node_id, terminated=time.time())
 
     def _create_node_with_resources_and_labels(self, node_config, tags, count, resources, labels):
         import ray._private.node
@@ -117,3 +138,4 @@ class LocalNodeProvider(FakeMultiNodeProvider):
                 },
                 "node": node,
             }
+        return node_id

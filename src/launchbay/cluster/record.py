@@ -39,15 +39,21 @@ class ClusterShape:
     head_cpus: float = 0.0
     autoscale: bool = False  # start no workers; Ray's autoscaler adds up to ``workers`` on demand
     idle_timeout_s: float = 10.0  # autoscale: an idle worker is removed after this long
+    min_workers: int = 0  # autoscale: workers kept up even when idle
+    upscaling_speed: float = 1.0  # autoscale: Ray's limit on nodes pending at once, relative to those up
+    boot_s: float = 0.0  # a delay before each worker starts, as a cloud machine boots before Ray is up on it
 
     def __post_init__(self) -> None:
         require(self.workers >= 1, "--workers", "at least 1", self.workers)
         require(self.cpus_per_worker > 0, "--cpus-per-worker", "positive", self.cpus_per_worker)
         require(self.gpus_per_worker >= 0, "--gpus-per-worker", "0 or more", self.gpus_per_worker)
         require(self.gpu_workers is None or 0 <= self.gpu_workers <= self.workers, "--gpu-workers", "between 0 and --workers", self.gpu_workers)
-        require(self.object_store_mb >= 64, "--object-store-mb", "at least 64", self.object_store_mb)
+        require(self.object_store_mb >= 80, "--object-store-mb", "at least 80 (Ray needs 75 MiB)", self.object_store_mb)
         require(self.head_cpus >= 0, "--head-cpus", "0 or more", self.head_cpus)
         require(self.idle_timeout_s > 0, "--idle-timeout", "positive", self.idle_timeout_s)
+        require(0 <= self.min_workers <= self.workers, "min_workers", "between 0 and --workers", self.min_workers)
+        require(self.upscaling_speed > 0, "upscaling_speed", "positive", self.upscaling_speed)
+        require(self.boot_s >= 0, "boot_s", "0 or more", self.boot_s)
 
     def node_types(self) -> dict[str, dict[str, Any]]:
         """Worker node types by name: how many (at most, with ``autoscale``) and their Ray resources."""

@@ -21,10 +21,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from launchbay.cluster.autoscaling import TEMP_ROOT_ENV, autoscaling_config
+from launchbay.cluster.autoscaling import BOOT_ENV, TEMP_ROOT_ENV, autoscaling_config
 from launchbay.cluster.record import ClusterRecord, ClusterShape
 
 JOIN_TIMEOUT_S = 120.0
+AUTOSCALER_UPDATE_INTERVAL_S = 1  # how often Ray's autoscaler looks at the demand (Ray's default: 5)
 
 
 def free_port() -> int:
@@ -69,7 +70,13 @@ def start_head(record: ClusterRecord, temp_root: Path) -> subprocess.Popen:
     config = autoscaling_config(shape, f"{host}:{gcs_port}")
     config_path = temp_root / "autoscaling.json"
     config_path.write_text(json.dumps(config, indent=2))
-    env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1", TEMP_ROOT_ENV: str(temp_root)}
+    env = {
+        **os.environ,
+        "RAY_FAKE_CLUSTER": "1",
+        "AUTOSCALER_UPDATE_INTERVAL_S": str(AUTOSCALER_UPDATE_INTERVAL_S),
+        TEMP_ROOT_ENV: str(temp_root),
+        BOOT_ENV: str(shape.boot_s),
+    }
     head = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--disable-usage-stats",

@@ -1,0 +1,150 @@
+"""Replaying a trace on Ray's real autoscaler, on this machine and time-compressed.
+
+A local cluster (``launchbay.cluster``) is started in a home of its own: for a fixed policy
+its workers are all up before the first job; for an autoscaling one only ``min_workers``,
+and Ray's autoscaler adds and removes the rest. Every node waits its node type's boot time
+(compressed) before it starts, as a cloud machine boots before Ray is up on it. Each job
+of the trace becomes its tasks, submitted at the job's arrival: real Ray tasks that hold
+the job's logical CPUs and GPUs for their duration. Node lifetimes come from the node
+provider's launch log, job latencies from the tasks' own clocks. Times are reported in
+trace seconds (wall seconds × ``compression``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from launchbay.cluster import local
+from launchbay.cluster.autoscaling import LAUNCHES
+from launchbay.cluster.record import ClusterShape
+from launchbay.cost.model import AutoscalingPolicy, JobSpan, NodeSpan, Outcome, Policy, PriceTable, Trace
+from launchbay.errors import LaunchbayError
+
+
+def shape_for(policy: Policy, prices: PriceTable, compression: float) -> ClusterShape:
+    """The local cluster that plays ``policy``: its node type's logical CPUs and GPUs, its limits, compressed times."""
+    node = prices.node(policy.node_type)
+    shape = ClusterShape(workers=1, cpus_per_worker=node.cpus, gpus_per_worker=node.gpus, object_store_mb=100, boot_s=node.boot_s / compression)
+    if isinstance(policy, AutoscalingPolicy):
+        return replace(shape, workers=policy.max_workers, autoscale=True, min_workers=policy.min_workers,
+                       upscaling_speed=policy.upscaling_speed, idle_timeout_s=max(policy.idle_timeout_s / compression, 0.1))
+    return replace(shape, workers=policy.nodes)
+
+
+@contextmanager
+def own_home() -> Iterator[Path]:
+    """A launchbay home of its own for the replay's cluster, so that a user's local cluster is left alone."""
+    before = os.environ.get("LAUNCHBAY_HOME")
+    with tempfile.TemporaryDirectory(prefix="launchbay-replay-") as home:
+        os.environ["LAUNCHBAY_HOME"] = home
+        try:
+            yield Path(home)
+        finally:
+            if before is None:
+                os.environ.pop("LAUNCHBAY_HOME", None)
+            else:
+                os.environ["LAUNCHBAY_HOME"] = before
+
+
+def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: float) -> Outcome:
+    """Play ``trace`` under ``policy`` on a real local cluster; returns what was measured."""
+    import ray
+
+    if ray.is_initialized():
+        raise LaunchbayError("a replay connects to a cluster of its own: call it where Ray is not initialised")
+    shape = shape_for(policy, prices, compression)
+    with own_home():
+        record = local.up(shape)
+        try:
+            ray.init(address=record.gcs_address, logging_level=logging.ERROR, log_to_driver=False)
+            launches = Path(str(record.temp_root)) / LAUNCHES
+            origin = min([time.time(), *(e["requested"] for e in read_log(launches) if "requested" in e)])
+            tasks = play(trace, compression, origin)
+            end = origin + max(trace.horizon_s, max((t[2] for runs in tasks.values() for t in runs), default=origin) - origin) / compression
+            time.sleep(max(0.0, end - time.time()))
+            events = read_log(launches)
+        finally:
+            ray.shutdown()
+            local.down()
+    return measured(trace, policy, tasks, events, origin, end, compression)
+
+
+def hold(seconds: float) -> tuple[str, float, float]:
+    """A trace task: hold its resources for ``seconds``; returns (node id, start, end)."""
+    import ray
+
+    start = time.time()
+    time.sleep(seconds)
+    return ray.get_runtime_context().get_node_id(), start, time.time()
+
+
+def play(trace: Trace, compression: float, origin: float) -> dict[int, list[tuple[str, float, float]]]:
+    """Submit each job's tasks at its (compressed) arrival after ``origin``; returns each job's task runs."""
+    import ray
+
+    task = ray.remote(hold)
+    jobs = sorted(enumerate(trace.jobs), key=lambda j: j[1].arrival_s)
+    pending: dict = {}
+    runs: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
+    next_job = 0
+    while next_job < len(jobs) or pending:
+        now = time.time()
+        while next_job < len(jobs) and origin + jobs[next_job][1].arrival_s / compression <= now:
+            index, job = jobs[next_job]
+            for _ in range(job.tasks):
+                pending[task.options(num_cpus=job.cpus, num_gpus=job.gpus).remote(job.task_s / compression)] = index
+            next_job += 1
+        wait = origin + jobs[next_job][1].arrival_s / compression - now if next_job < len(jobs) else 1.0
+        if not pending:
+            time.sleep(max(0.0, wait))
+            continue
+        done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=max(0.01, min(wait, 1.0)))
+        for ref in done:
+            runs[pending.pop(ref)].append(ray.get(ref))
+    return runs
+
+
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def measured(trace: Trace, policy: Policy, tasks: dict, events: list[dict], origin: float, end: float, compression: float) -> Outcome:
+    """The replay's Outcome in trace seconds."""
+
+    def at(t: float) -> float:
+        return (t - origin) * compression
+
+    busy: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for runs in tasks.values():
+        for node, start, stop in runs:
+            busy[node].append((start, stop))
+    gone = {e["node"]: e["terminated"] for e in events if "terminated" in e}
+    nodes = [
+        NodeSpan(policy.node_type, at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
+                 busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot)
+        for e in events if "requested" in e
+    ]
+    jobs = [
+        JobSpan(trace.jobs[i].arrival_s, at(min(r[1] for r in runs)), at(max(r[2] for r in runs)))
+        for i, runs in sorted(tasks.items())
+    ]
+    return Outcome(trace.name, policy.name, max(trace.horizon_s, at(end)), nodes, jobs, source="measured")
+
+
+def covered(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of ``intervals``."""
+    total, reach = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop > reach:
+            total += stop - max(start, reach)
+            reach = stop
+    return total
