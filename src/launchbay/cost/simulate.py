@@ -11,15 +11,31 @@ shape (CPUs, GPUs), much as Ray queues per scheduling class, so a small task is 
 behind a big one. A task starts on the up node with the lowest slot that has room (first
 fit). Like Ray's hybrid policy below its 50% threshold, this packs work, but it never
 spreads above that threshold. So fewer nodes are busy than on Ray, and idle ones are freed
-sooner. Resources are counted in ten-thousandths, like Ray's FixedPoint, so sums stay exact.
+sooner. Resources are counted in ten-thousandths, Ray's smallest unit, so sums stay exact.
 A task that asks for no resources still keeps its node in use.
 
-The autoscaler follows Ray 2.60's StandardAutoscaler (autoscaler v1, ``ray/autoscaler/
-_private``) for one worker type, with a head that runs no tasks. Each rule below names its
-source. Simplifications: no placement groups, ``request_resources`` or node failures, and no
-spot interruptions (billing prices those). Launches are not batched:
-``AUTOSCALER_MAX_LAUNCH_BATCH`` splits the provider calls but does not limit how many nodes
-are requested. Load metrics have no heartbeat lag: the autoscaler sees the cluster as it is.
+The autoscaler follows Ray 2.60's StandardAutoscaler (autoscaler v1, ``ray/autoscaler/_private``)
+for one worker type, with a head that runs no tasks; the policy's ``max_workers`` is both the
+cluster's and the type's. Every ``update_interval_s`` (autoscaler.py: StandardAutoscaler._update):
+
+- idle nodes go: sorted by last use, the first ``min_workers`` kept, the rest unused for over
+  ``idle_timeout_s`` terminated (autoscaler.py: terminate_nodes_to_enforce_config_constraints,
+  _sort_based_on_last_used, _keep_worker_of_node_type; load_metrics.py: LoadMetrics.update);
+- the demand is at most 1,000 waiting tasks (monitor.py: parse_resource_demands;
+  load_metrics.py: LoadMetrics.get_resource_demand_vector);
+- nodes up to ``min_workers`` are added (resource_demand_scheduler.py: _add_min_workers_nodes),
+  then the demand is packed first fit, heaviest first, onto booting nodes and then new ones,
+  never past ``max_workers`` (resource_demand_scheduler.py: get_nodes_to_launch,
+  get_bin_pack_residual, get_nodes_for);
+- the launches are capped so that at most max(5, int(upscaling_speed * max(up nodes, 1))) nodes
+  boot at once, except those for ``min_workers`` (resource_demand_scheduler.py:
+  ResourceDemandScheduler._get_concurrent_resource_demand_to_launch);
+- a launched node is billed from then on and up ``boot_s`` later.
+
+Simplifications: no placement groups, ``request_resources`` or node failures, and no spot
+interruptions (billing prices those). Launches are not batched: ``AUTOSCALER_MAX_LAUNCH_BATCH``
+splits the provider calls but does not limit how many nodes are requested. Load metrics have no
+heartbeat lag: the autoscaler sees the cluster as it is.
 """
 
 from __future__ import annotations
@@ -36,7 +52,7 @@ import numpy as np
 from launchbay.cost.model import AutoscalingPolicy, FixedPolicy, JobSpan, NodeSpan, NodeType, Outcome, Policy, PriceTable, Trace
 from launchbay.errors import LaunchbayError
 
-UNITS = 10_000  # resource units per CPU or GPU, as Ray's FixedPoint counts them
+UNITS = 10_000  # resource units per CPU or GPU: ray_constants.py: MIN_RESOURCE_GRANULARITY is 1 / 10,000
 ALL = sys.maxsize  # room on a node for tasks that ask for no resources
 # constants.py: AUTOSCALER_UPSCALING_INITIAL_NUM_NODES, the pending nodes always allowed per type
 UPSCALING_INITIAL_NUM_NODES = 5
@@ -171,6 +187,7 @@ class _Cluster:
         self.sequence = itertools.count()
 
     def push(self, time: float, kind: int, node: _Node | None = None, job: int = -1, count: int = 0) -> None:
+        """Schedule an event; ``count`` is the tasks of a batch, or an update's number."""
         heapq.heappush(self.events, (time, kind, next(self.sequence), node, job, count))
 
     def run(self) -> Outcome:
