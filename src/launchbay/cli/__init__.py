@@ -13,7 +13,7 @@ import sys
 
 from launchbay.errors import exit_with
 
-GROUPS = ("run", "plugins", "models", "runs", "jobs", "cluster", "drift")
+GROUPS = ("run", "plugins", "models", "runs", "jobs", "cluster", "bench", "drift")
 
 EPILOG = """\
 examples:
@@ -27,6 +27,8 @@ examples:
   launchbay runs list                             past runs: job, model, rows, drift, wall time
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs
   launchbay jobs list --address http://head:8265  jobs on the cluster
+  launchbay cluster up --local --workers 2        a multi-node Ray cluster on this machine (status, down)
+  launchbay bench cost trace=bursty cost=aws      fixed against autoscaling clusters: cost, latency, a recommendation
   launchbay --debug run job=train                 an error's Python traceback too (or LAUNCHBAY_DEBUG=1)
 """
 
@@ -54,6 +56,10 @@ def main(argv: list[str] | None = None) -> None:
             from launchbay.cli.run import run_hydra
 
             run_hydra(argv[1:])
+        elif argv[:1] == ["bench"]:
+            from launchbay.cli.bench import run_bench_hydra
+
+            run_bench_hydra(argv[1:])
         else:
             args = parser().parse_args(argv)
             args.func(args)

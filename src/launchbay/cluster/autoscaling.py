@@ -49,6 +49,7 @@ def autoscaling_config(shape: ClusterShape, gcs_address: str) -> dict[str, Any]:
             "use_node_id_as_ip": True,
             "disable_node_updaters": True,
             "disable_launch_config_check": True,
+            "launch_multiple": True,  # a launch of N nodes boots them side by side, as a cloud does
         },
         "available_node_types": types,
         "head_node_type": HEAD_TYPE,

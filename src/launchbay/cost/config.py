@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from hydra.core.config_store import ConfigStore
@@ -13,7 +13,7 @@ from launchbay.errors import LaunchbayError
 from launchbay.settings import CONF_DIR, require
 
 # The workload shapes of ``launchbay.cost.traces``.
-Shape = StrEnum("Shape", ["steady", "nightly", "bursty"])
+Shape = StrEnum("Shape", ["steady", "nightly", "bursty", "from_runs"])
 
 
 @dataclass
@@ -35,6 +35,7 @@ class TraceConfig:
     task_s_cv: float = 0.3  # coefficient of variation of a task's seconds (gamma distributed); 0: all equal
     cpus: float = 1.0  # per task
     gpus: float = 0.0  # per task
+    path: str = "runs"  # from_runs: the run history whose usage sections become the trace
 
     def __post_init__(self) -> None:
         require(self.horizon_s > 0, "trace.horizon_s", "positive", self.horizon_s)
@@ -51,11 +52,50 @@ class TraceConfig:
         require(self.gpus >= 0, "trace.gpus", "0 or more", self.gpus)
 
 
+@dataclass
+class SweepConfig:
+    """The autoscaling settings ``launchbay bench cost`` sweeps (every combination is a policy)."""
+
+    min_workers: list[int] = field(default_factory=lambda: [0])
+    max_workers: int | None = None  # None: the fixed cluster's size at peak demand
+    upscaling_speed: list[float] = field(default_factory=lambda: [1.0])
+    idle_timeout_s: list[float] = field(default_factory=lambda: [60.0, 600.0])
+    spot: list[bool] = field(default_factory=lambda: [False, True])
+
+
+@dataclass
+class ValidateConfig:
+    """``--validate``: replay the trace on Ray's real autoscaler beside the simulation."""
+
+    compression: float = 30.0  # trace seconds per wall second
+
+
+@dataclass
+class BenchConfig:
+    """``launchbay bench cost``: a workload, a price table, the policies to compare (``conf/bench.yaml``)."""
+
+    cost: PriceTable = field(default_factory=PriceTable)
+    trace: TraceConfig = field(default_factory=TraceConfig)
+    node_type: str = "m7i.2xlarge"  # the workers' node type, from the price table
+    fixed: list[str] = field(default_factory=lambda: ["peak", "p95", "mean"])  # sizes: a demand level or a node count
+    autoscaling: SweepConfig = field(default_factory=SweepConfig)
+    update_interval_s: float = 5.0  # the simulated autoscaler's period (Ray's default)
+    validate: bool = False
+    replay: ValidateConfig = field(default_factory=ValidateConfig)
+
+    def __post_init__(self) -> None:
+        require(self.update_interval_s > 0, "update_interval_s", "positive", self.update_interval_s)
+        require(self.replay.compression >= 1, "replay.compression", "at least 1", self.replay.compression)
+        for size in self.fixed:
+            require(size in ("peak", "p95", "mean") or (size.isdigit() and int(size) > 0), "fixed", "peak, p95, mean or a node count", size)
+
+
 def register_cost_schema() -> None:
     """Store the schemas that ``conf/cost/*.yaml`` and ``conf/trace/*.yaml`` build on."""
     store = ConfigStore.instance()
     store.store(name="price_table_schema", node=PriceTable, provider="launchbay")
     store.store(name="trace_schema", node=TraceConfig, provider="launchbay")
+    store.store(name="bench_schema", node=BenchConfig, provider="launchbay")
 
 
 def compose_cost(prices: str, trace: str, overrides: list[str] | None = None) -> tuple[PriceTable, TraceConfig]:

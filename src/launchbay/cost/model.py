@@ -142,6 +142,7 @@ class Outcome:
     nodes: list[NodeSpan]
     jobs: list[JobSpan]
     source: str = "simulated"  # simulated | measured
+    boot_s: float | None = None  # measured: the median seconds from a node's request to its first task
 
     def node_seconds(self) -> float:
         return sum(n.down_s - n.requested_s for n in self.nodes)

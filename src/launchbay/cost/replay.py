@@ -23,11 +23,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from launchbay.cluster import local
 from launchbay.cluster.autoscaling import LAUNCHES
 from launchbay.cluster.record import ClusterShape
 from launchbay.cost.model import AutoscalingPolicy, JobSpan, NodeSpan, Outcome, Policy, PriceTable, Trace
 from launchbay.errors import LaunchbayError
+
+READY_WINDOW_S = 15.0  # wall seconds: a first task this soon after a node joined had waited for it
 
 
 def shape_for(policy: Policy, prices: PriceTable, compression: float) -> ClusterShape:
@@ -128,6 +132,9 @@ def measured(trace: Trace, policy: Policy, tasks: dict, events: list[dict], orig
         for node, start, stop in runs:
             busy[node].append((start, stop))
     gone = {e["node"]: e["terminated"] for e in events if "terminated" in e}
+    # a node that work waited for is ready when it runs its first task (Ray and its workers have started)
+    ready = [min(busy[e["node"]])[0] - e["requested"] for e in events if "requested" in e and busy.get(e["node"])
+             and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
     nodes = [
         NodeSpan(policy.node_type, at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
                  busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot)
@@ -137,7 +144,8 @@ def measured(trace: Trace, policy: Policy, tasks: dict, events: list[dict], orig
         JobSpan(trace.jobs[i].arrival_s, at(min(r[1] for r in runs)), at(max(r[2] for r in runs)))
         for i, runs in sorted(tasks.items())
     ]
-    return Outcome(trace.name, policy.name, max(trace.horizon_s, at(end)), nodes, jobs, source="measured")
+    boot = float(np.median(ready)) * compression if ready else None
+    return Outcome(trace.name, policy.name, max(trace.horizon_s, at(end)), nodes, jobs, source="measured", boot_s=boot)
 
 
 def covered(intervals: list[tuple[float, float]]) -> float:

@@ -47,7 +47,12 @@ def bursty(config: TraceConfig) -> Trace:
     return build(config, [*poisson_times(rng, config.jobs_per_h, config.horizon_s), *bursts(rng, config, starts)], rng)
 
 
-SHAPES: dict[Shape, Callable[[TraceConfig], Trace]] = {Shape.steady: steady, Shape.nightly: nightly, Shape.bursty: bursty}
+SHAPES: dict[Shape, Callable[[TraceConfig], Trace]] = {
+    Shape.steady: steady,
+    Shape.nightly: nightly,
+    Shape.bursty: bursty,
+    Shape.from_runs: lambda config: from_runs(config.path),
+}
 
 
 def poisson_times(rng: np.random.Generator, per_h: float, horizon_s: float) -> list[float]:
