@@ -8,6 +8,8 @@ Slow: run alone with ``make test-slow``; the cluster is stopped by its session.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -65,3 +67,32 @@ def test_a_gpu_job_grows_the_cluster_by_the_gpu_node_type_and_idle_workers_go(au
                if "Scorer" in a.class_name]
     assert scorers and {kinds.get(a.node_id) for a in scorers} == {"gpu"}  # the GPU stage ran on the GPU node type
     wait_for_nodes(env, record, ["head"])  # idle workers are removed
+
+
+REPLAY = """
+import json
+from launchbay.cost.model import AutoscalingPolicy, NodeType, PriceTable, Trace, TraceJob
+from launchbay.cost.replay import replay
+
+prices = PriceTable(node_types={"small": NodeType(cpus=2, on_demand_per_h=0.1, boot_s=60)})
+jobs = [TraceJob(arrival_s=t, tasks=4, task_s=150) for t in (0, 30, 60)] + [TraceJob(arrival_s=1500, tasks=2, task_s=60)]
+policy = AutoscalingPolicy("autoscale 0-2", "small", max_workers=2, idle_timeout_s=150)
+out = replay(Trace("waves", jobs, horizon_s=1800), policy, prices, compression=30)
+print(json.dumps({"nodes": [vars(n) for n in out.nodes], "jobs": [vars(j) for j in out.jobs], "boot_s": out.boot_s}))
+"""
+
+
+def test_a_replayed_trace_scales_rays_autoscaler_up_and_back_down(tmp_path):
+    """Two waves of work an idle gap apart, time-compressed 30x on Ray's real autoscaler."""
+    out = subprocess.run([sys.executable, "-c", REPLAY], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    nodes, jobs = measured["nodes"], measured["jobs"]
+    first_wave = [n for n in nodes if n["requested_s"] < 1500]
+    assert len(first_wave) == 2  # 12 one-CPU tasks on 2-CPU nodes: up to max_workers, no further
+    assert all(n["down_s"] < 1500 for n in first_wave)  # idle after the wave: removed by the autoscaler
+    assert any(n["requested_s"] >= 1500 for n in nodes)  # and one added again for the second wave
+    for t in sorted({n["requested_s"] for n in nodes} | {n["up_s"] for n in nodes}):
+        assert sum(n["up_s"] <= t < n["down_s"] for n in nodes) <= 2
+    assert len(jobs) == 4 and all(j["arrival_s"] <= j["start_s"] < j["end_s"] for j in jobs)
+    assert measured["boot_s"] >= 60  # the injected boot, and what Ray takes to start on a node

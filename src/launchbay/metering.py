@@ -16,9 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from launchbay.runtime import task_events_interval_s
+
 POLL_S = 2.0
 NODE_TYPE_LABELS = ("launchbay.io/node-type", "ray.io/node-group")  # launchbay's local clusters, KubeRay
-FLUSH_WAIT_S = 2.5  # workers report task events about once a second
+FLUSH_WAIT_S = 2.5  # at most this long for the workers' last task events
 
 
 @dataclass
@@ -121,14 +123,18 @@ def run_reservations(job_id: str, start: float, end: float) -> list[Reservation]
     from ray.core.generated.common_pb2 import TaskStatus, TaskType  # type: ignore[attr-defined]
 
     running, ended = TaskStatus.Value("RUNNING"), {TaskStatus.Value("FINISHED"), TaskStatus.Value("FAILED")}
-    deadline = time.monotonic() + FLUSH_WAIT_S
+    interval = task_events_interval_s()
+    deadline = time.monotonic() + max(FLUSH_WAIT_S, 3 * interval)
+    time.sleep(interval)  # the last reports of the workers
+    seen = -1
     while True:
         events = [e for e in state._get_all_task_events() if e.task_info.job_id.hex() == job_id]
         mine = [e for e in events if start <= e.state_updates.state_ts_ns.get(running, 0) / 1e9 <= end]
         unended = [e for e in mine if not ended & set(e.state_updates.state_ts_ns) and e.task_info.type != TaskType.Value("ACTOR_TASK")]
-        if not unended or time.monotonic() > deadline:
+        if (not unended and len(mine) == seen) or time.monotonic() > deadline:
             break
-        time.sleep(0.25)
+        seen = len(mine)
+        time.sleep(interval)
     actors = {a["ActorID"]: a for a in state.actor_table(None).values()}
     reservations = []
     for event in mine:

@@ -52,11 +52,25 @@ def _quiet_ray() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
-    os.environ.setdefault("RAY_task_events_report_interval_ms", "250")  # a run's usage is read soon after its last task
+    os.environ.setdefault("RAY_task_events_report_interval_ms", str(int(EMBEDDED_TASK_EVENTS_S * 1000)))
 
 
 # set while the run's cluster adds nodes on demand (``runtime.autoscaling``)
 AUTOSCALING = threading.Event()
+# How often workers report their task events: Ray's default on a cluster; an embedded Ray's
+# workers report sooner, so that a run's usage is read soon after its last task.
+CLUSTER_TASK_EVENTS_S = 1.0
+EMBEDDED_TASK_EVENTS_S = 0.25
+LOCAL_GCS: set[str] = set()  # the GCS addresses of the Ray instances this process started in-process
+
+
+def task_events_interval_s() -> float:
+    """How often the workers of the connected Ray report their task events."""
+    import ray
+
+    embedded = ray.is_initialized() and ray.get_runtime_context().gcs_address in LOCAL_GCS
+    return EMBEDDED_TASK_EVENTS_S if embedded else CLUSTER_TASK_EVENTS_S
+
 
 
 def start(cfg: RuntimeConfig) -> bool:
@@ -85,6 +99,7 @@ def start(cfg: RuntimeConfig) -> bool:
             include_dashboard=False,
             **common,
         )
+        LOCAL_GCS.add(ray.get_runtime_context().gcs_address)
     else:
         address = cfg.address or local_cluster_address()
         try:

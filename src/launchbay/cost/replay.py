@@ -72,6 +72,7 @@ def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: flo
             ray.init(address=record.gcs_address, logging_level=logging.ERROR, log_to_driver=False)
             launches = Path(str(record.temp_root)) / LAUNCHES
             origin = min([time.time(), *(e["requested"] for e in read_log(launches) if "requested" in e)])
+            playing = time.time()
             tasks = play(trace, compression, origin)
             end = origin + max(trace.horizon_s, max((t[2] for runs in tasks.values() for t in runs), default=origin) - origin) / compression
             time.sleep(max(0.0, end - time.time()))
@@ -79,7 +80,7 @@ def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: flo
         finally:
             ray.shutdown()
             local.down()
-    return measured(trace, policy, tasks, events, origin, end, compression)
+    return measured(trace, policy, tasks, events, origin, end, compression, playing)
 
 
 def hold(seconds: float) -> tuple[str, float, float]:
@@ -121,8 +122,12 @@ def read_log(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def measured(trace: Trace, policy: Policy, tasks: dict, events: list[dict], origin: float, end: float, compression: float) -> Outcome:
-    """The replay's Outcome in trace seconds."""
+def measured(
+    trace: Trace, policy: Policy, tasks: dict, events: list[dict], origin: float, end: float, compression: float, playing: float
+) -> Outcome:
+    """The replay's Outcome in trace seconds; its ``boot_s`` is the median time from a node's
+    request to its first task for the nodes that work waited for (launched once the jobs
+    played), else from its request to its raylet being up."""
 
     def at(t: float) -> float:
         return (t - origin) * compression
@@ -133,8 +138,10 @@ def measured(trace: Trace, policy: Policy, tasks: dict, events: list[dict], orig
             busy[node].append((start, stop))
     gone = {e["node"]: e["terminated"] for e in events if "terminated" in e}
     # a node that work waited for is ready when it runs its first task (Ray and its workers have started)
-    ready = [min(busy[e["node"]])[0] - e["requested"] for e in events if "requested" in e and busy.get(e["node"])
-             and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
+    launched = [e for e in events if "requested" in e]
+    ready = [min(busy[e["node"]])[0] - e["requested"] for e in launched
+             if e["requested"] >= playing and busy.get(e["node"]) and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
+    ready = ready or [e["up"] - e["requested"] for e in launched]
     nodes = [
         NodeSpan(policy.node_type, at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
                  busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot)

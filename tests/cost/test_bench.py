@@ -1,0 +1,56 @@
+"""``launchbay bench cost`` as a user runs it, and the usage every run meters, which
+``trace=from_runs`` turns into the user's own workload."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import launchbay
+
+
+def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "launchbay", "bench", "cost", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_bench_compares_fixed_and_autoscaling_clusters(tmp_path):
+    out = bench("trace=steady", "cost=aws", "trace.horizon_s=21600", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (report,) = tmp_path.glob("bench/*/*-steady/cost.json")
+    result = json.loads(report.read_text())
+    names = [p["policy"] for p in result["policies"]]
+    assert any(n.startswith("fixed") for n in names) and any(n.startswith("autoscale") for n in names)
+    assert (report.parent / "cost.png").stat().st_size > 10_000
+    assert result["recommendation"].startswith("Use ") and result["recommendation"] in " ".join(out.stdout.split())
+    fixed = [p for p in result["policies"] if p["policy"].startswith("fixed")]
+    assert all(p["node_hours"] >= 6 for p in fixed)  # a fixed cluster is billed the whole horizon
+
+
+def test_bench_errors_are_one_line(tmp_path):
+    for args, message in [
+        ((), None),
+        (("node_type=nope",), "no node type 'nope'"),
+        (("trace=nope",), "trace"),
+        (("fixed=[lots]",), "fixed must be peak, p95, mean or a node count"),
+    ]:
+        out = (subprocess.run([sys.executable, "-m", "launchbay", "bench"], capture_output=True, text=True, cwd=tmp_path)
+               if message is None else bench(*args, cwd=tmp_path))
+        assert out.returncode == 1 and out.stderr.count("\n") == 1 and out.stderr.startswith("launchbay: error:"), (args, out.stderr)
+        assert message is None or message in out.stderr
+
+
+def test_every_run_meters_its_usage_and_from_runs_prices_it(ray_session, in_tmp):
+    summaries = [launchbay.run(["job=train", "data.rows=1500", "data.chunk_rows=500"]) for _ in range(2)]
+    for summary in summaries:
+        usage = summary["usage"]
+        assert usage["tasks"] >= 1 and usage["task_s_mean"] > 0 and usage["cpus_per_task"] > 0
+        assert 0 < usage["cpu_s"] <= usage["wall_s"] * 2  # the session's Ray has 2 CPUs
+        ((kind, seconds),) = usage["node_s"].items()
+        assert usage["node_types"][kind]["cpus"] == 2 and 0 < seconds <= usage["wall_s"] + 0.01
+        assert usage["stages_s"]["fit"] > 0
+    out = bench("trace=from_runs", f"trace.path={in_tmp / 'runs'}", cwd=in_tmp)
+    assert out.returncode == 0, out.stderr
+    (report,) = in_tmp.glob("bench/*/*-from_runs/cost.json")
+    assert json.loads(report.read_text())["trace"]["jobs"] == 2
