@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import launchbay
 
@@ -50,7 +53,21 @@ def test_every_run_meters_its_usage_and_from_runs_prices_it(ray_session, in_tmp)
         ((kind, seconds),) = usage["node_s"].items()
         assert usage["node_types"][kind]["cpus"] == 2 and 0 < seconds <= usage["wall_s"] + 0.01
         assert usage["stages_s"]["fit"] > 0
+    listed = subprocess.run([sys.executable, "-m", "launchbay", "runs", "list", "--cost", "aws"], capture_output=True, text=True,
+                            cwd=in_tmp, env={**os.environ, "COLUMNS": "200"})
+    assert listed.returncode == 0 and "cost (aws, USD)" in listed.stdout and listed.stdout.count(" 0.0034 ") == 2  # the 60 s minimum
     out = bench("trace=from_runs", f"trace.path={in_tmp / 'runs'}", cwd=in_tmp)
     assert out.returncode == 0, out.stderr
     (report,) = in_tmp.glob("bench/*/*-from_runs/cost.json")
     assert json.loads(report.read_text())["trace"]["jobs"] == 2
+
+
+def test_a_runs_nodes_are_priced_at_the_cheapest_type_that_holds_them():
+    from launchbay.cost.billing import run_cost
+    from launchbay.cost.model import NodeType, PriceTable
+
+    prices = PriceTable(node_types={"small": NodeType(cpus=4, on_demand_per_h=0.2), "big": NodeType(cpus=16, on_demand_per_h=0.8),
+                                    "gpu": NodeType(cpus=4, gpus=1, on_demand_per_h=1.0)})
+    usage = {"node_s": {"head": 30.0, "worker": 3600.0, "gpu worker": 1800.0},
+             "node_types": {"head": {"cpus": 2, "gpus": 0}, "worker": {"cpus": 8, "gpus": 0}, "gpu worker": {"cpus": 4, "gpus": 1}}}
+    assert run_cost(usage, prices) == pytest.approx(60 * 0.2 / 3600 + 0.8 + 0.5)  # the head: the 60 s minimum

@@ -14,6 +14,8 @@ def add_parser(sub) -> None:
     listing = runs.add_parser("list", help="one line per run: job, model, rows, drift, wall time")
     listing.add_argument("--dir", default="runs", help="where runs are kept (hydra.run.dir's root; default: runs)")
     listing.add_argument("--last", type=int, default=20, help="how many of the newest runs (default: 20)")
+    listing.add_argument("--cost", default=None, metavar="PRICES", help="add what each run's nodes would cost at a price table "
+                                                                         "(conf/cost: aws, gcp)")
     listing.set_defaults(func=runs_list)
     show = runs.add_parser("show", help="a run's summary.json")
     show.add_argument("run", help="a run directory, or a run id as printed by runs list")
@@ -36,7 +38,15 @@ def runs_list(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    prices = None
+    if args.cost:
+        from launchbay.cost.billing import run_cost
+        from launchbay.cost.config import price_table
+
+        prices = price_table(args.cost)
     table = Table("job", "model", "rows scored", "drifted features", "wall s", "node-h")
+    if prices:
+        table.add_column(f"cost ({prices.provider}, {prices.currency})", justify="right")
     table.add_column("run id", no_wrap=True)
     for s in summaries(Path(args.dir))[-args.last :]:
         model = s.get("model") or s.get("train", {}).get("model") or {}
@@ -48,6 +58,7 @@ def runs_list(args: argparse.Namespace) -> None:
             ", ".join(drift.get("drifted_features", [])) if drift else "",
             f"{s.get('wall_s', 0):.1f}",
             f"{sum(s['usage'].get('node_s', {}).values()) / 3600:.4f}" if "usage" in s else "",
+            *([f"{run_cost(s['usage'], prices):.4f}" if "usage" in s else ""] if prices else []),
             s.get("run_id", ""),
         )
     Console().print(table)

@@ -92,3 +92,16 @@ def mean_task_s(trace: Trace) -> float:
     """The mean length of the trace's tasks, each task counted once."""
     tasks = sum(job.tasks for job in trace.jobs)
     return sum(job.tasks * job.task_s for job in trace.jobs) / tasks if tasks else 0.0
+
+
+def run_cost(usage: dict, prices: PriceTable) -> float:
+    """What a run's metered nodes would have cost: each node type's seconds billed at the
+    cheapest type of the price table with at least its CPUs and GPUs (on demand)."""
+    total = 0.0
+    for kind, seconds in usage.get("node_s", {}).items():
+        needs = usage.get("node_types", {}).get(kind, {"cpus": 1, "gpus": 0})
+        fitting = [n for n in prices.node_types.values() if n.cpus >= needs["cpus"] and n.gpus >= needs["gpus"]]
+        if not fitting:
+            raise LaunchbayError(f"cost: no node type of {prices.provider} has {needs['cpus']:g} CPUs and {needs['gpus']:g} GPUs (for {kind})")
+        total += prices.billed_s(seconds) * min(n.on_demand_per_h for n in fitting) / 3600
+    return total

@@ -101,6 +101,17 @@ def register_cost_schema() -> None:
 def compose_cost(prices: str, trace: str, overrides: list[str] | None = None) -> tuple[PriceTable, TraceConfig]:
     """The price table ``conf/cost/<prices>.yaml`` and workload ``conf/trace/<trace>.yaml``, with
     ``overrides`` such as ``trace.seed=3`` or ``cost.minimum_s=0``; a one-line error if they do not compose."""
+    cfg = composed([f"+cost={prices}", f"+trace={trace}", *(overrides or [])])
+    return typed(cfg.cost, "cost"), typed(cfg.trace, "trace")
+
+
+def price_table(prices: str) -> PriceTable:
+    """The price table ``conf/cost/<prices>.yaml``."""
+    return typed(composed([f"+cost={prices}"]).cost, "cost")
+
+
+def composed(overrides: list[str]):
+    """The cost groups composed from ``overrides``; a one-line error if they do not compose."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -108,9 +119,8 @@ def compose_cost(prices: str, trace: str, overrides: list[str] | None = None) ->
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            cfg = compose(overrides=[f"+cost={prices}", f"+trace={trace}", *(overrides or [])])
+            return compose(overrides=overrides)
     except Exception as exc:
         raise LaunchbayError(config_error(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
-    return typed(cfg.cost, "cost"), typed(cfg.trace, "trace")
