@@ -72,7 +72,6 @@ def task_events_interval_s() -> float:
     return EMBEDDED_TASK_EVENTS_S if embedded else CLUSTER_TASK_EVENTS_S
 
 
-
 def start(cfg: RuntimeConfig) -> bool:
     """Initialise Ray for ``cfg``; returns True if this call started it (and must stop it)."""
     _quiet_ray()
@@ -118,7 +117,8 @@ def start(cfg: RuntimeConfig) -> bool:
 
 
 def local_cluster_address() -> str:
-    """The address of the local cluster ``launchbay cluster up --local`` started, when none is given."""
+    """The address of the local cluster ``launchbay cluster up --local`` started, when none is
+    given; a run on it is an autoscaling one when that cluster autoscales."""
     from launchbay.cluster.record import running_record
 
     record = running_record()
@@ -203,7 +203,7 @@ def require_resources(options: dict[str, Any], what: str) -> None:
         asked = ", ".join(f"{amount.format(wanted[r] / scale)} {unit}" for r, unit, scale, amount in RESOURCES.values() if wanted[r])
         problem = f"{asked} but no node of the Ray cluster has all of them"
     if AUTOSCALING.is_set():
-        print(f"warning: {what} asks for {problem}: its tasks wait for the autoscaler to add a node that has", file=sys.stderr)
+        print(f"warning: {what} asks for {problem}: its tasks wait for the autoscaler to add a node that has them", file=sys.stderr)
         return
     raise LaunchbayError(f"{what} asks for {problem}")
 

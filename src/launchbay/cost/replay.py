@@ -8,6 +8,10 @@ of the trace becomes its tasks, submitted at the job's arrival: real Ray tasks t
 the job's logical CPUs and GPUs for their duration. Node lifetimes come from the node
 provider's launch log, job latencies from the tasks' own clocks. Times are reported in
 trace seconds (wall seconds × ``compression``).
+
+The nodes up before the first job (a fixed cluster's, ``min_workers``) get a warm worker
+pool, as nodes that have run a while have, and trace time 0 is set so that they were
+requested at 0 and up after their boot: the replay's own start-up is not counted.
 """
 
 from __future__ import annotations
@@ -70,9 +74,12 @@ def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: flo
         record = local.up(shape)
         try:
             ray.init(address=record.gcs_address, logging_level=logging.ERROR, log_to_driver=False)
+            warm_up()
             launches = Path(str(record.temp_root)) / LAUNCHES
-            origin = min([time.time(), *(e["requested"] for e in read_log(launches) if "requested" in e)])
+            early = [e for e in read_log(launches) if "requested" in e]  # up before the jobs play: min_workers, a fixed cluster
             playing = time.time()
+            # trace time 0 is when the early nodes were requested, less the wait for the replay to start
+            origin = playing - float(np.median([e["up"] - e["requested"] for e in early])) if early else playing
             tasks = play(trace, compression, origin)
             end = origin + max(trace.horizon_s, max((t[2] for runs in tasks.values() for t in runs), default=origin) - origin) / compression
             time.sleep(max(0.0, end - time.time()))
@@ -81,6 +88,15 @@ def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: flo
             ray.shutdown()
             local.down()
     return measured(trace, policy, tasks, events, origin, end, compression, playing)
+
+
+def warm_up() -> None:
+    """Start a worker for every CPU of the nodes that are up, as a node that has run for a
+    while has them (starting one takes a second here, minutes of compressed trace time)."""
+    import ray
+
+    cpus = int(sum(node["Resources"].get("CPU", 0) for node in ray.nodes() if node["Alive"]))
+    ray.get([ray.remote(hold).options(num_cpus=1).remote(1.0) for _ in range(cpus)])
 
 
 def hold(seconds: float) -> tuple[str, float, float]:
@@ -137,10 +153,14 @@ def measured(
         for node, start, stop in runs:
             busy[node].append((start, stop))
     gone = {e["node"]: e["terminated"] for e in events if "terminated" in e}
+    # the nodes up before the jobs played were requested at trace time 0 and up after their boot
+    for e in events:
+        if "requested" in e and e["requested"] < playing:
+            e["requested"], e["up"] = origin, origin + (e["up"] - e["requested"])
     # a node that work waited for is ready when it runs its first task (Ray and its workers have started)
     launched = [e for e in events if "requested" in e]
     ready = [min(busy[e["node"]])[0] - e["requested"] for e in launched
-             if e["requested"] >= playing and busy.get(e["node"]) and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
+             if e["requested"] > origin and busy.get(e["node"]) and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
     ready = ready or [e["up"] - e["requested"] for e in launched]
     nodes = [
         NodeSpan(policy.node_type, at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
