@@ -31,7 +31,7 @@ def compose_group(*overrides: str):
 
 def test_the_shipped_configs_are_there():
     assert PRICE_TABLES == ["aws", "gcp"]
-    assert TRACES == ["bursty", "nightly", "steady"]
+    assert TRACES == ["bursty", "from_runs", "nightly", "steady"]
 
 
 @pytest.mark.parametrize("name", PRICE_TABLES)
@@ -64,7 +64,7 @@ def test_every_price_has_a_dated_source(name):
     assert undated == []
 
 
-@pytest.mark.parametrize("name", TRACES)
+@pytest.mark.parametrize("name", [t for t in TRACES if t != "from_runs"])  # from_runs: tests/cost/test_bench.py
 def test_a_trace_composes_and_generates_a_day(name):
     config = OmegaConf.to_object(compose_group(f"+trace={name}").trace)
     assert isinstance(config, TraceConfig) and config.shape == Shape[name]
@@ -80,7 +80,7 @@ def test_overrides_reach_the_configs():
 @pytest.mark.parametrize(
     "prices, trace, overrides, message",
     [
-        ("aws", "steady", ["trace.shape=weird"], "trace.shape: Invalid value 'weird', expected one of [steady, nightly, bursty]"),
+        ("aws", "steady", ["trace.shape=weird"], "trace.shape: Invalid value 'weird', expected one of [steady, nightly, bursty, from_runs]"),
         ("aws", "steady", ["trace.tasks=0"], "trace.tasks must be at least 1, got 0"),
         ("aws", "steady", ["cost.spot_interruptions=1"], "cost.spot_interruptions: Key 'spot_interruptions' not in 'PriceTable'"),
         ("azure", "steady", [], "Could not find 'cost/azure' (available: aws, gcp)"),

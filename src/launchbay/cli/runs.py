@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from launchbay.errors import LaunchbayError
@@ -61,7 +62,7 @@ def runs_list(args: argparse.Namespace) -> None:
             *([f"{run_cost(s['usage'], prices):.4f}" if "usage" in s else ""] if prices else []),
             s.get("run_id", ""),
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def runs_show(args: argparse.Namespace) -> None:
