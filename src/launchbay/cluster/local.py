@@ -70,13 +70,17 @@ def up(shape: ClusterShape, timeout_s: float = START_TIMEOUT_S) -> ClusterRecord
 
 def node_environment() -> dict[str, str]:
     """The nodes' environment: this interpreter's scripts first on PATH (a job's entrypoint runs
-    ``launchbay``), no usage stats, no token auth (the Jobs API listens on loopback only)."""
+    ``launchbay``), no usage stats, no token auth (the Jobs API listens on loopback only), and
+    patience with nodes that miss a few heartbeats."""
     scripts = str(Path(sys.executable).parent)
     return {
         **os.environ,
         "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")]),
         "RAY_USAGE_STATS_ENABLED": "0",
         "RAY_AUTH_MODE": "disabled",
+        # the nodes share this machine's cores: a raylet slowed by a busy moment is not a lost node
+        "RAY_health_check_failure_threshold": "20",
+        "AUTOSCALER_HEARTBEAT_TIMEOUT_S": "120",
     }
 
 
