@@ -53,11 +53,12 @@ def cluster(tmp_path_factory):
         assert not Path(record["temp_root"]).exists()
 
 
-def nodes_of(env: dict, record: dict) -> dict[str, str]:
-    """node id -> "head" or its node type, as Ray's state API lists the alive nodes."""
+def nodes_of(env: dict, record: dict, alive: bool = True) -> dict[str, str]:
+    """node id -> "head" or its node type, as Ray's state API lists the alive nodes (or all, dead ones too)."""
     from ray.util.state import list_nodes
 
-    nodes = list_nodes(address=record["dashboard_url"], filters=[("state", "=", "ALIVE")], raise_on_missing_output=False)
+    filters = [("state", "=", "ALIVE")] if alive else None
+    nodes = list_nodes(address=record["dashboard_url"], filters=filters, raise_on_missing_output=False)
     return {n.node_id: "head" if n.is_head_node else n.labels["launchbay.io/node-type"] for n in nodes}
 
 
