@@ -44,7 +44,7 @@ class Submission:
     submission_id: str
     overrides: list[str]
     runtime_env: dict[str, Any]
-    staging: Path  # what is uploaded from a temporary folder (see ``outside_modules``); removed by ``discard``
+    staging: Path  # one-file plugin modules staged as packages (see ``outside_modules``), if any; removed by ``discard``
     packages: list[str] = field(default_factory=list)  # plugin packages the config selects
     results: str | None = None  # where the run publishes summary.json and its report
     autoscaling: bool = False  # the cluster adds nodes on demand (see ``runtime.autoscaling``)
@@ -81,7 +81,7 @@ def plan(
     manager = load_config_plugins(list(cfg.plugins))
     packages = plugin_packages(cfg, manager)
     runtime_env: dict[str, Any] = {"working_dir": str(working), "excludes": EXCLUDES}
-    staging = Path(tempfile.mkdtemp(prefix="launchbay-submit-"))
+    staging = Path(tempfile.gettempdir()) / f"launchbay-submit-{submission_id}"
     if modules := outside_modules(list(cfg.plugins), working, staging):
         runtime_env["py_modules"] = modules
     if requirements := [*pip, *(packages if install_plugins else [])]:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from launchbay.cluster import processes
-from launchbay.cluster.record import ClusterRecord, ClusterShape, alive, cluster_dir, load_record, record_path
+from launchbay.cluster.processes import alive
+from launchbay.cluster.record import ClusterRecord, ClusterShape, cluster_dir, load_record, record_path
 from launchbay.errors import LaunchbayError
 
 START_TIMEOUT_S = 180.0
@@ -42,7 +43,7 @@ def up(shape: ClusterShape, timeout_s: float = START_TIMEOUT_S) -> ClusterRecord
     """Start the cluster and wait until its nodes and Jobs API are up; one line on failure."""
     refuse_if_running()
     cluster_dir().mkdir(parents=True, exist_ok=True)
-    record_path().unlink(missing_ok=True)
+    forget(load_record())
     with open(log_path(), "wb") as log:
         supervisor = subprocess.Popen(
             [sys.executable, "-m", "launchbay.cluster.supervisor", json.dumps(asdict(shape))],
@@ -54,18 +55,27 @@ def up(shape: ClusterShape, timeout_s: float = START_TIMEOUT_S) -> ClusterRecord
         )
     deadline = time.monotonic() + timeout_s
     while True:
-        record = load_record() if record_path().exists() else None
+        record = load_record()
         if record is not None and record.supervisor_pid == supervisor.pid and record.state != "starting":
             break
         if supervisor.poll() is not None or time.monotonic() > deadline:
             processes.stop_session(supervisor.pid)
+            forget(record)
             why = f"did not come up within {timeout_s:.0f} s" if supervisor.returncode is None else "stopped"
             raise LaunchbayError(f"the local cluster {why}: {last_line(log_path())} (log: {log_path()})")
         time.sleep(0.3)
     if record.state == "failed":
         processes.stop_session(supervisor.pid)
+        forget(record)
         raise LaunchbayError(f"the local cluster failed to start: {record.error} (log: {log_path()})")
     return record
+
+
+def forget(record: ClusterRecord | None) -> None:
+    """Remove a stopped cluster's record and its nodes' temp dirs (the supervisor's log stays)."""
+    if record is not None and record.temp_root:
+        shutil.rmtree(record.temp_root, ignore_errors=True)
+    record_path().unlink(missing_ok=True)
 
 
 def node_environment() -> dict[str, str]:
@@ -98,9 +108,7 @@ def down() -> tuple[ClusterRecord | None, int]:
     left = processes.session_pids(record.supervisor_pid)
     if left:
         raise LaunchbayError(f"{len(left)} process(es) of the local cluster would not stop: pids {left[:10]}")
-    if record.temp_root:
-        shutil.rmtree(record.temp_root, ignore_errors=True)
-    record_path().unlink(missing_ok=True)
+    forget(record)
     return record, signalled
 
 

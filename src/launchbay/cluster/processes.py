@@ -25,16 +25,33 @@ def session_pids(sid: int) -> list[int]:
 
 
 def stop_session(sid: int, grace_s: float = 20.0) -> int:
-    """SIGTERM to the session's leader (it shuts its nodes down), then to every process left,
-    then SIGKILL after ``grace_s``; returns how many processes were still there to signal."""
+    """SIGTERM to the session's leader (it shuts its nodes down) and, once it is gone (or after
+    half of ``grace_s``), to every process left, then SIGKILL after the other half; returns how
+    many processes there were to stop."""
     pids = session_pids(sid)
-    signal_all([sid] if sid in pids else pids, signal.SIGTERM)
+    if sid in pids:
+        signal_all([sid], signal.SIGTERM)
+        wait_until_gone([sid], grace_s / 2)
+    signal_all(session_pids(sid), signal.SIGTERM)
     if not wait_gone(sid, grace_s / 2):
-        signal_all(session_pids(sid), signal.SIGTERM)
-        if not wait_gone(sid, grace_s / 2):
-            signal_all(session_pids(sid), signal.SIGKILL)
-            wait_gone(sid, 5.0)
+        signal_all(session_pids(sid), signal.SIGKILL)
+        wait_gone(sid, 5.0)
     return len(pids)
+
+
+def wait_until_gone(pids: list[int], timeout_s: float) -> None:
+    """Wait (up to ``timeout_s``) until none of ``pids`` runs."""
+    deadline = time.monotonic() + timeout_s
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie has ended)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def signal_all(pids: list[int], signum: int) -> None:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from launchbay.cluster.processes import alive
 from launchbay.errors import LaunchbayError
 from launchbay.settings import require
 
@@ -113,12 +114,3 @@ def running_record() -> ClusterRecord | None:
     if record is None or record.state != "ready" or not alive(record.supervisor_pid):
         return None
     return record
-
-
-def alive(pid: int) -> bool:
-    """True while process ``pid`` runs (a zombie has ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

@@ -26,6 +26,7 @@ from launchbay.cluster.record import ClusterRecord, ClusterShape
 
 JOIN_TIMEOUT_S = 120.0
 AUTOSCALER_UPDATE_INTERVAL_S = 1  # how often Ray's autoscaler looks at the demand (Ray's default: 5)
+STOP = {signal.SIGTERM, signal.SIGINT}  # what stops the cluster
 
 
 def free_port() -> int:
@@ -86,6 +87,7 @@ def start_head(record: ClusterRecord, temp_root: Path) -> subprocess.Popen:
             f"--temp-dir={temp_root / 'head'}", f"--autoscaling-config={config_path}",
         ],
         env=env, stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP),  # the supervisor holds them, not Ray
     )
     record.gcs_address, record.dashboard_url = f"{host}:{gcs_port}", f"http://127.0.0.1:{dashboard_port}"
     dashboard = record.dashboard_url
@@ -103,8 +105,7 @@ def main(shape_json: str) -> int:
     temp_root.mkdir(parents=True, exist_ok=True)
     record = ClusterRecord(os.getpid(), ClusterShape(**json.loads(shape_json)), started_at=started, temp_root=str(temp_root))
     record.save()
-    stop = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # held until sigwait takes them
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP)  # held until sigwait takes them
     head = None
     try:
         Path(record.storage).mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def main(shape_json: str) -> int:
         record.state, record.ready_after_s = "ready", round(time.time() - started, 1)
         record.save()
         print(f"ready after {record.ready_after_s} s: {record.gcs_address} {record.dashboard_url}", flush=True)
-        signal.sigwait(stop)
+        signal.sigwait(STOP)
         return 0
     except Exception as exc:
         record.state, record.error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
