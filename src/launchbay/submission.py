@@ -67,7 +67,8 @@ def new_id() -> str:
 
 
 def plan(
-    overrides: list[str], *, submission_id: str, working_dir: str, storage: str | None, install_plugins: bool, pip: list[str]
+    overrides: list[str], *, submission_id: str, working_dir: str, storage: str | None, install_plugins: bool, pip: list[str],
+    autoscaling: bool = False,
 ) -> Submission:
     """The submission of ``launchbay run <overrides>``; one line if the config would not work on a cluster."""
     working = Path(working_dir).resolve()
@@ -88,7 +89,7 @@ def plan(
         runtime_env["pip"] = requirements
     if packages and not install_plugins:
         runtime_env["env_vars"] = {REQUIRES_ENV: " ".join(packages)}
-    return Submission(submission_id, overrides, runtime_env, staging, packages, cfg.job.results)
+    return Submission(submission_id, overrides, runtime_env, staging, packages, cfg.job.results, autoscaling)
 
 
 def relocate_config_dir(overrides: list[str], working: Path) -> list[str]:

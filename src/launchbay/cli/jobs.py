@@ -110,8 +110,8 @@ def submit_job(args: argparse.Namespace) -> None:
         storage=args.storage or os.environ.get("LAUNCHBAY_STORAGE") or (local.storage if local else None),
         install_plugins=args.install_plugins,
         pip=args.pip,
+        autoscaling=bool(local and local.shape.autoscale),
     )
-    submission.autoscaling = bool(local and local.shape.autoscale)
     try:
         job_id = jobs.submit_job(
             entrypoint=submission.entrypoint(debug=args.debug),
