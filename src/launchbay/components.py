@@ -133,7 +133,8 @@ class AlertChannel(Component):
 
 @dataclass(frozen=True)
 class Alert:
-    """What an alert channel receives when a run finds drift."""
+    """What an alert channel receives when a run finds drift or, with ``performance`` set (the
+    run's ``performance`` summary section, its ``dropped`` metrics non-empty), a performance drop."""
 
     run_id: str
     run_dir: str
@@ -143,6 +144,7 @@ class Alert:
     share_drifted: float
     report_path: str | None
     summary: dict = field(default_factory=dict)
+    performance: dict | None = None
 
 
 # The records that carry a config (every kind but drift metrics).

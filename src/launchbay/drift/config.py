@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from launchbay.performance.metrics import METRICS
 from launchbay.runtime import ray_resources
 from launchbay.settings import check_choices, check_resources, require
 
@@ -13,6 +14,27 @@ from launchbay.settings import check_choices, check_resources, require
 ValuesMode = StrEnum("ValuesMode", ["exact", "sketch", "auto"])
 # Where the counting pass runs.
 Device = StrEnum("Device", ["auto", "cpu", "gpu"])
+
+
+@dataclass
+class PerformanceConfig:
+    """When a model's performance on a batch counts as dropped (``monitor.performance``)."""
+
+    # A metric drops when the batch's value (realized, else estimated) is worse than the
+    # version's holdout value by more than this (lower-is-better metrics: higher by more).
+    max_drop: float = 0.05
+    # Per metric, overriding max_drop, e.g. {rmse: 0.5}.
+    max_drops: dict[str, float] = field(default_factory=dict)
+    # Equal bins of [0, 1] counting scores (ROC AUC, the estimate without labels); even, so that
+    # the decision threshold 0.5 is an edge.
+    bins: int = 2048
+
+    def __post_init__(self) -> None:
+        require(0 <= self.max_drop < float("inf"), "monitor.performance.max_drop", "a finite number, 0 or more", self.max_drop)
+        for metric, limit in self.max_drops.items():
+            require(metric in METRICS, f"monitor.performance.max_drops.{metric}", f"a metric, one of {', '.join(METRICS)}", metric)
+            require(0 <= limit < float("inf"), f"monitor.performance.max_drops.{metric}", "a finite number, 0 or more", limit)
+        require(self.bins >= 2 and self.bins % 2 == 0, "monitor.performance.bins", "even and at least 2", self.bins)
 
 
 @dataclass
@@ -58,6 +80,8 @@ class MonitorConfig:
     num_cpus: float = 1.0
     num_gpus: float = 1.0
     memory_mb: int | None = None
+    # The model's performance on each batch (see PerformanceConfig).
+    performance: PerformanceConfig = field(default_factory=PerformanceConfig)
 
     def __post_init__(self) -> None:
         check_choices(self, "monitor")

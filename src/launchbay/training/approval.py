@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from launchbay.config import TrainOn, Trigger
 from launchbay.errors import LaunchbayError
+from launchbay.performance.assess import observed
 from launchbay.training.fit import Trained, train_model
 from launchbay.training.metrics import LOWER_IS_BETTER, evaluate, gain
 
@@ -44,13 +45,19 @@ def decide(champion: dict[str, float], challenger: dict[str, float], metric: str
     return Decision(promote, metric, champion[metric], challenger[metric], margin, reasons)
 
 
-def trigger(setting: Trigger, drift: dict | None) -> str | None:
-    """Why job=pipeline should train a challenger now, or None."""
+def trigger(setting: Trigger, drift: dict | None, performance: dict | None = None) -> str | None:
+    """Why job=pipeline should train a challenger now (from the run's ``drift`` and ``performance``
+    summary sections), or None."""
     if setting == Trigger.always:
         return "on demand (approval.trigger=always)"
     drifted = (drift or {}).get("drifted_features") or []
     if setting == Trigger.drift and drifted:
         return f"drift in {', '.join(drifted)}"
+    performance = performance or {}
+    dropped = performance.get("dropped") or []
+    if setting == Trigger.performance and dropped:
+        values = [f"{m} {performance['reference'][m]:.4f} -> {observed(performance, m):.4f}" for m in dropped]
+        return f"performance dropped: {', '.join(values)}"
     return None
 
 
