@@ -7,7 +7,8 @@ regression) and two heavy ones through launchbay (gradient boosting with 300 tre
 scikit-learn's histogram version, which predicts on every core by itself, and the classic
 one, which predicts on one), then scores the same files with:
 
-- launchbay ``job=score`` (stateless fused tasks), with and without the fused drift sketch;
+- launchbay ``job=score`` (stateless fused tasks), with and without the fused drift sketch, and with
+  drift and the performance counts (confusion counts, log loss, score histograms: the batch has labels);
 - a plain single-process loop: pyarrow read, predict, pyarrow write (floats without dictionary);
 - the textbook Ray Data recipe: a callable class in an actor pool, numpy batches.
 
@@ -136,8 +137,12 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     start = time.perf_counter()
     launchbay.run([*score, f"score.output={work / name / 'warm'}"])
     print(f"  first run, Ray workers starting:   {time.perf_counter() - start:7.2f} s (not counted)")
-    timed("launchbay score", rows, lambda: launchbay.run([*score, "score.drift=false", f"score.output={work / name / 'lb'}"]), results, repeat)
-    timed("launchbay score + fused drift", rows, lambda: launchbay.run([*score, f"score.output={work / name / 'lbd'}"]), results, repeat)
+    alone = ["score.drift=false", "score.performance=false"]
+    timed("launchbay score", rows, lambda: launchbay.run([*score, *alone, f"score.output={work / name / 'lb'}"]), results, repeat)
+    drift = ["score.performance=false", f"score.output={work / name / 'lbd'}"]
+    timed("launchbay score + fused drift", rows, lambda: launchbay.run([*score, *drift]), results, repeat)
+    both = [f"score.output={work / name / 'lbdp'}"]
+    timed("launchbay score + drift + performance", rows, lambda: launchbay.run([*score, *both]), results, repeat)
     timed("plain loop (1 process)", rows, lambda: plain_loop(model, folder, fresh(work / name / "plain")), results, repeat)
     if name == "cheap":
         recipe = lambda: textbook_recipe(model, folder, fresh(work / name / "textbook"))  # noqa: E731
@@ -156,6 +161,8 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     if "textbook Ray Data actor recipe" in results:
         print(f"  launchbay / textbook recipe:       {lb / results['textbook Ray Data actor recipe']:.2f}x")
     print(f"  fused drift cost over scoring:     {lb / results['launchbay score + fused drift'] - 1:+.1%}")
+    performance = results["launchbay score + fused drift"] / results["launchbay score + drift + performance"]
+    print(f"  performance counts over score + drift: {performance - 1:+.1%} (time ratio {performance:.3f})")
     return results
 
 

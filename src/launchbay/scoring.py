@@ -44,13 +44,13 @@ from launchbay.drift.dataset import worker_reference
 from launchbay.drift.device import use_gpu
 from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
+from launchbay.performance.sketch import Target
 from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
-    from launchbay.performance.sketch import Target
     from launchbay.registry import ModelVersion
 
 
@@ -359,15 +359,6 @@ class ScoringPass:
         return self._totals("counted_on")
 
 
-def performance_target(ctx: RunContext, model: Any) -> Target:
-    """What the scoring workers count of ``model``'s outcomes: its task and classes, the label column, the bins."""
-    from launchbay.performance.sketch import Target, task_of
-
-    classes = getattr(model, "classes_", None)
-    bins = ctx.cfg.monitor.performance.bins
-    return Target(task_of(model), ctx.cfg.job.label, tuple(classes.tolist()) if classes is not None else (), bins)
-
-
 @contextmanager
 def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: tuple | None) -> Iterator[tuple[int, ScoringPass]]:
     """Score the batch (``batch``) with ``version`` in one pass, writing under ``output``
@@ -407,7 +398,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             pass_id=pass_id,
             run_dir=str(ctx.run_dir),
             device=monitor.device if monitor else Device.cpu,
-            performance=performance_target(ctx, model) if settings.performance else None,
+            performance=Target.of(model, cfg.job.label, cfg.monitor.performance.bins) if settings.performance else None,
         ),
         version.load_profile() if drift else None,
         version.meta["files"][PROFILE_FILE],

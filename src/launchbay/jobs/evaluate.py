@@ -10,7 +10,7 @@ from launchbay.context import RunContext
 from launchbay.errors import LaunchbayError
 from launchbay.monitoring import alert_performance, assess_performance
 from launchbay.performance.labels import join_labels, read_scores
-from launchbay.scoring import performance_target
+from launchbay.performance.sketch import Target
 from launchbay.training.fit import read_table
 
 
@@ -28,7 +28,7 @@ def execute(ctx: RunContext) -> dict[str, Any]:
         f"labels: {counts['matched']:,} of {counts['scored_rows']:,} scored rows of {scores.uri} matched; {counts['missing']:,} have no label, "
         f"{counts['unmatched']:,} label row(s) match no scored row, {counts['repeated_label_ids']:,} repeat an earlier label row's id"
     )
-    target = performance_target(ctx, version.load_model())
+    target = Target.of(version.load_model(), cfg.job.label, cfg.monitor.performance.bins)
     if target.task == "multiclass":
         ctx.console.print("note: scores keep a multiclass model's prediction only: accuracy is measured, roc_auc and log_loss are not")
     outcomes = target.gather(joined, {name: joined.column(name) for name in ("prediction", "score") if name in joined.column_names})

@@ -60,6 +60,12 @@ class Target:
     classes: tuple = ()
     bins: int = 2048
 
+    @classmethod
+    def of(cls, model: Any, label: str, bins: int) -> Target:
+        """What to count of a fitted ``model``'s outcomes, its labels in column ``label``."""
+        classes = getattr(model, "classes_", None)
+        return cls(task_of(model), label, tuple(classes.tolist()) if classes is not None else (), bins)
+
     def class_index(self, values: Any) -> np.ndarray:
         """The index of each value among the classes; -1 for nulls and values that are none of them."""
         values = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
