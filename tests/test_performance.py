@@ -213,6 +213,7 @@ def home(ray_session, tmp_path_factory):
     from launchbay.data.synthetic import SyntheticConfig, generate
 
     batch = generate(SyntheticConfig(rows=3000, chunk_rows=3000, seed=5), 0)
+    pq.write_table(batch, home / "labelled.parquet")
     pq.write_table(batch.drop_columns(["label"]), home / "unlabelled.parquet")
     pq.write_table(batch.select(["row_id", "label"]), home / "labels-all.parquet")
     return home, first, batch
@@ -249,6 +250,18 @@ def test_a_labelled_batch_has_its_realized_metrics(home):
     assert set(section["estimated"]) == {"accuracy", "roc_auc", "f1"} and section["estimate_note"] is None
     report = (root / summary["run_dir"] / "report.html").read_text()
     assert "Model performance" in report and "estimated (CBPE)" in report
+
+
+def test_every_scoring_path_counts_the_same(home):
+    """The fragments path merges on the driver, Ray Data's tasks path in the tally actor, batch by batch."""
+    root, _, batch = home
+    runs = [run_in(root, "job=score", "data@batch=parquet", f"batch.path={root / 'labelled.parquet'}", f"score.strategy={strategy}",
+                   "job.report=false", "score.drift=false", "score.batch_size=700") for strategy in ("fragments", "tasks")]
+    assert runs[0]["performance"] == runs[1]["performance"] and runs[1]["performance"]["labeled_rows"] == batch.num_rows
+    scores = pq.read_table(runs[1]["scores"]["path"]).join(batch.select(["row_id", "label"]), "row_id").to_pandas()
+    realized = runs[1]["performance"]["realized"]
+    assert realized["accuracy"] == pytest.approx(metrics.accuracy_score(scores["label"], scores["prediction"]), abs=1e-12)
+    assert realized["log_loss"] == pytest.approx(metrics.log_loss(scores["label"], np.c_[1 - scores["score"], scores["score"]]), rel=1e-9)
 
 
 def test_a_batch_without_labels_is_estimated(home):

@@ -186,7 +186,8 @@ class Scorer:
             counted = sketch(monitored, self.reference, device=self.plan.device)
             self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
         if plan.performance is not None and batch.num_rows:
-            outcomes = plan.performance.gather(batch, predictions, lambda: self.model.predict_proba(frame))
+            proba = (lambda: self.model.predict_proba(frame)) if hasattr(self.model, "predict_proba") else None
+            outcomes = plan.performance.gather(batch, predictions, proba)
             self.outcomes = outcomes if self.outcomes is None else self.outcomes.merge(outcomes)
         return pa.table(columns)
 

@@ -78,8 +78,10 @@ def assess(task: str, reference: dict[str, float], sketch: Any, calibration: dic
         note = f"the estimate without labels (CBPE) is for binary classifiers; this model is {task}"
     elif calibration is None:
         note = "this model version was registered without a score calibration (older launchbay, or a holdout of one class): no estimate"
-    elif sketch is None or sketch.scores is None or not sketch.rows:
+    elif sketch is None or not sketch.rows:
         note = "no scored rows to estimate from"
+    elif sketch.scores is None:
+        note = "the model gives no scores (predict_proba) to estimate from"
     else:
         estimated = {k: (v if math.isfinite(v) else None) for k, v in (estimate(sketch.scores, Calibration.from_dict(calibration)) or {}).items()}
     if note:

@@ -44,9 +44,13 @@ def bin_of(scores: np.ndarray, bins: int) -> np.ndarray:
 
 
 def numbers(values: Any) -> np.ndarray:
-    """An Arrow or numpy column as float64 (nulls as NaN)."""
+    """An Arrow or numpy column as float64: nulls, and every value of a column that is not numeric, as NaN."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
-        return np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        try:
+            values = values.cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return np.full(len(values), np.nan)
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     return np.asarray(values, dtype=np.float64)
 
 
@@ -89,7 +93,7 @@ class Target:
         y = truth[labelled]
         unknown = len(truth) - len(y) - labels.null_count
         chosen = cells = counted = None  # the true class's probability and the bins of the scored columns, of labelled rows
-        if self.task == "binary":
+        if self.task == "binary" and "score" in predictions:  # a classifier without predict_proba has none
             score = numbers(predictions["score"])
             every = bin_of(score, self.bins)
             counted = np.bincount(every, minlength=self.bins)
