@@ -88,22 +88,18 @@ class Target:
         labels = batch.column(self.label) if self.label in batch.column_names else pa.chunked_array([pa.nulls(batch.num_rows)])
         if self.task == "regression":
             return RegressorSketch.of(numbers(labels), numbers(predictions["prediction"]), labels.null_count)
+        if self.task == "binary" and "score" in predictions:  # a classifier without predict_proba has none
+            return ClassifierSketch.binary(self, numbers(predictions["score"]), labels, predictions["prediction"])
         truth = self.class_index(labels)
+        predicted = self.class_index(predictions["prediction"])
+        unknown = int((truth < 0).sum()) - labels.null_count
         labelled = truth >= 0
         y = truth[labelled]
-        unknown = len(truth) - len(y) - labels.null_count
-        chosen = cells = counted = None  # the true class's probability and the bins of the scored columns, of labelled rows
-        if self.task == "binary" and "score" in predictions:  # a classifier without predict_proba has none
-            score = numbers(predictions["score"])
-            every = bin_of(score, self.bins)
-            counted = np.bincount(every, minlength=self.bins)
-            mine = score[labelled]
-            chosen, cells = np.where(y == 1, mine, 1.0 - mine), every[labelled][:, None]
-        elif probabilities is not None:
+        chosen = cells = None  # the true class's probability and the bins of the scored columns, of labelled rows
+        if probabilities is not None:
             proba = probabilities()[labelled] if len(y) else np.zeros((0, len(self.classes)))
             chosen, cells = proba[np.arange(len(y)), y], bin_of(proba, self.bins)
-        predicted = self.class_index(predictions["prediction"])[labelled]
-        return ClassifierSketch.of(self, batch.num_rows, y, predicted, chosen, cells, counted, unknown)
+        return ClassifierSketch.of(self, batch.num_rows, y, predicted[labelled], chosen, cells, None, unknown)
 
 
 @dataclass
@@ -131,6 +127,24 @@ class ClassifierSketch:
                 [np.bincount(y * bins + cells[:, c], minlength=k * bins).reshape(k, bins) for c in range(cells.shape[1])], axis=1
             )
         return cls(rows, len(y), unknown, confusion, log_loss, histograms, scores)
+
+    @classmethod
+    def binary(cls, target: Target, score: np.ndarray, labels: Any, predicted: Any) -> ClassifierSketch:
+        """From every row's score, label and prediction, in one pass; numeric classes are compared as
+        they are, others by their index among the classes."""
+        from launchbay.performance.kernels import count_binary
+
+        nulls = labels.null_count
+        if all(isinstance(c, int | float) for c in target.classes):
+            (negative, positive), labels, predicted = map(float, target.classes), numbers(labels), numbers(predicted)
+        else:
+            negative, positive = 0.0, 1.0
+            labels, predicted = target.class_index(labels).astype(np.float64), target.class_index(predicted).astype(np.float64)
+        bins = target.bins
+        counted, histograms, confusion = np.zeros(bins, np.int64), np.zeros((2, 1, bins), np.int64), np.zeros((2, 2), np.int64)
+        loss = count_binary(score, labels, predicted, negative, positive, counted, histograms[:, 0], confusion)
+        labeled = int(confusion.sum())
+        return cls(len(score), labeled, len(score) - labeled - nulls, confusion, loss, histograms, counted)
 
     def merge(self, other: ClassifierSketch) -> ClassifierSketch:
         return replace(self, **{f.name: add(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)})
