@@ -16,7 +16,7 @@ CLOSED_CHOICES = {
     "runtime.mode": "local, cluster",
     "monitor.mode": "exact, sketch, auto",
     "monitor.device": "auto, cpu, gpu",
-    "approval.trigger": "drift, always, never",
+    "approval.trigger": "drift, performance, always, never",
     "approval.train_on": "batch, data",
     "contract.policy": "fail, quarantine",
 }
