@@ -331,12 +331,12 @@ def test_an_old_version_without_calibration_has_no_estimate(home):
     assert section["verdict"] == "undefined" and section["dropped"] == []
 
 
-def test_a_drop_alerts_and_trains_a_challenger(home):
+def test_a_drop_alerts_and_trains_a_challenger(home, capfd):
     """A concept change (the label follows num_2 as it was before a shift of 2 standard deviations) drops accuracy."""
     root, _, _ = home
     concept = ["batch.drift.features=[num_2]", "batch.drift.mean_shift=2", "batch.drift.scale=1", "batch.drift.new_categories=0",
                "batch.drift.missing_rate=0"]
-    summary = run_in(root, "job=pipeline", *SMALL, *concept, "approval.trigger=performance", "+alerts.jsonl.path=alerts.jsonl",
+    summary = run_in(root, "job=pipeline", *SMALL, *concept, "approval.trigger=performance", "+alerts.jsonl.path=alerts.jsonl", "+alerts.console={}",
                      "monitor.performance.max_drop=0.02", "+monitor.performance.max_drops.log_loss=10")
     section = summary["performance"]
     assert section["verdict"] == "dropped" and "accuracy" in section["dropped"] and "log_loss" not in section["dropped"]
@@ -345,7 +345,8 @@ def test_a_drop_alerts_and_trains_a_challenger(home):
     lines = [json.loads(line) for line in (root / summary["run_dir"] / "alerts.jsonl").read_text().splitlines()]
     dropped = [line for line in lines if line["performance"] is not None]
     assert len(dropped) == 1 and dropped[0]["performance"]["dropped"] == section["dropped"]
-    assert summary["performance_alerts"] == {"jsonl": "sent"}
+    assert summary["performance_alerts"] == {"jsonl": "sent", "console": "sent"}
+    assert f"ALERT performance of model demo v{summary['model']['version']} dropped: {', '.join(section['dropped'])}" in capfd.readouterr().err
 
 
 def test_bad_performance_settings_are_one_line(ray_session, in_tmp):

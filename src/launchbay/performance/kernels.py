@@ -9,15 +9,15 @@ EPS = float(np.finfo(np.float64).eps)  # probabilities are clipped to [EPS, 1 - 
 
 
 @njit(cache=True, nogil=True)
-def count_binary(score, labels, predicted, negative, positive, counted, histograms, confusion) -> float:
+def count_binary(score, labels, predicted, negative, positive, counted, histograms, confusion, chosen) -> None:
     """Add every row's score bin to ``counted``; for rows whose label is the ``negative`` or the ``positive``
     class (others, NaN included, are not labelled) also to ``histograms[class]`` and ``confusion[class,
-    predicted class]``; return the labelled rows' sum of log losses.
+    predicted class]``, and put the probability of the row's class in ``chosen`` (1 for rows not labelled:
+    their log loss is 0, and the caller takes the logarithms, vectorised).
 
     Bins are right-closed, (b / bins, (b + 1) / bins], the first holding 0 (and NaN) too.
     """
     bins = counted.size
-    loss = 0.0
     for i in range(score.size):
         s = score[i]
         if not s > 0.0:
@@ -28,10 +28,9 @@ def count_binary(score, labels, predicted, negative, positive, counted, histogra
             b = max(int(np.ceil(s * bins)) - 1, 0)
         counted[b] += 1
         label = labels[i]
+        chosen[i] = 1.0
         if label == positive or label == negative:
             y = 1 if label == positive else 0
             histograms[y, b] += 1
             confusion[y, 1 if predicted[i] == positive else 0] += 1
-            p = s if y == 1 else 1.0 - s
-            loss -= np.log(min(max(p, EPS), 1.0 - EPS))
-    return loss
+            chosen[i] = min(max(s if y == 1 else 1.0 - s, EPS), 1.0 - EPS)

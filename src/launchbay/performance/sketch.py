@@ -142,7 +142,9 @@ class ClassifierSketch:
             labels, predicted = target.class_index(labels).astype(np.float64), target.class_index(predicted).astype(np.float64)
         bins = target.bins
         counted, histograms, confusion = np.zeros(bins, np.int64), np.zeros((2, 1, bins), np.int64), np.zeros((2, 2), np.int64)
-        loss = count_binary(score, labels, predicted, negative, positive, counted, histograms[:, 0], confusion)
+        chosen = np.empty(len(score))
+        count_binary(score, labels, predicted, negative, positive, counted, histograms[:, 0], confusion, chosen)
+        loss = float(-np.log(chosen).sum())
         labeled = int(confusion.sum())
         return cls(len(score), labeled, len(score) - labeled - nulls, confusion, loss, histograms, counted)
 
