@@ -29,10 +29,12 @@ def publish(ctx: RunContext, version: ModelVersion, result: DriftResult, device:
     ctx.console.print(result.render())
     report_path = None
     if ctx.cfg.job.report:
+        from launchbay.history import trend_link
         from launchbay.report import write_report
 
         title = f"Drift of {version.name} v{version.version}"
-        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title))
+        trend = trend_link(ctx.run_dir, version.name)
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend))
         ctx.console.print(f"report: {report_path}")
     summary = {**result.to_dict(), "device": device, "report": report_path}
     if result.drifted_features:
