@@ -250,9 +250,9 @@ class Line:
     undefined: list[str | None] = field(default_factory=list)  # reasons, marked on the axis
 
 
-def line_chart(lines: list[Line], runs: int) -> str:
-    """An SVG line chart of ``lines`` over ``runs`` runs (x: 1..runs)."""
-    known = [v for line in lines for v in line.values if v is not None]
+def line_chart(lines: list[Line], runs: int, from_zero: bool) -> str:
+    """An SVG line chart of ``lines`` over ``runs`` runs (x: 1..runs), its y axis from 0 when ``from_zero``."""
+    known = [v for line in lines for v in line.values if v is not None] + ([0.0] if from_zero else [])
     lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
     pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 0.05)
     lo, hi = lo - pad, hi + pad
@@ -304,7 +304,7 @@ def line_chart(lines: list[Line], runs: int) -> str:
     return f'<svg width="{WIDTH}" height="{HEIGHT}" role="img">{"".join(parts)}</svg>'
 
 
-def card(title: str, lines: list[Line], runs: int, crossed: bool = False) -> str:
+def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: bool = False) -> str:
     """A chart with its title and legend."""
     legend = "".join(
         f'<span class="{"dashed" if line.dashed else ""}" style="background:{line.colour};color:{line.colour}"></span>{html.escape(line.label)}'
@@ -312,7 +312,7 @@ def card(title: str, lines: list[Line], runs: int, crossed: bool = False) -> str
     )
     return (
         f'<div class="card"><h3>{html.escape(title)}{" — crossed" if crossed else ""}</h3>'
-        f'{line_chart(lines, runs)}<div class="trend-legend">{legend}</div></div>'
+        f'{line_chart(lines, runs, from_zero)}<div class="trend-legend">{legend}</div></div>'
     )
 
 
@@ -323,7 +323,7 @@ def series_card(series: Series, runs: int) -> str:
              undefined=[p.undefined if p else None for p in series.points]),
         Line(f"threshold ({'drift below' if series.below else 'drift at or above'})", THRESHOLD, series.thresholds, dashed=True),
     ]
-    return card(series.name, lines, runs, crossed=bool(series.points[-1] and series.points[-1].crossed))
+    return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed))
 
 
 def performance_card(realized: Series, estimated: Series, runs: int) -> str:
@@ -334,7 +334,7 @@ def performance_card(realized: Series, estimated: Series, runs: int) -> str:
         Line("reference", REFERENCE, realized.reference, dashed=True),
         Line("reference − max_drop", THRESHOLD, [r if r is not None else e for r, e in zip(realized.thresholds, estimated.thresholds)], dashed=True),
     ]
-    return card(realized.name.split(" · ")[0], lines, runs)
+    return card(realized.name.split(" · ")[0], lines, runs, False)
 
 
 def run_rows(trend: Trend, page: Path) -> str:
