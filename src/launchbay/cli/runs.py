@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from launchbay.errors import LaunchbayError
 from launchbay import history
+from launchbay.errors import LaunchbayError
 
 
 def add_parser(sub) -> None:
