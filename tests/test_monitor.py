@@ -250,3 +250,36 @@ def test_runs_are_ordered_by_when_they_started(monitored):
     found = runs(home / "runs")
     assert [r.summary["run_id"] for r in found] == [s["run_id"] for _, s in summaries(home)]
     assert all(isinstance(r, Run) and r.model == "demo" for r in found)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "run_dir", "link"),
+    [
+        ("runs/${now:%Y-%m-%d}/${now:%H-%M-%S-%f}-${job.name}", "runs/2026-12-01/10-00-00-000000-pipeline", "../../monitor-demo.html"),
+        ("runs/${now:%Y-%m-%d}/${now:%H-%M-%S-%f}-${job.name}", "runs/multirun/2026-12-01_10-00-00/0-pipeline", "../../../monitor-demo.html"),
+        ("out/run-${now:%f}", "out/run-1", "../monitor-demo.html"),
+        ("runs/${now:%Y-%m-%d}/${now:%H-%M-%S-%f}", "elsewhere/2026-12-01/10-00", None),
+        ("${oc.env:HOME}/runs/${now:%f}", "runs/1", None),
+    ],
+)
+def test_a_run_links_the_page_under_its_runs_root(pattern, run_dir, link, in_tmp):
+    """The root is hydra.run.dir up to its first interpolation; sweeps (runs/multirun/...) lie in it too."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    from launchbay.app import prepare
+    from launchbay.history import trend_link
+    from launchbay.settings import CONF_DIR
+
+    prepare([])
+    GlobalHydra.instance().clear()
+    before = HydraConfig.instance().cfg
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            HydraConfig.instance().set_config(compose("config", overrides=[f"hydra.run.dir={pattern}"], return_hydra_config=True))
+        assert trend_link(in_tmp / run_dir, "demo") == link
+    finally:
+        HydraConfig.instance().cfg = before
+    if link:
+        assert (in_tmp / run_dir / link).resolve() == (in_tmp / run_dir.split("/")[0] / "monitor-demo.html").resolve()
