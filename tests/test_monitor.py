@@ -283,3 +283,15 @@ def test_a_run_links_the_page_under_its_runs_root(pattern, run_dir, link, in_tmp
         HydraConfig.instance().cfg = before
     if link:
         assert (in_tmp / run_dir / link).resolve() == (in_tmp / run_dir.split("/")[0] / "monitor-demo.html").resolve()
+
+
+def test_a_summary_that_reads_wrong_is_one_line_naming_it(monitored, tmp_path):
+    home, _, _ = monitored
+    folders = with_new_sections(home, tmp_path)
+    summary = json.loads((folders[1] / "summary.json").read_text())
+    summary["drift"]["metrics"][0]["threshold"] = "high"
+    (folders[1] / "summary.json").write_text(json.dumps(summary))
+    out = launchbay("monitor", "demo", cwd=tmp_path)
+    assert out.returncode == 1 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
+    assert out.stderr.startswith(f"launchbay: error: monitor: {Path('runs') / folders[1].relative_to(tmp_path / 'runs') / 'summary.json'}: ")
+    assert "could not convert string to float: 'high'" in out.stderr and not (tmp_path / "runs" / "monitor-demo.html").exists()

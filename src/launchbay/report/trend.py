@@ -126,8 +126,13 @@ def metric_point(row: dict[str, Any]) -> tuple[Point, bool]:
     below = drifts_below(row["metric"])
     below = row.get("p_value") is not None if below is None else below
     value = row.get("p_value") if below else row.get("value")
-    undefined = row.get("undefined") or (None if value is not None else "not finite")
-    return Point(None if undefined else value, row.get("threshold"), bool(row.get("drifted")), undefined), below
+    return measured(value, row.get("threshold"), bool(row.get("drifted")), row.get("undefined")), below
+
+
+def measured(value: float | None, threshold: float | None, crossed: bool, undefined: str | None) -> Point:
+    """A point; a value that is missing (JSON has no NaN) without a stated reason is undefined as not finite."""
+    reason = undefined or (None if value is not None else "not finite")
+    return Point(None if reason else float(value), None if threshold is None else float(threshold), crossed, reason)
 
 
 def multivariate_entry(drift: dict[str, Any]) -> dict[str, Any] | None:
@@ -151,20 +156,21 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
     share = Series("share of drifted features", [None] * n)
     performance: dict[str, tuple[Series, Series]] = {}
     for i, run in enumerate(chosen):
-        drift = run.summary.get("drift") or {}
-        for row in drift.get("metrics", []):
-            point, below = metric_point(row)
-            series = features.setdefault((row["feature"], row["metric"]), Series(f"{row['feature']} · {row['metric']}", [None] * n, below))
-            series.points[i] = point
-        if entry := multivariate_entry(drift):
-            value = entry.get("value")
-            reason = entry.get("undefined") or (None if value is not None else "not finite")
-            multivariate.name = f"multivariate · {entry['metric']}" if entry.get("metric") else "multivariate"
-            multivariate.below = entry.get("drift_when") == "below"
-            multivariate.points[i] = Point(None if reason else value, entry.get("threshold"), bool(entry.get("drifted")), reason)
-        if "share_drifted" in drift:
-            share.points[i] = Point(drift["share_drifted"], drift.get("drift_share"), bool(drift.get("dataset_drift")))
-        add_performance(performance, run.summary.get("performance"), i, n)
+        try:
+            drift = run.summary.get("drift") or {}
+            for row in drift.get("metrics", []):
+                point, below = metric_point(row)
+                name = f"{row['feature']} · {row['metric']}"
+                features.setdefault((row["feature"], row["metric"]), Series(name, [None] * n, below)).points[i] = point
+            if entry := multivariate_entry(drift):
+                multivariate.name = f"multivariate · {entry['metric']}" if entry.get("metric") else "multivariate"
+                multivariate.below = entry.get("drift_when") == "below"
+                multivariate.points[i] = measured(entry["value"], entry.get("threshold"), bool(entry.get("drifted")), entry.get("undefined"))
+            if "share_drifted" in drift:
+                share.points[i] = measured(drift["share_drifted"], drift.get("drift_share"), bool(drift.get("dataset_drift")), None)
+            add_performance(performance, run.summary.get("performance"), i, n)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
     return Trend(
         model,
         chosen,
@@ -194,7 +200,7 @@ def add_performance(performance: dict[str, tuple[Series, Series]], section: dict
             if metric in values:
                 value = values[metric]
                 crossed = metric in dropped if values is realized else value is not None and floor is not None and value < floor
-                series.points[i] = Point(value, floor, crossed, None if value is not None else "undefined")
+                series.points[i] = measured(value, floor, crossed, None)
 
 
 def started(run: Run) -> str:
