@@ -208,6 +208,7 @@ def test_new_sections_are_charted_when_present(monitored, tmp_path):
     assert table_row(out.stdout, "accuracy · estimated")[2:5] == ["", "0.78 !", "0.68 !"]
     assert table_row(out.stdout, "roc_auc · realized")[2:5] == ["", "0.85 !", "0.75 !"]
     assert table_row(out.stdout, "f1 · estimated")[1:5] == ["", "", "0.8", "0.8"]  # no reference: nothing to cross
+    assert "f1 · realized" not in out.stdout  # no run measured it
     assert table_row(out.stdout, "multivariate · classifier_auc")[1:6] == ["≥ 0.3", "", "0.2", "0.4 !", "↑"]
     assert table_row(out.stdout, "num_2 · wasserstein_norm")[3] == "undefined"
     page = Page((tmp_path / "runs" / "monitor-demo.html").read_text())

@@ -104,8 +104,8 @@ class Trend:
 
     @property
     def series(self) -> list[Series]:
-        """Every series, in the order of the table."""
-        pairs = [s for pair in self.performance for s in pair]
+        """Every series, in the order of the table (a performance series no run measured left out)."""
+        pairs = [s for pair in self.performance for s in pair if any(s.points)]
         return [*self.features, *([self.multivariate] if self.multivariate else []), self.share, *pairs]
 
 
@@ -131,8 +131,9 @@ def metric_point(row: dict[str, Any]) -> tuple[Point, bool]:
 
 def measured(value: float | None, threshold: float | None, crossed: bool, undefined: str | None) -> Point:
     """A point; a value that is missing (JSON has no NaN) without a stated reason is undefined as not finite."""
-    reason = undefined or (None if value is not None else "not finite")
-    return Point(None if reason else float(value), None if threshold is None else float(threshold), crossed, reason)
+    if value is None or undefined:
+        return Point(None, None if threshold is None else float(threshold), crossed, undefined or "not finite")
+    return Point(float(value), None if threshold is None else float(threshold), crossed)
 
 
 def multivariate_entry(drift: dict[str, Any]) -> dict[str, Any] | None:
@@ -274,7 +275,7 @@ def line_chart(lines: list[Line], runs: int, from_zero: bool) -> str:
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
         *(
             f'<text x="{LEFT - 4}" y="{y(v) + 3:.1f}" font-size="9" text-anchor="end">{v:.3g}</text>'
-            for v in (lo + pad, (lo + hi) / 2, hi - pad)
+            for v in sorted({round(v, 12) for v in (lo + pad, (lo + hi) / 2, hi - pad)})
         ),
         *(
             f'<text x="{x(i):.1f}" y="{HEIGHT - 10}" font-size="9" text-anchor="middle">{i + 1}</text>'
