@@ -81,3 +81,21 @@ def composed(test_plugin):
             return compose("config", overrides=list(overrides))
 
     return compose_with
+
+
+# Three small pipeline runs of model demo, the batch's num_0 and num_1 shifted further each time (a slow creep).
+CREEP = (("0.1", "2"), ("0.3", "3"), ("0.6", "4"))
+
+
+@pytest.fixture(scope="session")
+def demo_history(ray_session, tmp_path_factory) -> Path:
+    """A folder whose ``runs/`` holds three real pipeline runs of model ``demo``, drift creeping up run by run."""
+    import launchbay
+
+    home = tmp_path_factory.mktemp("history")
+    small = ["data.rows=4000", "batch.rows=3000", "data.chunk_rows=1500", "batch.chunk_rows=1500", "approval.trigger=never"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        for shift, seed in CREEP:
+            launchbay.run(["job=pipeline", *small, f"batch.drift.mean_shift={shift}", f"batch.seed={seed}"])
+    return home

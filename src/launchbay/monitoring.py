@@ -55,10 +55,12 @@ def publish(
     ctx.console.print(result.render())
     report_path = None
     if ctx.cfg.job.report:
+        from launchbay.history import trend_link
         from launchbay.report import write_report
 
         title = f"Drift of {version.name} v{version.version}"
-        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, performance=performance))
+        trend = trend_link(ctx.run_dir, version.name)
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend, performance=performance))
         ctx.console.print(f"report: {report_path}")
     summary = {**result.to_dict(), "device": device, "report": report_path}
     if result.drifted_features:

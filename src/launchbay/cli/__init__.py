@@ -13,7 +13,7 @@ import sys
 
 from launchbay.errors import exit_with
 
-GROUPS = ("run", "plugins", "models", "runs", "jobs", "cluster", "bench", "drift")
+GROUPS = ("run", "plugins", "models", "runs", "monitor", "jobs", "cluster", "bench", "drift")
 
 EPILOG = """\
 examples:
@@ -25,6 +25,7 @@ examples:
   launchbay plugins list                          installed plugins and what they provide
   launchbay models list                           registered models
   launchbay runs list                             past runs: job, model, rows, drift, wall time
+  launchbay monitor demo --last 10                a model's drift and performance over its runs: table + HTML page
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs
   launchbay jobs list --address http://head:8265  jobs on the cluster
   launchbay cluster up --local --workers 2        a multi-node Ray cluster on this machine (status, down)

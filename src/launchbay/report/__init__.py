@@ -118,9 +118,16 @@ def performance_section(assessment) -> str:
 {"".join(rows)}</table>{f"<ul>{notes}</ul>" if notes else ""}"""
 
 
-def write_report(result, path: Path, title: str = "Drift report", performance=None) -> Path:
+def trend_link(href: str | None) -> str:
+    """A paragraph linking the model's trend page (``launchbay monitor``), given its relative ``href``."""
+    if not href:
+        return ""
+    return f'<p class="trend"><a href="{html.escape(href)}">This model over its runs</a> (the page <code>launchbay monitor</code> writes)</p>'
+
+
+def write_report(result, path: Path, title: str = "Drift report", trend: str | None = None, performance=None) -> Path:
     """Write the HTML report of a ``DriftResult`` (and of a ``performance.assess.Assessment``) to ``path``
-    (atomically); returns the path."""
+    (atomically), linking the model's trend page at the relative ``trend`` when given; returns the path."""
     undefined = f", {len(result.undefined_features)} undefined" if result.undefined_features else ""
     dataset = {"drift": "dataset drift", "undefined": "dataset drift undefined"}.get(result.verdict, "no dataset drift")
     verdict = (
@@ -143,6 +150,7 @@ def write_report(result, path: Path, title: str = "Drift report", performance=No
 <p>{datetime.now(UTC):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
 current {result.current.rows:,} rows</p>
 <p class="verdict {"ok" if result.verdict == "no drift" else result.verdict}">{verdict}</p>
+{trend_link(trend)}
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
 {metric_rows(result.rows)}</table>
 {f"<p>Non-finite values, reference → current:</p><ul>{nonfinite}</ul>" if nonfinite else ""}
