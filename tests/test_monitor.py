@@ -113,12 +113,15 @@ def test_page_charts_every_feature_with_its_threshold(monitored):
     assert MARK in text[:200] and "<script" not in text and "http" not in text
     page = Page(text)
     names = series_names(runs[-1][1])
+    metrics = list(dict.fromkeys(m for _, s in runs for part in ("reference", "realized", "estimated") for m in s["performance"][part] or {}))
     assert page.texts["h3"][0] == "share of drifted features"
-    assert [t.removesuffix(" — crossed") for t in page.texts["h3"][1:]] == names
+    charted = [t.removesuffix(" — crossed") for t in page.texts["h3"][1:]]
+    assert [t for t in charted if t not in metrics] == names and set(metrics) <= set(charted)
     svgs = page.all("svg")
-    assert len(svgs) == len(names) + 1
+    assert len(svgs) == len(names) + 1 + len(metrics)
     thresholds = [a for a in page.all("polyline") if a.get("stroke-dasharray")]
-    assert len(thresholds) == len(svgs), "each chart draws its threshold"
+    # each chart draws its threshold; a performance chart its reference and the reference less max_drop
+    assert len(thresholds) == len(svgs) + len(metrics)
     for (_, summary), i in zip(runs, (1, 2, 3)):
         num_0 = next(r for r in summary["drift"]["metrics"] if r["feature"] == "num_0")
         assert f"run {i}: wasserstein_norm {num_0['value']:.4g} (crossed)" in page.texts["title"]
