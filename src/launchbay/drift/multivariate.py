@@ -1,0 +1,169 @@
+"""Multivariate drift: the data reconstruction error of a PCA fitted on the reference.
+
+The reference's numeric features are standardised (reference mean and standard deviation)
+and a PCA keeps the fewest components that explain more than ``variance`` of their
+variance (as scikit-learn's ``PCA(n_components=variance)``), all but one at most, so that
+something is left to reconstruct. A row's reconstruction error
+is the Euclidean distance between the standardised row and its projection on those
+components; the metric is its mean over the data. A change in how the features go
+together, a correlation flipping sign, moves the rows off the reference's components and
+raises the error even when every feature's own distribution stays the same.
+
+Why this and not a domain classifier (a model told to tell reference from current rows):
+the error is a sum and a count, so a block's part merges with the rest of the sketch, is
+counted in the same pass over the data and needs no second model trained per run. It
+says nothing about which feature changed (the per-feature metrics do), but it catches
+changes of correlation that they cannot see.
+
+Missing values: null, NaN and +-inf are imputed by the reference mean (NannyML's choice),
+i.e. 0 once standardised, so a row with missing values is measured on the rest of its
+features. Categorical features are left out of the PCA: their drift is what the
+per-feature metrics see, and one-hot columns would weigh the PCA by how many categories
+there are.
+
+The threshold has a meaning through the reference's own spread: its rows are cut, in
+order, into ``chunks`` chunks and the mean error of each is measured; the band is the
+reference mean +- ``sigmas`` standard deviations of those chunk means. A current sample
+smaller than a chunk is noisier: the band widens by sqrt(chunk rows / current rows).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+# Rows standardised and projected at a time (bounds the working memory to a few MB).
+ROWS_PER_PIECE = 1 << 15
+METRIC = "pca_reconstruction_error"
+
+
+@dataclass
+class Reconstruction:
+    """The reference's PCA and, like any sketch, the error sum and rows counted over it.
+
+    Fixed by the reference: ``features``, ``mean``, ``scale``, ``components`` (every
+    principal axis, strongest first, one per row), ``explained`` (their variances), ``kept``
+    (how many are kept), ``variance`` (the share asked for), ``chunk_rows``, ``chunk_mean``
+    and ``chunk_std`` (the mean and standard deviation of the chunk means). Counted:
+    ``error_sum`` and ``rows``; merging adds them, so a merged mean equals the one-shot mean
+    to float rounding (the sums are added in another order: a relative difference of a few
+    times 1e-16 per merge).
+    """
+
+    features: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    components: np.ndarray
+    explained: np.ndarray
+    kept: int
+    variance: float
+    chunk_rows: int
+    chunk_mean: float
+    chunk_std: float
+    error_sum: float = 0.0
+    rows: int = 0
+
+    @property
+    def error(self) -> float:
+        """Mean reconstruction error of the rows counted (NaN without any)."""
+        return self.error_sum / self.rows if self.rows else math.nan
+
+    def band(self, rows: int, sigmas: float) -> tuple[float, float]:
+        """The (lower, upper) alert thresholds for the mean error of ``rows`` rows."""
+        width = sigmas * self.chunk_std * math.sqrt(max(1.0, self.chunk_rows / rows))
+        return self.chunk_mean - width, self.chunk_mean + width
+
+    def empty(self) -> Reconstruction:
+        """The same PCA with nothing counted."""
+        return replace(self, error_sum=0.0, rows=0)
+
+    def merge(self, other: Reconstruction) -> Reconstruction:
+        """Errors of both parts together; both must come from one reference."""
+        return replace(self, error_sum=self.error_sum + other.error_sum, rows=self.rows + other.rows)
+
+    def same_reference(self, other: Reconstruction) -> bool:
+        """True when ``other`` was counted over this PCA."""
+        return self.features == other.features and np.array_equal(self.components, other.components)
+
+    def errors(self, columns: list[np.ndarray]) -> np.ndarray:
+        """Per row, the reconstruction error of the columns of ``features`` (float32 or float64)."""
+        residual_axes = self.components[self.kept :]
+        rows = columns[0].size if columns else 0
+        out = np.empty(rows)
+        z = np.empty((len(columns), min(rows, ROWS_PER_PIECE)))
+        for start in range(0, rows, ROWS_PER_PIECE):
+            stop = min(start + ROWS_PER_PIECE, rows)
+            piece = z[:, : stop - start]
+            for j, x in enumerate(columns):
+                np.subtract(x[start:stop], self.mean[j], out=piece[j])
+                piece[j] /= self.scale[j]
+                piece[j][~np.isfinite(x[start:stop])] = 0.0  # missing: the reference mean
+            # the distance to the kept components' span is the norm along the other axes
+            out[start:stop] = np.sqrt(np.square(residual_axes @ piece).sum(axis=0))
+        return out
+
+    def count(self, columns: list[np.ndarray]) -> Reconstruction:
+        """The error sum and rows of ``columns`` over this PCA."""
+        with np.errstate(over="ignore", invalid="ignore"):  # values near the float range: an infinite error
+            total = float(self.errors(columns).sum())
+        return replace(self, error_sum=total, rows=columns[0].size if columns else 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (floats round-trip exactly)."""
+        return {
+            "method": METRIC,
+            "features": self.features,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "components": self.components.tolist(),
+            "explained": self.explained.tolist(),
+            "kept": self.kept,
+            "variance": self.variance,
+            "chunk_rows": self.chunk_rows,
+            "chunk_mean": self.chunk_mean,
+            "chunk_std": self.chunk_std,
+            "error_sum": self.error_sum if math.isfinite(self.error_sum) else str(self.error_sum),
+            "rows": self.rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reconstruction:
+        """Inverse of ``to_dict``."""
+        data = {k: v for k, v in data.items() if k != "method"}
+        for key in ("mean", "scale", "components", "explained"):
+            data[key] = np.array(data[key], np.float64)
+        data["error_sum"] = float(data["error_sum"])
+        return cls(**data)
+
+
+def fit(features: list[str], matrix: np.ndarray, variance: float, chunks: int) -> Reconstruction:
+    """The reference PCA of ``matrix`` (rows x ``features``, missing values as NaN or
+    +-inf), its chunk statistics, and its own errors counted."""
+    finite = np.isfinite(matrix)
+    counts = finite.sum(axis=0)
+    mean = np.where(finite, matrix, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    imputed = np.where(finite, matrix, mean)
+    scale = imputed.std(axis=0)
+    scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0  # constant: not scaled (as sklearn)
+    z = (imputed - mean) / scale
+    explained, axes = np.linalg.eigh(z.T @ z / max(len(z) - 1, 1))
+    order = np.argsort(explained)[::-1]
+    explained, components = np.clip(explained[order], 0.0, None), axes[:, order].T
+    share = np.cumsum(explained) / explained.sum() if explained.sum() > 0 else np.ones_like(explained)
+    kept = min(int(np.searchsorted(share, variance, side="right")) + 1, len(features) - 1)
+    model = Reconstruction(list(features), mean, scale, components, explained, kept, variance, 0, 0.0, 0.0)
+    errors = model.errors(list(matrix.T))
+    chunk_rows = max(1, len(errors) // chunks)
+    chunk_means = [part.mean() for part in np.array_split(errors, max(1, len(errors) // chunk_rows))]
+    chunk_std = float(np.std(chunk_means, ddof=1)) if len(chunk_means) > 1 else 0.0
+    return replace(
+        model,
+        chunk_rows=chunk_rows,
+        chunk_mean=float(np.mean(chunk_means)),
+        chunk_std=chunk_std,
+        error_sum=float(errors.sum()),
+        rows=len(errors),
+    )
