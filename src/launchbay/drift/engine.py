@@ -12,9 +12,9 @@ from launchbay.drift.checks import require_features, require_rows, require_value
 from launchbay.drift.config import MonitorConfig
 from launchbay.drift.counting import sketch
 from launchbay.drift.dataset import sketch_dataset
+from launchbay.drift.multivariate import METRIC
 from launchbay.drift.profile import FEW_VALUES, NUMERIC, DatasetProfile, FeatureProfile
 from launchbay.drift.reference import build_reference, build_reference_dataset
-from launchbay.drift.multivariate import METRIC
 from launchbay.drift.result import DriftResult, MetricRow, MultivariateRow
 from launchbay.errors import LaunchbayError
 
