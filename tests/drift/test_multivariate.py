@@ -104,7 +104,7 @@ def test_the_reconstruction_error_equals_scikit_learns(pair, variance):
     reference, current = pair
     d = reference.shape[1]
     assume(np.isfinite(reference).sum(axis=0).min() >= 2)
-    model = fit([f"x{j}" for j in range(d)], reference, variance, chunks=4)
+    model = fit([f"x{j}" for j in range(d)], list(reference.T), variance, chunks=4)
     gaps = np.abs(np.diff(model.explained)) / model.explained.max()
     assume(gaps[model.kept - 1] > 1e-6)  # a tie at the cut leaves the kept span undetermined
     imputed = np.where(np.isfinite(reference), reference, np.nan)

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-# Rows standardised and projected at a time (bounds the working memory to a few MB).
-ROWS_PER_PIECE = 1 << 15
 METRIC = "pca_reconstruction_error"
+# Rows standardised at a time while fitting (bounds the working memory).
+ROWS_PER_PIECE = 1 << 16
 
 
 @dataclass
@@ -90,20 +90,13 @@ class Reconstruction:
 
     def errors(self, columns: list[np.ndarray]) -> np.ndarray:
         """Per row, the reconstruction error of the columns of ``features`` (float32 or float64)."""
-        residual_axes = self.components[self.kept :]
+        from numba import get_num_threads
+
+        from launchbay.drift.reconstruction import TILE, reconstruction_errors
+
         rows = columns[0].size if columns else 0
-        out = np.empty(rows)
-        z = np.empty((len(columns), min(rows, ROWS_PER_PIECE)))
-        for start in range(0, rows, ROWS_PER_PIECE):
-            stop = min(start + ROWS_PER_PIECE, rows)
-            piece = z[:, : stop - start]
-            for j, x in enumerate(columns):
-                np.subtract(x[start:stop], self.mean[j], out=piece[j])
-                piece[j] /= self.scale[j]
-                piece[j][~np.isfinite(x[start:stop])] = 0.0  # missing: the reference mean
-            # the distance to the kept components' span is the norm along the other axes
-            out[start:stop] = np.sqrt(np.square(residual_axes @ piece).sum(axis=0))
-        return out
+        tasks = min(get_num_threads(), -(-rows // (4 * TILE)))
+        return reconstruction_errors(columns, self.mean, self.scale, self.components, self.kept, tasks)
 
     def count(self, columns: list[np.ndarray]) -> Reconstruction:
         """The error sum and rows of ``columns`` over this PCA."""
@@ -139,31 +132,33 @@ class Reconstruction:
         return cls(**data)
 
 
-def fit(features: list[str], matrix: np.ndarray, variance: float, chunks: int) -> Reconstruction:
-    """The reference PCA of ``matrix`` (rows x ``features``, missing values as NaN or
-    +-inf), its chunk statistics, and its own errors counted."""
-    finite = np.isfinite(matrix)
-    counts = finite.sum(axis=0)
-    mean = np.where(finite, matrix, 0.0).sum(axis=0) / np.maximum(counts, 1)
-    imputed = np.where(finite, matrix, mean)
-    scale = imputed.std(axis=0)
+def fit(features: list[str], columns: list[np.ndarray], variance: float, chunks: int) -> Reconstruction:
+    """The reference PCA of ``columns`` (one per feature, missing values as NaN or +-inf),
+    its chunk statistics, and its own errors counted."""
+    finite = [np.isfinite(x) for x in columns]
+    mean = np.array([x.mean(where=ok) if ok.any() else 0.0 for x, ok in zip(columns, finite)])
+    scale = np.array([np.sqrt(np.square(x - m, where=ok, out=np.zeros(x.size)).mean()) for x, ok, m in zip(columns, finite, mean)])
     scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0  # constant: not scaled (as sklearn)
-    z = (imputed - mean) / scale
-    explained, axes = np.linalg.eigh(z.T @ z / max(len(z) - 1, 1))
+    rows = columns[0].size
+    gram = np.zeros((len(columns), len(columns)))
+    for start in range(0, rows, ROWS_PER_PIECE):
+        piece = slice(start, start + ROWS_PER_PIECE)
+        z = np.column_stack([np.where(ok[piece], x[piece] - m, 0.0) / s for x, ok, m, s in zip(columns, finite, mean, scale)])
+        gram += z.T @ z
+    explained, axes = np.linalg.eigh(gram / max(rows - 1, 1))
     order = np.argsort(explained)[::-1]
-    explained, components = np.clip(explained[order], 0.0, None), axes[:, order].T
+    explained, components = np.clip(explained[order], 0.0, None), np.ascontiguousarray(axes[:, order].T)
     share = np.cumsum(explained) / explained.sum() if explained.sum() > 0 else np.ones_like(explained)
     kept = min(int(np.searchsorted(share, variance, side="right")) + 1, len(features) - 1)
     model = Reconstruction(list(features), mean, scale, components, explained, kept, variance, 0, 0.0, 0.0)
-    errors = model.errors(list(matrix.T))
-    chunk_rows = max(1, len(errors) // chunks)
-    chunk_means = [part.mean() for part in np.array_split(errors, max(1, len(errors) // chunk_rows))]
-    chunk_std = float(np.std(chunk_means, ddof=1)) if len(chunk_means) > 1 else 0.0
+    errors = model.errors(columns)
+    chunk_rows = max(1, rows // chunks)
+    chunk_means = [part.mean() for part in np.array_split(errors, max(1, rows // chunk_rows))]
     return replace(
         model,
         chunk_rows=chunk_rows,
         chunk_mean=float(np.mean(chunk_means)),
-        chunk_std=chunk_std,
+        chunk_std=float(np.std(chunk_means, ddof=1)) if len(chunk_means) > 1 else 0.0,
         error_sum=float(errors.sum()),
-        rows=len(errors),
+        rows=rows,
     )

@@ -178,10 +178,10 @@ class ReferenceBuilder:
         if not self.multivariate:
             return None
         if self.rate is None:
-            matrix = np.column_stack([self._kept(name) for name in self.numeric])
+            columns = [self._kept(name) for name in self.numeric]
         else:
-            matrix = np.concatenate(self.rows_kept or [np.empty((0, len(self.numeric)))])
-        return fit(self.numeric, matrix, self.config.multivariate_variance, self.config.multivariate_chunks)
+            columns = list(np.concatenate(self.rows_kept or [np.empty((0, len(self.numeric)))]).T)
+        return fit(self.numeric, columns, self.config.multivariate_variance, self.config.multivariate_chunks)
 
     def _skeleton(self, name: str, kind: str) -> FeatureProfile:
         """The categorical profile, or the numeric one with its edges and nothing counted."""
