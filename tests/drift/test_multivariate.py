@@ -17,6 +17,7 @@ from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, comp
 from launchbay.drift.multivariate import METRIC, fit
 from launchbay.drift.reference import build_reference_dataset
 from launchbay.errors import LaunchbayError
+from launchbay.report import write_report
 
 
 def correlated(n: int, rho: float, seed: int, *, missing: float = 0.0) -> pd.DataFrame:
@@ -205,7 +206,7 @@ def test_the_setting_turns_it_off_and_needs_two_numeric_features():
         MonitorConfig(multivariate_variance=1.0)
 
 
-def test_the_result_shows_the_row_in_the_table_and_the_summary():
+def test_the_result_shows_the_row_in_the_table_the_summary_and_the_report(tmp_path):
     result = compare(correlated(3000, 0.8, 13), correlated(3000, -0.8, 14))
     console = Console(record=True, width=200)
     console.print(result.render())
@@ -217,5 +218,8 @@ def test_the_result_shows_the_row_in_the_table_and_the_summary():
     mv = summary["multivariate"]
     assert mv["drifted"] is True and mv["features"] == ["a", "b", "gamma", "uniform", "count"]
     assert mv["lower"] < mv["reference"] < mv["upper"] < mv["value"]
+    page = write_report(result, tmp_path / "report.html").read_text()
+    assert "0 of 6 features drifted (0%), multivariate drift: dataset drift" in page
+    assert f'<td>{METRIC}</td><td class="num">{result.multivariate.value:.4g}</td>' in page
     calm = compare(correlated(3000, 0.8, 13), correlated(3000, 0.8, 15))
     assert calm.verdict == "no drift" and calm.to_dict()["multivariate"]["drifted"] is False
