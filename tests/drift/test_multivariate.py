@@ -109,7 +109,7 @@ def test_the_reconstruction_error_equals_scikit_learns(pair, variance):
     gaps = np.abs(np.diff(model.explained)) / model.explained.max()
     assume(gaps[model.kept - 1] > 1e-6)  # a tie at the cut leaves the kept span undetermined
     imputed = np.where(np.isfinite(reference), reference, np.nan)
-    z = (np.where(np.isnan(imputed), np.nanmean(imputed, axis=0), imputed) - model.mean) / model.scale
+    z = (np.where(np.isnan(imputed), np.nanmean(imputed, axis=0), imputed) / model.unit - model.mean) / model.scale
     chosen = PCA(n_components=variance, svd_solver="full").fit(z).n_components_
     assert model.kept == min(chosen, d - 1)
     for data in (reference, current):
@@ -126,7 +126,8 @@ def test_a_missing_value_counts_as_the_reference_mean():
     holes = rows.copy()
     holes[::3, 0], holes[1::3, 2], holes[2::3, 4] = np.nan, np.inf, -np.inf
     filled = rows.copy()
-    filled[::3, 0], filled[1::3, 2], filled[2::3, 4] = model.mean[0], model.mean[2], model.mean[4]
+    means = model.mean * model.unit
+    filled[::3, 0], filled[1::3, 2], filled[2::3, 4] = means[0], means[2], means[4]
     np.testing.assert_allclose(model.errors(list(holes.T)), model.errors(list(filled.T)), rtol=1e-12)
     assert not np.allclose(model.errors(list(holes.T)), model.errors(list(rows.T)))
     # float32 columns (counted as they are) give the float64 result of their values
@@ -171,7 +172,7 @@ def test_a_profile_round_trips_through_json():
     reference = build_reference(correlated(3000, 0.8, 7, missing=0.05))
     back = DatasetProfile.from_json(reference.to_json())
     a, b = reference.multivariate, back.multivariate
-    for key in ("mean", "scale", "components", "explained"):
+    for key in ("unit", "mean", "scale", "components", "explained"):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
     for key in ("features", "kept", "variance", "chunk_rows", "chunk_mean", "chunk_std", "error_sum", "rows"):
         assert getattr(a, key) == getattr(b, key), key

@@ -44,7 +44,10 @@ ROWS_PER_PIECE = 1 << 16
 class Reconstruction:
     """The reference's PCA and, like any sketch, the error sum and rows counted over it.
 
-    Fixed by the reference: ``features``, ``mean``, ``scale``, ``components`` (every
+    Fixed by the reference: ``features``; ``unit``, ``mean`` and ``scale``, which standardise
+    a value x as (x / unit - mean) / scale: ``unit`` is a power of two near the feature's
+    largest magnitude, so that neither huge nor subnormal values overflow, ``mean`` and
+    ``scale`` are in units of it; ``components`` (every
     principal axis, strongest first, one per row), ``explained`` (their variances), ``kept``
     (how many are kept), ``variance`` (the share asked for), ``chunk_rows``, ``chunk_mean``
     and ``chunk_std`` (the mean and standard deviation of the chunk means). Counted:
@@ -54,6 +57,7 @@ class Reconstruction:
     """
 
     features: list[str]
+    unit: np.ndarray
     mean: np.ndarray
     scale: np.ndarray
     components: np.ndarray
@@ -96,7 +100,7 @@ class Reconstruction:
 
         rows = columns[0].size if columns else 0
         tasks = min(get_num_threads(), -(-rows // (4 * TILE)))
-        return reconstruction_errors(columns, self.mean, self.scale, self.components, self.kept, tasks)
+        return reconstruction_errors(columns, 1.0 / self.unit, self.mean, self.scale, self.components, self.kept, tasks)
 
     def count(self, columns: list[np.ndarray]) -> Reconstruction:
         """The error sum and rows of ``columns`` over this PCA."""
@@ -109,6 +113,7 @@ class Reconstruction:
         return {
             "method": METRIC,
             "features": self.features,
+            "unit": self.unit.tolist(),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "components": self.components.tolist(),
@@ -116,9 +121,9 @@ class Reconstruction:
             "kept": self.kept,
             "variance": self.variance,
             "chunk_rows": self.chunk_rows,
-            "chunk_mean": self.chunk_mean,
-            "chunk_std": self.chunk_std,
-            "error_sum": self.error_sum if math.isfinite(self.error_sum) else str(self.error_sum),
+            "chunk_mean": _number(self.chunk_mean),
+            "chunk_std": _number(self.chunk_std),
+            "error_sum": _number(self.error_sum),
             "rows": self.rows,
         }
 
@@ -126,9 +131,10 @@ class Reconstruction:
     def from_dict(cls, data: dict[str, Any]) -> Reconstruction:
         """Inverse of ``to_dict``."""
         data = {k: v for k, v in data.items() if k != "method"}
-        for key in ("mean", "scale", "components", "explained"):
+        for key in ("unit", "mean", "scale", "components", "explained"):
             data[key] = np.array(data[key], np.float64)
-        data["error_sum"] = float(data["error_sum"])
+        for key in ("chunk_mean", "chunk_std", "error_sum"):
+            data[key] = float(data[key])
         return cls(**data)
 
 
@@ -136,21 +142,22 @@ def fit(features: list[str], columns: list[np.ndarray], variance: float, chunks:
     """The reference PCA of ``columns`` (one per feature, missing values as NaN or +-inf),
     its chunk statistics, and its own errors counted."""
     finite = [np.isfinite(x) for x in columns]
-    mean = np.array([x.mean(where=ok) if ok.any() else 0.0 for x, ok in zip(columns, finite)])
-    scale = np.array([np.sqrt(np.square(x - m, where=ok, out=np.zeros(x.size)).mean()) for x, ok, m in zip(columns, finite, mean)])
+    unit = np.array([_unit(x, ok) for x, ok in zip(columns, finite)])
+    mean = np.array([(x / u).mean(where=ok) if ok.any() else 0.0 for x, ok, u in zip(columns, finite, unit)])
+    scale = np.array([np.sqrt(np.square(x / u - m, where=ok, out=np.zeros(x.size)).mean()) for x, ok, u, m in zip(columns, finite, unit, mean)])
     scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0  # constant: not scaled (as sklearn)
     rows = columns[0].size
     gram = np.zeros((len(columns), len(columns)))
     for start in range(0, rows, ROWS_PER_PIECE):
         piece = slice(start, start + ROWS_PER_PIECE)
-        z = np.column_stack([np.where(ok[piece], x[piece] - m, 0.0) / s for x, ok, m, s in zip(columns, finite, mean, scale)])
+        z = np.column_stack([np.where(ok[piece], x[piece] / u - m, 0.0) / s for x, ok, u, m, s in zip(columns, finite, unit, mean, scale)])
         gram += z.T @ z
     explained, axes = np.linalg.eigh(gram / max(rows - 1, 1))
     order = np.argsort(explained)[::-1]
     explained, components = np.clip(explained[order], 0.0, None), np.ascontiguousarray(axes[:, order].T)
     share = np.cumsum(explained) / explained.sum() if explained.sum() > 0 else np.ones_like(explained)
     kept = min(int(np.searchsorted(share, variance, side="right")) + 1, len(features) - 1)
-    model = Reconstruction(list(features), mean, scale, components, explained, kept, variance, 0, 0.0, 0.0)
+    model = Reconstruction(list(features), unit, mean, scale, components, explained, kept, variance, 0, 0.0, 0.0)
     errors = model.errors(columns)
     chunk_rows = max(1, rows // chunks)
     chunk_means = [part.mean() for part in np.array_split(errors, max(1, rows // chunk_rows))]
@@ -162,3 +169,15 @@ def fit(features: list[str], columns: list[np.ndarray], variance: float, chunks:
         error_sum=float(errors.sum()),
         rows=rows,
     )
+
+
+def _unit(x: np.ndarray, finite: np.ndarray) -> float:
+    """A power of two at or just above the largest finite magnitude of ``x``, within 2**-1000 and 2**1000."""
+    top = np.abs(x, where=finite, out=np.zeros(x.size)).max(initial=0.0)
+    exponent = int(np.frexp(top)[1]) if top > 0 else 0
+    return math.ldexp(1.0, min(max(exponent, -1000), 1000))
+
+
+def _number(x: float) -> float | str:
+    """A float for JSON: as it is when finite, else its text."""
+    return float(x) if math.isfinite(x) else str(float(x))
