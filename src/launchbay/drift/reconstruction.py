@@ -25,7 +25,7 @@ def reconstruction_errors(
     # the kernel reads the arrays by address: they stay referenced here until it returns
     columns = [np.ascontiguousarray(x, np.float32 if x.dtype == np.float32 else np.float64) for x in columns]
     table = np.array([(x.ctypes.data, x.size, x.itemsize) for x in columns], np.int64).reshape(-1, 3)
-    rows = columns[0].size if columns else 0
+    rows = columns[0].size
     basis = np.ascontiguousarray(components, np.float64)
     parameters = np.array([per_unit, mean, scale], np.float64).reshape(3, -1)
     return _errors(table, rows, parameters, basis, kept, max(1, tasks))
