@@ -147,8 +147,8 @@ def fit(features: list[str], columns: list[np.ndarray], variance: float, chunks:
     gram = np.zeros((len(columns), len(columns)))
     for start in range(0, rows, ROWS_PER_PIECE):
         piece = slice(start, start + ROWS_PER_PIECE)
-        z = np.column_stack([np.where(ok[piece], x[piece] / u - m, 0.0) / s for x, ok, u, m, s in zip(columns, finite, unit, mean, scale)])
-        gram += z.T @ z
+        z = np.stack([np.where(ok[piece], x[piece] / u - m, 0.0) / s for x, ok, u, m, s in zip(columns, finite, unit, mean, scale)])
+        gram += z @ z.T
     explained, axes = np.linalg.eigh(gram / max(rows - 1, 1))
     order = np.argsort(explained)[::-1]
     explained, components = np.clip(explained[order], 0.0, None), np.ascontiguousarray(axes[:, order].T)
