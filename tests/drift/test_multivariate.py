@@ -64,6 +64,19 @@ def test_no_false_alarm_on_fresh_samples_of_the_reference_distribution(reference
         assert row.lower < row.reference < row.upper
 
 
+def test_the_false_alarm_rate_is_the_stated_one():
+    """A current sample of a chunk's rows leaves the 3-sigma band about 1.9% of the time (see the module)."""
+    mix = np.array([[1.0, 0.8, 0.0, 0.0], [0.0, 0.6, 0.0, 0.0], [0.0, 0.0, 1.0, 0.3], [0.0, 0.0, 0.0, 1.0]])
+    trials, alarms = 150, 0
+    for seed in range(trials):
+        rng = np.random.default_rng(seed)
+        model = fit(list("abcd"), list((rng.normal(size=(2000, 4)) @ mix).T), 0.65, chunks=10)
+        current = model.count(list((rng.normal(size=(model.chunk_rows, 4)) @ mix).T))
+        lower, upper = model.band(current.rows, 3.0)
+        alarms += not lower <= current.error <= upper
+    assert alarms <= 0.06 * trials  # 1.9% expected: 2.9 of 150; 9 or fewer with a probability of 99.9%
+
+
 def sklearn_errors(train: np.ndarray, test: np.ndarray, components: int) -> np.ndarray:
     """Reconstruction errors by scikit-learn: mean imputation, standard scaling, PCA."""
     from sklearn.decomposition import PCA
