@@ -133,7 +133,8 @@ class ReferenceBuilder:
 
     def part(self, block: pa.Table) -> BlockPart:
         """What ``block`` adds (computed where the block is): its category counts and its
-        numeric values, NaN for missing ones, or with ``sampled`` a seeded share of its finite ones."""
+        numeric values, NaN for missing ones, or with ``sampled`` a seeded share of its finite ones
+        and, for the multivariate part, the same share of its rows, missing values kept."""
         counted = category_counts([block.column(name) for name in self.categorical])
         values = {name: column_values(block.column(name), name) for name in self.numeric}
         rows = None
