@@ -5,8 +5,9 @@
 
 One process, the same data: ``sketch`` over a reference without the multivariate part
 (the per-feature sketch alone, the baseline), the same with it, and the reconstruction
-error alone; each the best of ``--repeat`` runs after a warm-up. Also times fitting the
-reference PCA against ``build_reference`` without it.
+error alone; each the best of ``--repeat`` rounds after a warm-up, the three taken in turn
+in every round so that a busy machine slows them alike. Also times ``build_reference``
+with the PCA against without it (best of 2).
 """
 
 from __future__ import annotations
@@ -28,20 +29,17 @@ def make_data(rows: int, features: int, seed: int, dtype: str) -> pa.Table:
     return pa.table({f"num_{j}": mixed[:, j].astype(dtype) for j in range(features)})
 
 
-def best_of(fn, repeat: int) -> float:
-    fn()  # warm-up: numba compiles, caches fill
-    times = []
+def best_of(fns: list, repeat: int) -> list[float]:
+    """The best time of each function over ``repeat`` rounds, one call of each per round."""
+    for fn in fns:
+        fn()  # warm-up: numba compiles, caches fill
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def once(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best
 
 
 def main() -> None:
@@ -55,16 +53,16 @@ def main() -> None:
     reference_data = make_data(args.rows, args.features, 0, args.dtype)
     current = make_data(args.rows, args.features, 1, args.dtype)
     config = MonitorConfig(mode="sketch", device="cpu")
-    plain = build_reference(reference_data, MonitorConfig(mode="sketch", device="cpu", multivariate=False))
-    reference = build_reference(reference_data, config)
+    off = MonitorConfig(mode="sketch", device="cpu", multivariate=False)
+    plain, reference = build_reference(reference_data, off), build_reference(reference_data, config)
     model = reference.multivariate
     columns = [current.column(name).chunk(0).to_numpy() for name in model.features]
 
-    fit_plain = min(once(lambda: build_reference(reference_data, MonitorConfig(mode="sketch", device="cpu", multivariate=False))) for _ in range(2))
-    fit_with = min(once(lambda: build_reference(reference_data, config)) for _ in range(2))
-    alone = best_of(lambda: sketch(current, plain, device="cpu"), args.repeat)
-    both = best_of(lambda: sketch(current, reference, device="cpu"), args.repeat)
-    error = best_of(lambda: model.count(columns), args.repeat)
+    fit_plain, fit_with = best_of([lambda: build_reference(reference_data, off), lambda: build_reference(reference_data, config)], 2)
+    alone, both, error = best_of(
+        [lambda: sketch(current, plain, device="cpu"), lambda: sketch(current, reference, device="cpu"), lambda: model.count(columns)],
+        args.repeat,
+    )
 
     values = args.rows * args.features
     print(f"{args.rows:,} rows x {args.features} {args.dtype} features; PCA keeps {model.kept} of {args.features} components")
