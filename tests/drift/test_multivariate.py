@@ -231,7 +231,7 @@ def test_the_result_shows_the_row_in_the_table_the_summary_and_the_report(tmp_pa
     summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     mv = summary["multivariate"]
     assert mv["drifted"] is True and mv["features"] == ["a", "b", "gamma", "uniform", "count"]
-    assert mv["lower"] < mv["reference"] < mv["upper"] < mv["value"]
+    assert mv["lower"] < mv["reference"] < mv["upper"] == mv["threshold"] < mv["value"]
     page = write_report(result, tmp_path / "report.html").read_text()
     assert "0 of 6 features drifted (0%), multivariate drift: dataset drift" in page
     assert f'<td>{METRIC}</td><td class="num">{result.multivariate.value:.4g}</td>' in page

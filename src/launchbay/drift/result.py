@@ -225,8 +225,10 @@ def _nonfinite(feature: FeatureProfile) -> dict[str, int | None]:
 
 
 def _multivariate_dict(row: MultivariateRow) -> dict[str, Any]:
+    """The row for the summary; ``threshold`` is the upper end of the band, the one a drift
+    usually crosses (for readers of one threshold per metric, such as the trend page)."""
     numbers = {key: _finite(getattr(row, key)) for key in ("value", "reference", "lower", "upper")}
-    return {**asdict(row), "features": list(row.features), **numbers}
+    return {**asdict(row), "features": list(row.features), **numbers, "threshold": numbers["upper"]}
 
 
 def _finite(value: float | None) -> float | None:
