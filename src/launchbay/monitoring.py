@@ -37,7 +37,7 @@ def publish(ctx: RunContext, version: ModelVersion, result: DriftResult, device:
         report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend))
         ctx.console.print(f"report: {report_path}")
     summary = {**result.to_dict(), "device": device, "report": report_path}
-    if result.drifted_features:
+    if result.drifted_features or result.dataset_drift:  # a multivariate drift alone is drift too
         summary["alerts"] = alert(ctx, result, version, report_path)
     return summary
 
