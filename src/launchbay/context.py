@@ -84,7 +84,10 @@ def validate(cfg: DictConfig, manager: PluginManager) -> None:
         except LaunchbayError as exc:
             raise LaunchbayError(f"{key}: {exc}") from None
     for name, values in cfg.alerts.items():
-        component_settings(manager, "alert", {"name": name, **(values or {})})
+        try:
+            component_settings(manager, "alert", {"name": name, **(values or {})})
+        except LaunchbayError as exc:
+            raise LaunchbayError(f"alerts.{name}: {exc}") from None
     monitor = sections["monitor"]
     named = {"monitor.metrics": monitor.metrics, **{f"monitor.features.{f}": names for f, names in monitor.features.items()}}
     for key, metrics in named.items():
@@ -184,7 +187,7 @@ class RunContext:
 
         if record:
             self.warnings.append(line)
-        self.console.print("[yellow]warning:[/]", escape(line))
+        self.console.print("[yellow]warning:[/]", escape(line), soft_wrap=True)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
