@@ -313,7 +313,8 @@ def test_a_job_that_selects_a_broken_or_clashing_plugin_fails_in_one_line(broken
         "so neither provides it: disable one (plugins.disable=[twin_b] or LAUNCHBAY_DISABLE_PLUGINS=twin_b)"
     )
     warnings = [line for line in twin.stderr.splitlines() if line.startswith("launchbay: warning:")]
-    assert f"launchbay: warning: plugin 'raising' ({PACKAGE}) is broken and left out: launchbay_data_sources raised ValueError: no warehouse configured" in warnings
+    raising = "launchbay_data_sources raised ValueError: no warehouse configured"
+    assert f"launchbay: warning: plugin 'raising' ({PACKAGE}) is broken and left out: {raising}" in warnings
     assert len(warnings) == len(set(warnings)) == 9  # each once, though the run built its managers twice
     only_raising = cli("run", "job=train", "data=warehouse", cwd=tmp_path, path=broken_site, LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD="1")
     assert error_line(only_raising).startswith("launchbay: error: config: Could not find 'data/warehouse' (available: ")
@@ -321,7 +322,8 @@ def test_a_job_that_selects_a_broken_or_clashing_plugin_fails_in_one_line(broken
     assert error_line(named) == (
         f"launchbay: error: plugins.modules: plugin 'raising' ({PACKAGE}) is broken: launchbay_data_sources raised ValueError: no warehouse configured"
     )
-    alert = cli("run", "job=train", "+alerts.pager.url=x", cwd=tmp_path, path=broken_site, LAUNCHBAY_DISABLE_PLUGINS="bare,misspelt,unimportable,unmarked,wrong_args")
+    others = "bare,misspelt,unimportable,unmarked,wrong_args"
+    alert = cli("run", "job=train", "+alerts.pager.url=x", cwd=tmp_path, path=broken_site, LAUNCHBAY_DISABLE_PLUGINS=others)
     assert error_line(alert) == (
         "launchbay: error: alerts.pager: unknown alert 'pager' (available: console, jsonl, webhook); "
         f"broken: plugin 'raising' ({PACKAGE}): launchbay_data_sources raised ValueError: no warehouse configured; "

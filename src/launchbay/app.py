@@ -98,7 +98,7 @@ def start_job(ctx: RunContext) -> None:
 def job_failed(ctx: RunContext, error: BaseException) -> None:
     """``launchbay_job_failed``; a plugin failing in it is a warning: the run's own error is what the user sees."""
     for failure in ctx.manager.notify("launchbay_job_failed", job=ctx.cfg.job.name, run_id=ctx.run_id, error=error):
-        ctx.warn(str(failure), record=False)
+        ctx.warn(str(failure), record=False, error=failure.error)
 
 
 def write_summary(ctx: RunContext, summary: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
 from launchbay.drift.config import Device, MonitorConfig
 from launchbay.drift.device import require_cluster_gpu
-from launchbay.errors import LaunchbayError, root_cause
+from launchbay.errors import LaunchbayError, debugging, root_cause
 from launchbay.masking import masked
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
@@ -179,12 +180,14 @@ class RunContext:
         """Tell the plugins' lifecycle hook ``hook`` of something committed (a model registered, a
         batch scored, drift found): a plugin failing in it is a warning, and the run stands."""
         for failure in self.manager.notify(hook, **kwargs):
-            self.warn(f"{failure}; the run's outputs stand")
+            self.warn(f"{failure}; the run's outputs stand", error=failure.error)
 
-    def warn(self, line: str, record: bool = True) -> None:
-        """Print a warning; ``record``: also in ``summary.json`` (``warnings``)."""
+    def warn(self, line: str, record: bool = True, error: BaseException | None = None) -> None:
+        """Print a warning (and the traceback of ``error`` when debugging); ``record``: also in ``summary.json`` (``warnings``)."""
         from rich.markup import escape
 
+        if error is not None and debugging():
+            traceback.print_exception(error)
         if record:
             self.warnings.append(line)
         self.console.print("[yellow]warning:[/]", escape(line), soft_wrap=True)

@@ -330,8 +330,6 @@ class PluginManager(pluggy.PluginManager):
             try:
                 self.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
             except Exception as exc:
-                if debugging():
-                    traceback.print_exception(exc)
                 failures.append(HookFailure(self.plugins[impl.plugin_name], hook, exc))
         return failures
 
