@@ -232,6 +232,18 @@ def test_an_unimportable_module_named_by_a_run_fails_it_in_one_line():
         manager_for(PluginsConfig(modules=["no_such_module"]))
 
 
+def test_plugins_config_takes_the_shorthand_and_names_the_old_form(tmp_path):
+    from launchbay.app import compose_args
+
+    cfg = compose_args(["job=train", "plugins=[launchbay_webhook]", "plugins.disable=[testplugin]"])
+    assert (cfg.plugins.modules, cfg.plugins.disable, cfg.plugins.autoload) == (["launchbay_webhook"], ["testplugin"], True)
+    (tmp_path / "conf" / "job").mkdir(parents=True)
+    (tmp_path / "conf" / "job" / "old.yaml").write_text("# @package _global_\njob:\n  name: train\nplugins: [my_module]\n")
+    assert error_line(cli("run", "-cd", "conf", "job=old", cwd=tmp_path)) == (
+        "launchbay: error: config: plugins: a list of modules is the old form; write plugins: {modules: [...]} (plugins=[...] overrides still work)"
+    )
+
+
 # --- broken plugins --------------------------------------------------------------------
 
 
