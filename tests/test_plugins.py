@@ -407,7 +407,27 @@ def test_a_source_that_raises_is_one_line_naming_the_node_and_the_component(ray_
     assert str(raised.value) == "data (source 'ephemeral' of plugin flaky): FileNotFoundError: [Errno 2] No such file: '/data/missing.csv'"
 
 
+def test_a_sink_that_raises_is_one_line_naming_the_node_and_the_component(ray_session, modules):
+    sink = (
+        "from launchbay import hookimpl\nfrom launchbay.components import DataSink\n\n\n"
+        "def write(ds, path, cfg, filesystem):\n    raise OSError(28, 'No space left on device')\n\n\n"
+        "@hookimpl\ndef launchbay_data_sinks():\n    return [DataSink('full', write)]\n"
+    )
+    modules(ephemeral_source=SOURCE, full_disk=sink)
+    launchbay.run([*TRAIN, "data=ephemeral", "plugins=[ephemeral_source]"])
+    with pytest.raises(LaunchbayError) as raised:
+        launchbay.run(["job=score", "data@batch=ephemeral", "sink=full", "score.drift=false", "plugins=[ephemeral_source,full_disk]"])
+    assert str(raised.value).endswith("sink (sink 'full' of plugin full_disk): OSError: [Errno 28] No space left on device")
+
+
 # --- the hook contract -------------------------------------------------------------------
+
+
+def test_run_help_lists_no_alert_group(tmp_path):
+    shown = cli("run", "--help", cwd=tmp_path)
+    groups = shown.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    assert shown.returncode == 0 and re.search(r"^data: .*constant.*synthetic$", groups, re.M) and "\nsink: parquet\n" in groups
+    assert "alert" not in groups
 
 
 def test_every_hook_says_since_when_and_is_a_registration_or_lifecycle_hook():

@@ -48,8 +48,8 @@ def component_settings(manager: PluginManager, kind: Kind, node: Any) -> tuple[A
 
 @dataclass(frozen=True)
 class Guarded:
-    """A source's or sink's own callable (``read``, ``fragments``, ``write``, ``write_part``):
-    what it raises is one line naming the config node and the component (picklable, for workers)."""
+    """A source's or sink's own callable (``read``, ``fragments``, ``write``): what it raises is
+    one line naming the config node and the component."""
 
     function: Callable[..., Any]
     key: str  # the config node: data, batch, sink
@@ -58,13 +58,17 @@ class Guarded:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return self.function(*args, **kwargs)
-        except LaunchbayError as exc:  # launchbay's own errors already say what is wrong
-            raise LaunchbayError(f"{self.key}: {exc}") from exc
         except Exception as exc:
+            if any(cls.__module__.startswith("ray.") for cls in type(exc).__mro__):
+                raise  # a Ray task's failure (a lazy read inside a sink's write, say): the caller names it
+            if isinstance(exc, LaunchbayError):  # launchbay's own errors already say what is wrong
+                raise LaunchbayError(f"{self.key}: {exc}") from exc
             raise LaunchbayError(f"{self.key} ({self.component}): {root_cause(exc)}") from exc
 
 
-GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write", "write_part"))}
+# The callables the driver calls. ``write_part`` is not among them: it runs in a worker and pulls
+# the source's rows itself, so what it raises may be the source's (the scoring pass names the cause).
+GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write",))}
 
 
 def guarded(manager: PluginManager, kind: Kind, record: Any, key: str) -> Any:
