@@ -265,6 +265,30 @@ def test_each_broken_plugin_is_left_out_with_its_reason(broken):
     assert "mean_gap" not in manager.components("metric")
 
 
+def test_registration_hooks_that_return_the_wrong_thing_break_their_plugin(modules):
+    head = "from launchbay import hookimpl\nfrom launchbay.components import DataSource\n\n\n@hookimpl\n"
+    modules(
+        wrong_kind=head + "def launchbay_drift_metrics():\n    return [DataSource('x', read=print)]\n",
+        not_a_list=head + "def launchbay_data_sources():\n    return {'x': DataSource('x', read=print)}\n",
+        twice=head + "def launchbay_data_sources():\n    return [DataSource('x', read=print), DataSource('x', read=print)]\n",
+    )
+    manager = new_manager(["wrong_kind", "not_a_list", "twice"], autoload=False)
+    assert {name: manager.plugins[name].reason for name in ("wrong_kind", "not_a_list", "twice")} == {
+        "wrong_kind": "launchbay_drift_metrics returned a DataSource in its list, expected DriftMetric",
+        "not_a_list": "launchbay_data_sources returned dict, not a list of DataSource",
+        "twice": "launchbay_data_sources returned two records named 'x'",
+    }
+    assert "x" not in manager.components("data")
+
+
+def test_a_component_of_a_plugin_broken_in_another_hook_says_so(modules):
+    modules(half=SOURCE + "\n\n@hookimpl\ndef launchbay_drift_metrics():\n    raise ValueError('no metrics today')\n")
+    manager = new_manager(["half"], autoload=False)
+    with pytest.raises(PluginError) as raised:
+        manager.component("data", "ephemeral")
+    assert str(raised.value) == "data 'ephemeral' comes from plugin 'half', which is broken: launchbay_drift_metrics raised ValueError: no metrics today"
+
+
 def test_a_name_two_plugins_claim_is_left_out_of_both_and_built_ins_keep_theirs(broken):
     manager = new_manager()
     assert "twin" not in manager.components("data")

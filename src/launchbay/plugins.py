@@ -70,6 +70,10 @@ class PluginError(LaunchbayError):
     """A plugin is broken, clashes with another, or a name in the config is unknown."""
 
 
+class WrongReturn(Exception):
+    """A registration hook returned something else than a list of its records."""
+
+
 @dataclass
 class PluginsConfig:
     """``plugins.*`` of the config: which plugins a run loads (``plugins=[mod]`` is short for ``plugins.modules=[mod]``)."""
@@ -176,7 +180,7 @@ class PluginManager(pluggy.PluginManager):
             for impl in getattr(self.hook, hook_name).get_hookimpls():
                 try:
                     records = returned_records(impl.function(), hook_name, record_type)
-                except PluginError as exc:
+                except WrongReturn as exc:
                     self._break(impl.plugin_name, f"{hook_name} {exc}")
                     continue
                 except Exception as exc:
@@ -447,15 +451,15 @@ def returned_records(value: Any, hook: str, record_type: type[Component]) -> lis
     if value is None:
         return []
     if isinstance(value, Component):
-        raise PluginError(f"returned a bare {type(value).__name__} '{value.name}': return a list, [{expected}(...)]")
+        raise WrongReturn(f"returned a bare {type(value).__name__} '{value.name}': return a list, [{expected}(...)]")
     if not isinstance(value, list | tuple):
-        raise PluginError(f"returned {type(value).__name__}, not a list of {expected}")
+        raise WrongReturn(f"returned {type(value).__name__}, not a list of {expected}")
     names = set()
     for record in value:
         if not isinstance(record, record_type):
-            raise PluginError(f"returned a {type(record).__name__} in its list, expected {expected}")
+            raise WrongReturn(f"returned a {type(record).__name__} in its list, expected {expected}")
         if record.name in names:
-            raise PluginError(f"returned two records named '{record.name}'")
+            raise WrongReturn(f"returned two records named '{record.name}'")
         names.add(record.name)
     return list(value)
 
