@@ -45,12 +45,13 @@ from launchbay.components import DataSource
 @dataclass
 class RowsConfig:
     rows: int = 200
+    shift: float = 0.0  # added to x: drift
 
 
 def read(cfg):
     import ray.data
 
-    return ray.data.from_items([{"row_id": i, "x": float(i % 17), "z": float(i % 5), "label": i % 2} for i in range(cfg.rows)])
+    return ray.data.from_items([{"row_id": i, "x": i % 17 + cfg.shift, "z": float(i % 5), "label": i % 2} for i in range(cfg.rows)])
 
 
 @hookimpl
@@ -431,14 +432,20 @@ def test_a_source_that_raises_is_one_line_naming_the_node_and_the_component(ray_
     assert str(raised.value) == "data (source 'ephemeral' of plugin flaky): FileNotFoundError: [Errno 2] No such file: '/data/missing.csv'"
 
 
-def test_a_sink_that_raises_is_one_line_naming_the_node_and_the_component(ray_session, modules):
+def test_scoring_observers_fail_as_warnings_and_a_raising_sink_is_one_line(ray_session, modules):
     sink = (
         "from launchbay import hookimpl\nfrom launchbay.components import DataSink\n\n\n"
         "def write(ds, path, cfg, filesystem):\n    raise OSError(28, 'No space left on device')\n\n\n"
         "@hookimpl\ndef launchbay_data_sinks():\n    return [DataSink('full', write)]\n"
     )
-    modules(ephemeral_source=SOURCE, full_disk=sink)
+    modules(ephemeral_source=SOURCE, full_disk=sink, observer_fails=failing("launchbay_batch_scored", "launchbay_drift_detected"))
     launchbay.run([*TRAIN, "data=ephemeral", "plugins=[ephemeral_source]"])
+    scored = launchbay.run(["job=score", "data@batch=ephemeral", "batch.shift=40", "plugins=[ephemeral_source,observer_fails]"])
+    assert scored["scores"]["rows"] == 200 and scored["drift"]["drifted_features"]
+    assert scored["warnings"] == [
+        f"plugin 'observer_fails' failed in launchbay_{hook}: RuntimeError: {hook} broke; the run's outputs stand"
+        for hook in ("batch_scored", "drift_detected")
+    ]
     with pytest.raises(LaunchbayError) as raised:
         launchbay.run(["job=score", "data@batch=ephemeral", "sink=full", "score.drift=false", "plugins=[ephemeral_source,full_disk]"])
     assert str(raised.value).endswith("sink (sink 'full' of plugin full_disk): OSError: [Errno 28] No space left on device")
