@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from launchbay.plugins import get_manager
 from launchbay.runtime import RuntimeConfig, start
 
 TEST_PLUGIN = Path(__file__).parent / "plugin_pkg"
@@ -31,7 +30,6 @@ def test_plugin(tmp_path_factory) -> Path:
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
     importlib.invalidate_caches()
-    get_manager.cache_clear()
     return target
 
 

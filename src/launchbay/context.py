@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,7 +18,7 @@ from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
 from launchbay.drift.config import Device, MonitorConfig
 from launchbay.drift.device import require_cluster_gpu
-from launchbay.errors import LaunchbayError
+from launchbay.errors import LaunchbayError, root_cause
 from launchbay.masking import masked
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
@@ -42,6 +43,35 @@ def component_settings(manager: PluginManager, kind: Kind, node: Any) -> tuple[A
     except OmegaConfBaseException as exc:
         raise LaunchbayError(config_error(exc, kind)) from exc
     return record, typed(settings, kind)
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A source's or sink's own callable (``read``, ``fragments``, ``write``, ``write_part``):
+    what it raises is one line naming the config node and the component (picklable, for workers)."""
+
+    function: Callable[..., Any]
+    key: str  # the config node: data, batch, sink
+    component: str  # "source 'csv' of plugin launchbay.data"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.function(*args, **kwargs)
+        except LaunchbayError as exc:  # launchbay's own errors already say what is wrong
+            raise LaunchbayError(f"{self.key}: {exc}") from exc
+        except Exception as exc:
+            raise LaunchbayError(f"{self.key} ({self.component}): {root_cause(exc)}") from exc
+
+
+GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write", "write_part"))}
+
+
+def guarded(manager: PluginManager, kind: Kind, record: Any, key: str) -> Any:
+    """``record`` (a data source or sink) with its callables wrapped in ``Guarded``."""
+    role, names = GUARDED[kind]
+    component = f"{role} '{record.name}' of plugin {manager.provider(kind, record.name)}"
+    wrapped = {name: Guarded(getattr(record, name), key, component) for name in names if getattr(record, name) is not None}
+    return dataclasses.replace(record, **wrapped)
 
 
 def validate(cfg: DictConfig, manager: PluginManager) -> None:
@@ -75,6 +105,7 @@ class RunContext:
     manager: PluginManager
     console: Any
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what went wrong after outputs were committed (summary.json)
 
     @cached_property
     def registry(self) -> Registry:
@@ -129,17 +160,31 @@ class RunContext:
         return masked(plain(self.cfg))
 
     def settings(self, kind: Kind, node: Any) -> tuple[Any, Any]:
-        """The component a config node selects (by its ``name``) and its typed settings."""
-        return component_settings(self.manager, kind, node)
+        """The component a config node selects (by its ``name``) and its typed settings; a data
+        source's or sink's own errors name the node and the component (see ``Guarded``)."""
+        record, settings = component_settings(self.manager, kind, node)
+        if kind in GUARDED and isinstance(node, DictConfig):
+            record = guarded(self.manager, kind, record, node._key())
+        return record, settings
 
     def read(self, node: DictConfig, fragments: bool = False):
-        """A Ray Dataset (or the source's list of fragments) from the data source a config
-        node selects; errors name the node."""
+        """A Ray Dataset (or the source's list of fragments) from the data source a config node selects."""
         source, settings = self.settings("data", node)
-        try:
-            return source.fragments(settings) if fragments else source.read(settings)
-        except LaunchbayError as exc:
-            raise LaunchbayError(f"{node._key()}: {exc}") from exc
+        return source.fragments(settings) if fragments else source.read(settings)
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Tell the plugins' lifecycle hook ``hook`` of something committed (a model registered, a
+        batch scored, drift found): a plugin failing in it is a warning, and the run stands."""
+        for failure in self.manager.notify(hook, **kwargs):
+            self.warn(f"{failure}; the run's outputs stand")
+
+    def warn(self, line: str, record: bool = True) -> None:
+        """Print a warning; ``record``: also in ``summary.json`` (``warnings``)."""
+        from rich.markup import escape
+
+        if record:
+            self.warnings.append(line)
+        self.console.print("[yellow]warning:[/]", escape(line))
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
