@@ -28,76 +28,79 @@ class RunFailed(LaunchbayError):
 
 
 def compose(*overrides: str) -> DictConfig:
-    """The config ``launchbay run <overrides>`` runs, plugins of ``plugins=[...]`` loaded and every
-    setting checked; a ``LaunchbayError`` with the line ``launchbay run`` would print if it does not compose."""
+    """The config ``launchbay run <overrides>`` composes (without Hydra's own node); a
+    ``LaunchbayError`` with the line ``launchbay run`` would print if it does not compose."""
     from omegaconf import open_dict
 
-    from launchbay.app import compose_args, prepare
-    from launchbay.context import validate
-    from launchbay.plugins import load_config_plugins
+    from launchbay.app import compose_args
 
-    prepare(list(overrides))
     cfg = compose_args(list(overrides))
     with open_dict(cfg):
         del cfg["hydra"]
-    validate(cfg, load_config_plugins(list(cfg.plugins)))
     return cfg
 
 
 def assert_composes(*overrides: str) -> DictConfig:
-    """Assert that ``launchbay run <overrides>`` composes and passes its checks; returns the config."""
+    """Assert that ``launchbay run <overrides>`` composes and that its settings pass the checks a run
+    makes before any work (types, ranges, components and metrics named); returns the config."""
     __tracebackhide__ = True
+    from launchbay.context import validate
+    from launchbay.plugins import manager_for, plugin_settings
+
     try:
-        return compose(*overrides)
+        cfg = compose(*overrides)
+        validate(cfg, manager_for(plugin_settings(cfg.plugins)))
     except LaunchbayError as exc:
         raise AssertionError(f"launchbay run {' '.join(overrides)} does not compose: {one_line(exc)}") from None
+    return cfg
 
 
 def plugin_manager(*names: str, autoload: bool = False) -> PluginManager:
     """A fresh plugin manager: the built-ins, the plugins ``names`` (entry-point names or module
-    paths) and, with ``autoload``, every installed entry point. Its configs are in Hydra's store."""
-    from launchbay.plugins import BUILTIN_PLUGINS, ENTRY_POINT_GROUP, PluginManager
+    paths) and, with ``autoload``, every installed entry point; a ``PluginError`` if a named one is broken."""
+    from launchbay.plugins import new_manager
 
-    manager = PluginManager()
-    for module in BUILTIN_PLUGINS:
-        manager.load_module(module)
-    if autoload:
-        manager.load_entry_points()
-    for name in names:
-        if manager.get_plugin(name) is None and not manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name):
-            manager.load_module(name)
-    manager.store_configs()
+    manager = new_manager(names, autoload=autoload)
+    manager.require(names, "launchbay_plugins")
     return manager
 
 
 def assert_registered(kind: str, name: str, plugin: str | None = None, manager: PluginManager | None = None) -> None:
-    """Assert that ``manager`` (default: the one ``launchbay run`` uses) has component ``name`` of
-    ``kind`` (data, sink, model, metric, alert), provided by ``plugin`` when given.
+    """Assert that ``manager`` (default: the one ``launchbay run`` would use) has component ``name``
+    of ``kind`` (data, sink, model, metric, alert), provided by ``plugin`` when given.
 
     ``kind="lifecycle"``: ``name`` is a lifecycle hook (``launchbay_job_finished``) that
-    ``plugin`` (or any plugin) implements.
+    ``plugin`` (or, without it, any plugin) implements.
     """
     __tracebackhide__ = True
-    from launchbay.plugins import KINDS, get_manager
+    from launchbay.plugins import KINDS, LIFECYCLE_HOOKS, get_manager
 
     manager = manager or get_manager()
-    plugins = ", ".join(sorted(str(n) for n, _ in manager.list_name_plugin()))
+    if plugin is not None and (state := plugin_state(manager, plugin)):
+        raise AssertionError(f"{kind} '{name}': {state}")
     if kind == LIFECYCLE:
-        caller = getattr(manager.hook, name, None)
-        if caller is None:
-            raise AssertionError(f"no hook '{name}' in launchbay's hookspecs")
-        implementers = sorted(impl.plugin_name for impl in caller.get_hookimpls())
+        if name not in LIFECYCLE_HOOKS:
+            raise AssertionError(f"'{name}' is not a lifecycle hook (hooks: {', '.join(LIFECYCLE_HOOKS)})")
+        implementers = [p for p in manager.plugins if name in manager.lifecycle_hooks(p)]
         if plugin is None and not implementers:
-            raise AssertionError(f"no plugin implements {name} (plugins: {plugins})")
+            raise AssertionError(f"no plugin implements {name} (plugins: {', '.join(manager.plugins)})")
         if plugin is not None and plugin not in implementers:
-            raise AssertionError(f"'{plugin}' does not implement {name} (implemented by: {', '.join(implementers) or 'none'}; plugins: {plugins})")
+            raise AssertionError(f"plugin '{plugin}' does not implement {name} (it implements: {', '.join(manager.lifecycle_hooks(plugin)) or 'none'})")
         return
     if kind not in KINDS:
         raise AssertionError(f"unknown kind '{kind}' (kinds: {', '.join([*KINDS, LIFECYCLE])})")
-    catalogue = manager.catalogue[kind]
-    if name not in catalogue:
-        have = ", ".join(sorted(catalogue)) or "none"
-        raise AssertionError(f"no {kind} '{name}' registered ({kind}s: {have}; plugins: {plugins})")
-    provider = catalogue[name][1]
+    if name not in manager.catalogue[kind]:
+        raise AssertionError(manager.missing(kind, name))
+    provider = manager.provider(kind, name)
     if plugin is not None and provider != plugin:
-        raise AssertionError(f"{kind} '{name}' is provided by '{provider}', not by '{plugin}'")
+        raise AssertionError(f"{kind} '{name}' is provided by plugin '{provider}', not by '{plugin}'")
+
+
+def plugin_state(manager: PluginManager, name: str) -> str | None:
+    """Why plugin ``name`` is not working in ``manager`` (not loaded, broken, disabled), or None."""
+    found = manager.plugins.get(name)
+    if found is None:
+        return f"plugin '{name}' is not loaded (plugins: {', '.join(manager.plugins)})"
+    if found.status != "ok":
+        return f"{found.label} is {found.status}" + (f": {found.reason}" if found.reason else "")
+    return None

@@ -39,7 +39,8 @@ def launchbay_ray() -> Iterator[Any]:
 
 @pytest.fixture
 def launchbay_config() -> Callable[..., Any]:
-    """``launchbay_config(*overrides) -> DictConfig``, composed and checked as ``launchbay run`` does."""
+    """``launchbay_config(*overrides) -> DictConfig``, composed as ``launchbay run`` composes it
+    (``launchbay.testing.assert_composes`` checks its settings too)."""
     return compose
 
 
