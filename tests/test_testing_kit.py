@@ -136,7 +136,7 @@ def test_jobs_run_in_a_directory_of_their_own_and_fail_in_one_line(pytester, tmp
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["E * launchbay.testing.RunFailed: data: *nope.parquet*"])
     assert "launchbay/app.py" not in result.stdout.str(), "the failure shows launchbay's traceback"
-    (message,) = [line.removeprefix("MESSAGE:") for line in result.outlines if line.startswith("MESSAGE:")]
+    (message,) = [line.split("MESSAGE:", 1)[1] for line in result.outlines if "MESSAGE:" in line]  # printed after the progress dots
     cli = subprocess.run([sys.executable, "-m", "launchbay", "run", "job=train", "data.rows=abc"], capture_output=True, text=True, cwd=tmp_path)
     assert cli.returncode == 1 and cli.stderr.strip() == f"launchbay: error: {message}"
 
