@@ -69,7 +69,8 @@ def test_the_package_has_the_entry_point_and_the_module(tmp_path):
          "words joined by - or _, starting with a letter (e.g. acme-thing)"),
         (["class", "--kind", "metric"], "launchbay: error: plugin new: NAME 'class' must be lowercase letters and digits, "
          "words joined by - or _, starting with a letter (e.g. acme-thing)"),
-        (["launchbay", "--kind", "metric"], "launchbay: error: plugin new: NAME 'launchbay' is launchbay's own"),
+        (["launchbay", "--kind", "metric"],
+         "launchbay: error: plugin new: NAME 'launchbay': a module launchbay is already installed here; choose another NAME"),
         (["acme-thing", "--kind", "monitor"],
          "launchbay: error: plugin new: unknown kind 'monitor' (kinds: source, sink, model, metric, alert, lifecycle)"),
     ],

@@ -12,6 +12,7 @@ and runs what each one generates.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import keyword
 import re
 import shutil
@@ -58,8 +59,8 @@ def write_plugin(name: str, kind: str, where: Path) -> Path:
     if not NAME.fullmatch(name) or keyword.iskeyword(module := name.replace("-", "_")):
         raise LaunchbayError(f"plugin new: NAME '{name}' must be lowercase letters and digits, words joined by - or _, "
                              "starting with a letter (e.g. acme-thing)")
-    if module == "launchbay":
-        raise LaunchbayError(f"plugin new: NAME '{name}' is launchbay's own")
+    if importlib.util.find_spec(module) is not None:  # the package's tests would import that one
+        raise LaunchbayError(f"plugin new: NAME '{name}': a module {module} is already installed here; choose another NAME")
     if kind not in KINDS:
         raise LaunchbayError(f"plugin new: unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
     package = where / name
