@@ -14,6 +14,7 @@ where launchbay is installed: this module imports nothing heavy.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def launchbay_plugins() -> Callable[..., Any]:
 def launchbay_synthetic(tmp_path: Path) -> Callable[..., SyntheticData]:
     """``launchbay_synthetic(rows=1000, drift=0.0, seed=0, path=None, **settings) -> SyntheticData``:
     a parquet file (a folder when ``path`` has no ``.parquet`` suffix) in the test's directory."""
-    made = iter(range(1_000_000))
+    made = itertools.count()
 
     def synthetic(rows: int = 1000, drift: float = 0.0, seed: int = 0, path: str | Path | None = None, **settings: Any) -> SyntheticData:
         target = Path(path) if path is not None else tmp_path / f"synthetic-{next(made)}.parquet"
