@@ -98,7 +98,7 @@ def start_job(ctx: RunContext) -> None:
 def job_failed(ctx: RunContext, error: BaseException) -> None:
     """``launchbay_job_failed``; a plugin failing in it is a warning: the run's own error is what the user sees."""
     for failure in ctx.manager.notify("launchbay_job_failed", job=ctx.cfg.job.name, run_id=ctx.run_id, error=error):
-        ctx.warn(str(failure), record=False)
+        ctx.warn(str(failure), record=False, error=failure.error)
 
 
 def write_summary(ctx: RunContext, summary: dict[str, Any]) -> None:
@@ -164,7 +164,7 @@ def run_api(overrides: list[str]) -> dict[str, Any]:
         try:
             cfg = compose("config", overrides=overrides, return_hydra_config=True)
         except Exception as exc:
-            raise LaunchbayError(manager.explain(config_error(exc))) from exc
+            raise LaunchbayError(compose_error(exc, manager)) from exc
     HydraConfig.instance().set_config(cfg)
     run_dir = Path(cfg.hydra.run.dir)
     with open_dict(cfg):
@@ -180,6 +180,14 @@ def prepare(overrides: list[str]) -> PluginManager:
     manager = manager_for(override_settings(expand_shorthand(overrides)))
     manager.store_configs()
     return manager
+
+
+def compose_error(exc: Exception, manager: PluginManager) -> str:
+    """One line for a config that does not compose: the old ``plugins: [...]`` form, or why a
+    component group option is missing (a broken or clashing plugin), or Hydra's own."""
+    if f"is not a subclass of {PluginsConfig.__name__}" in str(exc):
+        return "config: plugins: a list of modules is the old form; write plugins: {modules: [...]} (plugins=[...] overrides still work)"
+    return manager.explain(config_error(exc))
 
 
 def expand_shorthand(args: list[str]) -> list[str]:
@@ -225,7 +233,7 @@ def compose_args(args: list[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
             cfg = compose(parsed.config_name or "config", overrides=overrides, return_hydra_config=True)
     except Exception as exc:
-        raise LaunchbayError(manager.explain(config_error(exc))) from exc
+        raise LaunchbayError(compose_error(exc, manager)) from exc
     finally:
         GlobalHydra.instance().clear()
     return cfg

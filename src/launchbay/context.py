@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
 from launchbay.drift.config import Device, MonitorConfig
 from launchbay.drift.device import require_cluster_gpu
-from launchbay.errors import LaunchbayError, root_cause
+from launchbay.errors import LaunchbayError, debugging, root_cause
 from launchbay.masking import masked
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
@@ -47,8 +48,8 @@ def component_settings(manager: PluginManager, kind: Kind, node: Any) -> tuple[A
 
 @dataclass(frozen=True)
 class Guarded:
-    """A source's or sink's own callable (``read``, ``fragments``, ``write``, ``write_part``):
-    what it raises is one line naming the config node and the component (picklable, for workers)."""
+    """A source's or sink's own callable (``read``, ``fragments``, ``write``): what it raises is
+    one line naming the config node and the component."""
 
     function: Callable[..., Any]
     key: str  # the config node: data, batch, sink
@@ -57,13 +58,17 @@ class Guarded:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return self.function(*args, **kwargs)
-        except LaunchbayError as exc:  # launchbay's own errors already say what is wrong
-            raise LaunchbayError(f"{self.key}: {exc}") from exc
         except Exception as exc:
+            if any(cls.__module__.startswith("ray.") for cls in type(exc).__mro__):
+                raise  # a Ray task's failure (a lazy read inside a sink's write, say): the caller names it
+            if isinstance(exc, LaunchbayError):  # launchbay's own errors already say what is wrong
+                raise LaunchbayError(f"{self.key}: {exc}") from exc
             raise LaunchbayError(f"{self.key} ({self.component}): {root_cause(exc)}") from exc
 
 
-GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write", "write_part"))}
+# The callables the driver calls. ``write_part`` is not among them: it runs in a worker and pulls
+# the source's rows itself, so what it raises may be the source's (the scoring pass names the cause).
+GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write",))}
 
 
 def guarded(manager: PluginManager, kind: Kind, record: Any, key: str) -> Any:
@@ -84,7 +89,10 @@ def validate(cfg: DictConfig, manager: PluginManager) -> None:
         except LaunchbayError as exc:
             raise LaunchbayError(f"{key}: {exc}") from None
     for name, values in cfg.alerts.items():
-        component_settings(manager, "alert", {"name": name, **(values or {})})
+        try:
+            component_settings(manager, "alert", {"name": name, **(values or {})})
+        except LaunchbayError as exc:
+            raise LaunchbayError(f"alerts.{name}: {exc}") from None
     monitor = sections["monitor"]
     named = {"monitor.metrics": monitor.metrics, **{f"monitor.features.{f}": names for f, names in monitor.features.items()}}
     for key, metrics in named.items():
@@ -176,15 +184,17 @@ class RunContext:
         """Tell the plugins' lifecycle hook ``hook`` of something committed (a model registered, a
         batch scored, drift found): a plugin failing in it is a warning, and the run stands."""
         for failure in self.manager.notify(hook, **kwargs):
-            self.warn(f"{failure}; the run's outputs stand")
+            self.warn(f"{failure}; the run's outputs stand", error=failure.error)
 
-    def warn(self, line: str, record: bool = True) -> None:
-        """Print a warning; ``record``: also in ``summary.json`` (``warnings``)."""
+    def warn(self, line: str, record: bool = True, error: BaseException | None = None) -> None:
+        """Print a warning (and the traceback of ``error`` when debugging); ``record``: also in ``summary.json`` (``warnings``)."""
         from rich.markup import escape
 
+        if error is not None and debugging():
+            traceback.print_exception(error)
         if record:
             self.warnings.append(line)
-        self.console.print("[yellow]warning:[/]", escape(line))
+        self.console.print("[yellow]warning:[/]", escape(line), soft_wrap=True)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:

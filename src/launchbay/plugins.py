@@ -137,7 +137,11 @@ class PluginManager(pluggy.PluginManager):
             loaded = load()
             if not self.is_registered(loaded):  # a module both installed and named in plugins.modules loads once
                 self.register(loaded, name=plugin.name)
-        except Exception as exc:  # an import error, or a hook whose arguments the spec does not have
+        except pluggy.PluginValidationError as exc:  # a hook asking for arguments its spec does not have
+            definition, *_, problem = str(exc).splitlines()[1:]
+            self._break(plugin.name, f"{definition.removeprefix('hookimpl definition: ')}: {problem}", exc)
+            return
+        except Exception as exc:  # an import error
             self._break(plugin.name, f"cannot be loaded: {one_line(exc)}", exc)
             return
         if self.get_plugin(plugin.name) is None:  # already registered under another name
@@ -263,9 +267,13 @@ class PluginManager(pluggy.PluginManager):
 
     def _notes(self) -> str:
         """``; broken: ...; disabled: ...``: the plugins that might have provided a missing name."""
-        broken = [f"{p.label}: {p.reason}" for p in self.plugins.values() if p.status == "broken"]
+        broken = [p for p in self.plugins.values() if p.status == "broken"]
         disabled = [p.name for p in self.plugins.values() if p.status == "disabled"]
-        return (f"; broken: {'; '.join(broken)}" if broken else "") + (f"; disabled: {', '.join(disabled)}" if disabled else "")
+        if len(broken) > 2:  # too many reasons for one line
+            notes = f"; broken: {', '.join(p.name for p in broken)} (launchbay plugins list says why)"
+        else:
+            notes = "".join(f"; broken: {p.label}: {p.reason}" for p in broken)
+        return notes + (f"; disabled: {', '.join(disabled)}" if disabled else "")
 
     def explain(self, message: str) -> str:
         """A config error about a component group option (``Could not find 'data/duckdb'``) with
@@ -322,8 +330,6 @@ class PluginManager(pluggy.PluginManager):
             try:
                 self.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
             except Exception as exc:
-                if debugging():
-                    traceback.print_exception(exc)
                 failures.append(HookFailure(self.plugins[impl.plugin_name], hook, exc))
         return failures
 
@@ -372,9 +378,10 @@ def new_manager(modules: Sequence[str] = (), *, autoload: bool = True, disable: 
     return manager
 
 
-def manager_for(settings: PluginsConfig | None = None) -> PluginManager:
+def manager_for(settings: PluginsConfig | None = None, quiet: bool = False) -> PluginManager:
     """The manager of a run's ``plugins.*`` settings with ``LAUNCHBAY_DISABLE_PLUGINS`` and
-    ``LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD`` applied; its problems are warned about once a process."""
+    ``LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD`` applied; unless ``quiet``, its problems are warned
+    about, each once a process."""
     settings = settings or PluginsConfig()
     from_env = [name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()]
     autoload = settings.autoload and os.environ.get(NO_AUTOLOAD_ENV, "") in ("", "0")
@@ -384,7 +391,8 @@ def manager_for(settings: PluginsConfig | None = None) -> PluginManager:
         key = "plugins.disable" if any(name in BUILTIN_PLUGINS for name in settings.disable) else DISABLE_ENV
         raise PluginError(f"{key}: {exc}") from None
     manager.require(settings.modules, "plugins.modules")
-    warn_once(manager.problems())
+    if not quiet:
+        warn_once(manager.problems())
     return manager
 
 
