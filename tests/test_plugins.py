@@ -189,15 +189,15 @@ def test_builtins_register_through_the_same_hooks():
     assert [manager.plugins[name].origin for name in BUILTIN_PLUGINS] == ["built-in"] * len(BUILTIN_PLUGINS)
 
 
-def test_plugin_config_lands_in_the_config_store(composed):
-    cfg = composed("data@batch=constant", "batch.rows=5")
+def test_plugin_config_lands_in_the_config_store(launchbay_config):
+    cfg = launchbay_config("data@batch=constant", "batch.rows=5")
     assert cfg.batch.name == "constant" and cfg.batch.rows == 5 and cfg.batch.value == 1.0
 
 
-def test_config_store_records_which_plugin_provides_each_config(composed):
+def test_config_store_records_which_plugin_provides_each_config(launchbay_config):
     from hydra.core.config_store import ConfigStore
 
-    composed()
+    launchbay_config()
     store = ConfigStore.instance()
     assert store.load("data/constant.yaml").provider == "testplugin"
     assert store.load("data/synthetic.yaml").provider == "launchbay.data"
