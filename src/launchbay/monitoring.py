@@ -63,7 +63,7 @@ def publish(
         report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend, performance=performance))
         ctx.console.print(f"report: {report_path}")
     summary = {**result.to_dict(), "device": device, "report": report_path}
-    if result.drifted_features:
+    if result.drifted_features or result.dataset_drift:  # a multivariate drift alone is drift too
         summary["alerts"] = alert(ctx, result, version, report_path)
     return summary
 
@@ -81,7 +81,7 @@ def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_pa
         report_path=report_path,
         summary=result.to_dict(),
     )
-    ctx.manager.hook.launchbay_drift_detected(alert=message)
+    ctx.notify("launchbay_drift_detected", alert=message)
     return send(ctx, message)
 
 

@@ -80,6 +80,17 @@ class MonitorConfig:
     num_cpus: float = 1.0
     num_gpus: float = 1.0
     memory_mb: int | None = None
+    # Multivariate drift (PCA reconstruction error over the numeric features, see
+    # drift.multivariate): None (auto): on with at least 2 numeric features; true: on (an
+    # error with fewer); false: off. It counts toward the dataset verdict: drift when it
+    # leaves its band, whatever the share of drifted features.
+    multivariate: bool | None = None
+    # Share of the standardised variance the kept principal components explain (more than).
+    multivariate_variance: float = 0.65
+    # The reference's rows are cut into this many chunks, in order, to measure the spread of the mean error.
+    multivariate_chunks: int = 10
+    # Alert band: the reference mean error +- this many standard deviations of the chunk means.
+    multivariate_sigmas: float = 3.0
     # The model's performance on each batch (see PerformanceConfig).
     performance: PerformanceConfig = field(default_factory=PerformanceConfig)
 
@@ -92,6 +103,9 @@ class MonitorConfig:
         require(self.small_reference >= 0, "monitor.small_reference", "0 or more rows", self.small_reference)
         require(self.exact_max_rows >= 0, "monitor.exact_max_rows", "0 or more rows", self.exact_max_rows)
         require(0 < self.psi_epsilon < 1, "monitor.psi_epsilon", "a share in (0, 1)", self.psi_epsilon)
+        require(0 < self.multivariate_variance < 1, "monitor.multivariate_variance", "a share in (0, 1)", self.multivariate_variance)
+        require(self.multivariate_chunks >= 2, "monitor.multivariate_chunks", "at least 2", self.multivariate_chunks)
+        require(self.multivariate_sigmas > 0, "monitor.multivariate_sigmas", "positive", self.multivariate_sigmas)
         check_resources("monitor", self.num_cpus, self.num_gpus, self.memory_mb)
         for metric, threshold in self.thresholds.items():
             require(threshold >= 0, f"monitor.thresholds.{metric}", "0 or more", threshold)

@@ -76,6 +76,19 @@ def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
     )
 
 
+def multivariate_row(row) -> str:
+    """The table row of a ``MultivariateRow`` (none without one)."""
+    if row is None:
+        return ""
+    value = f"undefined: {html.escape(row.undefined)}" if row.undefined else f"{row.value:.4g}"
+    verdict = "undefined" if row.undefined else "drift" if row.drifted else "ok"
+    return (
+        f'<tr class="{"drifted" if row.drifted else ""}"><td>{html.escape(row.label)}</td><td>multivariate</td>'
+        f'<td>{row.metric}</td><td class="num">{value}</td><td class="num"></td>'
+        f'<td class="num">[{row.lower:.4g}, {row.upper:.4g}]</td><td>{verdict}</td></tr>'
+    )
+
+
 def metric_rows(rows) -> str:
     """The table rows of ``MetricRow``s; an undefined metric shows its reason."""
     out = []
@@ -129,6 +142,9 @@ def write_report(result, path: Path, title: str = "Drift report", trend: str | N
     """Write the HTML report of a ``DriftResult`` (and of a ``performance.assess.Assessment``) to ``path``
     (atomically), linking the model's trend page at the relative ``trend`` when given; returns the path."""
     undefined = f", {len(result.undefined_features)} undefined" if result.undefined_features else ""
+    multivariate = result.multivariate
+    if multivariate is not None and multivariate.drifted:
+        undefined += ", multivariate drift"
     dataset = {"drift": "dataset drift", "undefined": "dataset drift undefined"}.get(result.verdict, "no dataset drift")
     verdict = (
         f"{len(result.drifted_features)} of {len(result.features)} features drifted ({result.share_drifted:.0%}){undefined}: "
@@ -152,7 +168,8 @@ current {result.current.rows:,} rows</p>
 <p class="verdict {"ok" if result.verdict == "no drift" else result.verdict}">{verdict}</p>
 {trend_link(trend)}
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
-{metric_rows(result.rows)}</table>
+{metric_rows(result.rows)}{multivariate_row(multivariate)}</table>
+{f"<p>{html.escape(multivariate.note())}</p>" if multivariate is not None else ""}
 {f"<p>Non-finite values, reference → current:</p><ul>{nonfinite}</ul>" if nonfinite else ""}
 {performance_section(performance) if performance is not None else ""}
 <p class="legend"><span style="background:{REFERENCE_COLOUR}"></span>reference
