@@ -220,6 +220,20 @@ def test_the_setting_turns_it_off_and_needs_two_numeric_features():
         MonitorConfig(multivariate_variance=1.0)
 
 
+def test_the_models_outputs_are_left_out_and_still_profiled_per_feature():
+    """Taking a and b as the model's outputs: their correlation flip is prediction drift, not a change of the inputs."""
+    frame, flipped = correlated(3000, 0.8, 16), correlated(3000, -0.8, 17)
+    reference = build_reference(frame, outputs=["a", "b"])
+    assert reference.multivariate.features == ["gamma", "uniform", "count"]
+    assert set(reference.features) == {"a", "b", "gamma", "uniform", "count", "city"}
+    mv = compare(reference, flipped).multivariate
+    assert mv.features == ("gamma", "uniform", "count") and not mv.drifted
+    assert compare(build_reference(frame), flipped).multivariate.drifted  # the same flip among the inputs is caught
+    assert build_reference(frame[["a", "b", "gamma", "city"]], outputs=["a", "b"]).multivariate is None  # one input left
+    with pytest.raises(LaunchbayError, match="monitor.multivariate needs at least 2 numeric features, the reference has 1"):
+        build_reference(frame[["a", "b", "gamma"]], MonitorConfig(multivariate=True), outputs=["a", "b"])
+
+
 def test_the_result_shows_the_row_in_the_table_the_summary_and_the_report(tmp_path):
     result = compare(correlated(3000, 0.8, 13), correlated(3000, -0.8, 14))
     console = Console(record=True, width=200)

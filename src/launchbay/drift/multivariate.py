@@ -19,7 +19,9 @@ Missing values: null, NaN and +-inf are imputed by the reference mean (NannyML's
 i.e. 0 once standardised, so a row with missing values is measured on the rest of its
 features. Categorical features are left out of the PCA: their drift is what the
 per-feature metrics see, and one-hot columns would weigh the PCA by how many categories
-there are.
+there are. So are the model's outputs (``prediction``, ``score``; see ``build_reference``'s
+``outputs``): the part watches what goes into the model, its outputs are watched per feature
+as prediction drift.
 
 The threshold has a meaning through the reference's own spread: its rows are cut, in
 order, into ``chunks`` chunks and the mean error of each is measured; the band is the

@@ -16,7 +16,7 @@ Build it once and store it: a stored profile never needs the data again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -39,11 +39,14 @@ if TYPE_CHECKING:
 UNLIMITED = 1 << 62
 
 
-def build_reference(table: Any, config: MonitorConfig | None = None, *, device: Device | None = None) -> DatasetProfile:
-    """Profile reference data: edges from its quantiles, categories from its counts."""
+def build_reference(
+    table: Any, config: MonitorConfig | None = None, *, device: Device | None = None, outputs: Collection[str] = ()
+) -> DatasetProfile:
+    """Profile reference data: edges from its quantiles, categories from its counts. ``outputs``: the
+    columns a model wrote (its prediction and score), profiled per feature but left out of the multivariate part."""
     config = config or MonitorConfig()
     table = as_arrow(table, "reference")
-    builder = ReferenceBuilder(table.schema, table.num_rows, config, device=device)
+    builder = ReferenceBuilder(table.schema, table.num_rows, config, device=device, outputs=outputs)
     builder.add(table)
     return builder.finish()
 
@@ -108,10 +111,18 @@ class ReferenceBuilder:
 
     ``sampled``: each block keeps only a seeded share of its finite numeric values, for
     the edges, and ``finish`` needs a second pass over the data to count the bins.
+    ``outputs``: columns a model wrote, left out of the multivariate part, which watches its inputs.
     """
 
     def __init__(
-        self, schema: pa.Schema, rows: int, config: MonitorConfig, *, sampled: bool = False, device: Device | None = None
+        self,
+        schema: pa.Schema,
+        rows: int,
+        config: MonitorConfig,
+        *,
+        sampled: bool = False,
+        device: Device | None = None,
+        outputs: Collection[str] = (),
     ) -> None:
         require_rows(rows, "reference")
         self.rows, self.config = rows, config
@@ -124,7 +135,8 @@ class ReferenceBuilder:
         self.values: dict[str, list[np.ndarray]] = {name: [] for name in self.numeric}
         self.found: dict[str, dict[str, int]] = {name: {} for name in self.categorical}
         self.nulls = dict.fromkeys(self.categorical, 0)
-        self.multivariate = wants_multivariate(self.numeric, config)
+        self.inputs = [name for name in self.numeric if name not in outputs]  # the multivariate part's features
+        self.multivariate = wants_multivariate(self.inputs, config)
         self.rows_kept: list[np.ndarray] = []
 
     def add(self, block: pa.Table) -> None:
@@ -142,7 +154,7 @@ class ReferenceBuilder:
             keep = np.random.default_rng(0).random(block.num_rows) < self.rate
             values = {name: x[keep] for name, x in values.items()}
             if self.multivariate:
-                rows = np.column_stack([values[name] for name in self.numeric])
+                rows = np.column_stack([values[name] for name in self.inputs])
             values = {name: x[np.isfinite(x)] for name, x in values.items()}
         return BlockPart(values, dict(zip(self.categorical, counted)), rows)
 
@@ -179,10 +191,10 @@ class ReferenceBuilder:
         if not self.multivariate:
             return None
         if self.rate is None:
-            columns = [self._kept(name) for name in self.numeric]
+            columns = [self._kept(name) for name in self.inputs]
         else:
-            columns = list(np.concatenate(self.rows_kept or [np.empty((0, len(self.numeric)))]).T)
-        return fit(self.numeric, columns, self.config.multivariate_variance, self.config.multivariate_chunks)
+            columns = list(np.concatenate(self.rows_kept or [np.empty((0, len(self.inputs)))]).T)
+        return fit(self.inputs, columns, self.config.multivariate_variance, self.config.multivariate_chunks)
 
     def _skeleton(self, name: str, kind: str) -> FeatureProfile:
         """The categorical profile, or the numeric one with its edges and nothing counted."""
@@ -203,11 +215,11 @@ class ReferenceBuilder:
         return values[0] if len(values) == 1 else np.concatenate(values or [np.empty(0)])
 
 
-def wants_multivariate(numeric: list[str], config: MonitorConfig) -> bool:
-    """Whether a reference with these numeric features gets a multivariate part (``monitor.multivariate``)."""
-    if config.multivariate and len(numeric) < 2:
-        raise LaunchbayError(f"monitor.multivariate needs at least 2 numeric features, the reference has {len(numeric)}")
-    return config.multivariate is not False and len(numeric) >= 2
+def wants_multivariate(inputs: list[str], config: MonitorConfig) -> bool:
+    """Whether a reference with these numeric input features gets a multivariate part (``monitor.multivariate``)."""
+    if config.multivariate and len(inputs) < 2:
+        raise LaunchbayError(f"monitor.multivariate needs at least 2 numeric features, the reference has {len(inputs)}")
+    return config.multivariate is not False and len(inputs) >= 2
 
 
 def exact_limit(config: MonitorConfig, reference_rows: int) -> int:

@@ -175,8 +175,8 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
     calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
     with ctx.step(f"{stage}reference profile"):
-        reference = train[features].assign(**predict_columns(model, train[features]))
-        profile = drift.build_reference(reference, config=monitor)
+        outputs = predict_columns(model, train[features])
+        profile = drift.build_reference(train[features].assign(**outputs), config=monitor, outputs=outputs)
     provider = ctx.manager.provider("model", family.name)
     meta = {
         "family": family.name,
