@@ -39,12 +39,14 @@ TREND_STYLE = """
 @dataclass(frozen=True)
 class Point:
     """One run's value of a series and the threshold it is judged by; ``value`` None with a
-    reason in ``undefined`` when the metric could not be computed."""
+    reason in ``undefined`` when the metric could not be computed. A band (the multivariate
+    row) has its ``lower`` end too, ``threshold`` its upper one."""
 
     value: float | None
     threshold: float | None
     crossed: bool = False
     undefined: str | None = None
+    lower: float | None = None
 
 
 @dataclass
@@ -66,6 +68,15 @@ class Series:
         return [p.threshold if p else None for p in self.points]
 
     @property
+    def lowers(self) -> list[float | None]:
+        return [p.lower if p else None for p in self.points]
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """The latest (lower, upper) band of a band series; None for one with a threshold."""
+        return next(((p.lower, p.threshold) for p in reversed(self.points) if p and p.lower is not None and p.threshold is not None), None)
+
+    @property
     def change(self) -> float:
         """The change over the runs shown of a least-squares line through the defined values (0 with fewer than two)."""
         import numpy as np
@@ -78,14 +89,20 @@ class Series:
 
     @property
     def trend(self) -> str:
-        """"rising", "falling" or "flat": whether ``change`` exceeds a tenth of the latest threshold."""
+        """"rising", "falling" or "flat": whether ``change`` exceeds a tenth of the latest threshold (of a band: of its width)."""
         threshold = next((t for t in reversed(self.thresholds) if t is not None), None)
-        scale = FLAT * abs(threshold) if threshold else 1e-12
+        size = self.band[1] - self.band[0] if self.band else abs(threshold) if threshold else 0.0
+        scale = FLAT * size or 1e-12
         return "flat" if abs(self.change) < scale else "rising" if self.change > 0 else "falling"
 
     @property
     def towards_threshold(self) -> bool:
-        """True when the trend heads for crossing: rising to a threshold it must stay under, or falling to one it must stay over."""
+        """True when the trend heads for crossing: rising to a threshold it must stay under, falling to one it must stay
+        over, or, in a band, heading for the end on the side of the band's middle the latest value lies."""
+        if self.band:
+            latest = next((v for v in reversed(self.values) if v is not None), None)
+            middle = sum(self.band) / 2
+            return latest is not None and self.trend == ("rising" if latest >= middle else "falling")
         return self.trend == ("falling" if self.below else "rising")
 
 
@@ -120,7 +137,7 @@ def drifts_below(metric: str) -> bool | None:
         return None
 
 
-def metric_point(row: dict[str, Any]) -> tuple[Point, bool]:
+def feature_point(row: dict[str, Any]) -> tuple[Point, bool]:
     """A ``drift.metrics`` row of a summary as a point (for p-value metrics the p-value, which
     the threshold reads), and whether it drifts below its threshold."""
     below = drifts_below(row["metric"])
@@ -129,20 +146,24 @@ def metric_point(row: dict[str, Any]) -> tuple[Point, bool]:
     return measured(value, row.get("threshold"), bool(row.get("drifted")), row.get("undefined")), below
 
 
-def measured(value: float | None, threshold: float | None, crossed: bool, undefined: str | None) -> Point:
+def multivariate_point(entry: dict[str, Any]) -> Point:
+    """A summary's ``drift.multivariate`` entry as a point in its band [lower, upper], crossed as the run decided (``drifted``)."""
+    return measured(entry["value"], entry["upper"], bool(entry["drifted"]), entry["undefined"], float(entry["lower"]))
+
+
+def share_point(drift: dict[str, Any]) -> Point:
+    """The share of drifted features of a summary's ``drift`` section, crossed when it reaches ``drift_share``
+    (the dataset may drift for its multivariate row alone: that is the multivariate series' crossing)."""
+    share, limit = float(drift["share_drifted"]), float(drift["drift_share"])
+    return Point(share, limit, share >= limit)
+
+
+def measured(value: float | None, threshold: float | None, crossed: bool, undefined: str | None, lower: float | None = None) -> Point:
     """A point; a value that is missing (JSON has no NaN) without a stated reason is undefined as not finite."""
+    threshold = None if threshold is None else float(threshold)
     if value is None or undefined:
-        return Point(None, None if threshold is None else float(threshold), crossed, undefined or "not finite")
-    return Point(float(value), None if threshold is None else float(threshold), crossed)
-
-
-def multivariate_entry(drift: dict[str, Any]) -> dict[str, Any] | None:
-    """The multivariate drift entry of a summary's ``drift`` section, where it has one."""
-    for key in ("multivariate", "multivariate_drift", "dataset_metric"):
-        entry = drift.get(key)
-        if isinstance(entry, dict) and "value" in entry:
-            return entry
-    return None
+        return Point(None, threshold, crossed, undefined or "not finite", lower)
+    return Point(float(value), threshold, crossed, None, lower)
 
 
 def build(runs: list[Run], model: str, last: int) -> Trend:
@@ -160,16 +181,16 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
         try:
             drift = run.summary.get("drift") or {}
             for row in drift.get("metrics", []):
-                point, below = metric_point(row)
+                point, below = feature_point(row)
                 name = f"{row['feature']} · {row['metric']}"
                 features.setdefault((row["feature"], row["metric"]), Series(name, [None] * n, below)).points[i] = point
-            if entry := multivariate_entry(drift):
-                multivariate.name = f"multivariate · {entry['metric']}" if entry.get("metric") else "multivariate"
-                multivariate.below = entry.get("drift_when") == "below"
-                multivariate.points[i] = measured(entry["value"], entry.get("threshold"), bool(entry.get("drifted")), entry.get("undefined"))
+            if entry := drift.get("multivariate"):
+                multivariate.name = f"multivariate · {entry['metric']}"
+                multivariate.points[i] = multivariate_point(entry)
             if "share_drifted" in drift:
-                share.points[i] = measured(drift["share_drifted"], drift.get("drift_share"), bool(drift.get("dataset_drift")), None)
-            add_performance(performance, run.summary.get("performance"), i, n)
+                share.points[i] = share_point(drift)
+            if section := run.summary.get("performance"):
+                add_performance(performance, section, i, n)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
     return Trend(
@@ -182,26 +203,31 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
     )
 
 
-def add_performance(performance: dict[str, tuple[Series, Series]], section: dict[str, Any] | None, i: int, n: int) -> None:
-    """Add run ``i``'s ``performance`` section (when it has one): per metric, the realized and the estimated value,
-    each judged against the reference less ``max_drop``."""
-    if not isinstance(section, dict):
-        return
-    reference = section.get("reference") or {}
-    realized, estimated = section.get("realized") or {}, section.get("estimated") or {}
-    max_drop, dropped = section.get("max_drop") or {}, set(section.get("dropped") or [])
+def add_performance(performance: dict[str, tuple[Series, Series]], section: dict[str, Any], i: int, n: int) -> None:
+    """Add run ``i``'s ``performance`` section: per metric, the realized and the estimated value, each judged
+    against its alert line, the reference less ``max_drop`` (lower-is-better metrics: plus). The value the run
+    judged by (realized, else estimated) is crossed as the run decided (``dropped``); the other by the same rule."""
+    from launchbay.performance.metrics import LOWER_IS_BETTER, drop
+
+    reference, max_drop, dropped = section["reference"], section["max_drop"], set(section["dropped"])
+    realized, estimated = section["realized"] or {}, section["estimated"] or {}
     for metric in dict.fromkeys([*reference, *realized, *estimated]):
-        ref = reference.get(metric)
-        floor = ref - max_drop[metric] if ref is not None and metric in max_drop else None
+        ref, limit = reference.get(metric), max_drop.get(metric)
+        line = None if ref is None or limit is None else ref + limit if metric in LOWER_IS_BETTER else ref - limit
+        below = metric not in LOWER_IS_BETTER
         pair = performance.setdefault(
-            metric, (Series(f"{metric} · realized", [None] * n, True, [None] * n), Series(f"{metric} · estimated", [None] * n, True, [None] * n))
+            metric, (Series(f"{metric} · realized", [None] * n, below, [None] * n), Series(f"{metric} · estimated", [None] * n, below, [None] * n))
         )
+        judged_by = realized if realized.get(metric) is not None else estimated  # as performance.assess.observed
         for series, values in zip(pair, (realized, estimated)):
             series.reference[i] = ref
             if metric in values:
                 value = values[metric]
-                crossed = metric in dropped if values is realized else value is not None and floor is not None and value < floor
-                series.points[i] = measured(value, floor, crossed, None)
+                if values is judged_by:
+                    crossed = metric in dropped
+                else:
+                    crossed = value is not None and ref is not None and limit is not None and drop(metric, ref, value) > limit
+                series.points[i] = measured(value, line, crossed, None)
 
 
 def started(run: Run) -> str:
@@ -228,9 +254,13 @@ def table(trend: Trend) -> Table:
         threshold = next((t for t in reversed(series.thresholds) if t is not None), None)
         arrow = {"rising": "↑", "falling": "↓", "flat": "→"}[series.trend]
         colour = "red" if series.towards_threshold else "green" if series.trend != "flat" else "dim"
+        if series.band:
+            limit = f"[{series.band[0]:.3g}, {series.band[1]:.3g}]"
+        else:
+            limit = "" if threshold is None else f"{'<' if series.below else '≥'} {threshold:.3g}"
         out.add_row(
             series.name,
-            "" if threshold is None else f"{'<' if series.below else '≥'} {threshold:.3g}",
+            limit,
             *(cell(point) for point in series.points),
             f"[{colour}]{arrow}[/]",
         )
@@ -324,22 +354,27 @@ def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: boo
 
 
 def series_card(series: Series, runs: int) -> str:
-    """A series' chart: its values and its threshold."""
+    """A series' chart: its values and its threshold, or both ends of its band."""
     lines = [
         Line(series.name.split(" · ")[-1], VALUE, series.values, crossed=[bool(p and p.crossed) for p in series.points],
              undefined=[p.undefined if p else None for p in series.points]),
-        Line(f"threshold ({'drift below' if series.below else 'drift at or above'})", THRESHOLD, series.thresholds, dashed=True),
     ]
+    if series.band:
+        lines += [Line("band: upper", THRESHOLD, series.thresholds, dashed=True), Line("band: lower (drift outside)", THRESHOLD, series.lowers, dashed=True)]
+    else:
+        lines.append(Line(f"threshold ({'drift below' if series.below else 'drift at or above'})", THRESHOLD, series.thresholds, dashed=True))
     return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed))
 
 
 def performance_card(realized: Series, estimated: Series, runs: int) -> str:
-    """A performance metric's chart: realized and estimated, the reference and the reference less max_drop."""
+    """A performance metric's chart: realized and estimated, the reference and its alert line, the reference less
+    max_drop (lower-is-better metrics: plus)."""
     lines = [
         Line("realized", VALUE, realized.values, crossed=[bool(p and p.crossed) for p in realized.points]),
         Line("estimated", ESTIMATED, estimated.values, crossed=[bool(p and p.crossed) for p in estimated.points]),
         Line("reference", REFERENCE, realized.reference, dashed=True),
-        Line("reference − max_drop", THRESHOLD, [r if r is not None else e for r, e in zip(realized.thresholds, estimated.thresholds)], dashed=True),
+        Line(f"reference {'−' if realized.below else '+'} max_drop", THRESHOLD,
+             [r if r is not None else e for r, e in zip(realized.thresholds, estimated.thresholds)], dashed=True),
     ]
     return card(realized.name.split(" · ")[0], lines, runs, False)
 
