@@ -35,13 +35,16 @@ class Page(HTMLParser):
         self.open: list[str] = []
         self.feed(text)
         self.charts: dict[str, list[str]] = {}
+        self.lines: dict[str, list[dict[str, str | None]]] = {}  # each card's polylines
         heading = ""
         for tag, attrs in self.elements:
             if tag == "h3":
-                heading = self.texts["h3"][len(self.charts)]
-                self.charts[heading] = []
+                heading = self.texts["h3"][len(self.charts)].removesuffix(" — crossed")
+                self.charts[heading], self.lines[heading] = [], []
             elif tag == "title" and heading:
                 self.charts[heading].append(attrs["text"] or "")
+            elif tag == "polyline" and heading:
+                self.lines[heading].append(attrs)
 
     def handle_starttag(self, tag, attrs):
         self.elements.append((tag, dict(attrs, text=None) if tag == "title" else dict(attrs)))
@@ -67,6 +70,16 @@ def summaries(home: Path) -> list[tuple[Path, dict]]:
     """The runs' folders and summaries, oldest first."""
     found = [(p.parent, json.loads(p.read_text())) for p in (home / "runs").rglob("summary.json")]
     return sorted(found, key=lambda run: run[1]["usage"]["started_at"])
+
+
+def heights(line: dict) -> list[float]:
+    """The y coordinates of a polyline's points (SVG: larger is lower on the chart)."""
+    return [float(point.split(",")[1]) for point in str(line["points"]).split()]
+
+
+def marked(value: float, crossed: bool) -> str:
+    """A table cell: the value, with "!" when it crossed."""
+    return f"{value:.3g} !" if crossed else f"{value:.3g}"
 
 
 def series_names(summary: dict) -> list[str]:
@@ -103,7 +116,7 @@ def test_table_shows_every_feature_per_run_and_the_creep(monitored):
     steady = table_row(stdout, "num_4 · wasserstein_norm")
     assert not any("!" in c for c in steady)
     share = table_row(stdout, "share of drifted features")
-    assert share[2:5] == [f"{s['drift']['share_drifted']:.3g}" for _, s in runs]
+    assert share[2:5] == [marked(s["drift"]["share_drifted"], s["drift"]["share_drifted"] >= s["drift"]["drift_share"]) for _, s in runs]
 
 
 def test_page_charts_every_feature_with_its_threshold(monitored):
@@ -114,14 +127,13 @@ def test_page_charts_every_feature_with_its_threshold(monitored):
     page = Page(text)
     names = series_names(runs[-1][1])
     metrics = list(dict.fromkeys(m for _, s in runs for part in ("reference", "realized", "estimated") for m in s["performance"][part] or {}))
-    assert page.texts["h3"][0] == "share of drifted features"
-    charted = [t.removesuffix(" — crossed") for t in page.texts["h3"][1:]]
-    assert [t for t in charted if t not in metrics] == names and set(metrics) <= set(charted)
+    multivariate = f"multivariate · {runs[-1][1]['drift']['multivariate']['metric']}"
+    assert list(page.charts) == ["share of drifted features", *metrics, multivariate, *names]
     svgs = page.all("svg")
-    assert len(svgs) == len(names) + 1 + len(metrics)
+    assert len(svgs) == 1 + len(metrics) + 1 + len(names)
     thresholds = [a for a in page.all("polyline") if a.get("stroke-dasharray")]
-    # each chart draws its threshold; a performance chart its reference and the reference less max_drop
-    assert len(thresholds) == len(svgs) + len(metrics)
+    # each chart draws its threshold; the multivariate one both ends of its band; a performance one its reference and alert line
+    assert len(thresholds) == len(svgs) + 1 + len(metrics)
     for (_, summary), i in zip(runs, (1, 2, 3)):
         num_0 = next(r for r in summary["drift"]["metrics"] if r["feature"] == "num_0")
         assert f"run {i}: wasserstein_norm {num_0['value']:.4g} (crossed)" in page.texts["title"]
@@ -177,24 +189,109 @@ def test_bad_input_is_one_line(monitored, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def with_new_sections(home: Path, target: Path) -> list[Path]:
-    """Copies of the three real runs whose summaries also carry the two sections other parts of
-    launchbay are adding (``performance``, ``drift.multivariate``), written here in their stated shape;
-    the first run has neither, and in the second num_2's metric is undefined."""
+def test_the_multivariate_band_is_drawn_and_judged_as_each_run_decided(monitored):
+    home, stdout, page_path = monitored
+    runs = summaries(home)
+    entries = [s["drift"]["multivariate"] for _, s in runs]
+    inputs = [r["feature"] for r in runs[-1][1]["drift"]["metrics"] if r["kind"] == "numeric" and r["feature"] not in ("prediction", "score")]
+    assert all(e["features"] == inputs for e in entries)  # the model's inputs, not its outputs
+    name = f"multivariate · {entries[-1]['metric']}"
+    row = table_row(stdout, name)
+    assert row[1] == f"[{entries[-1]['lower']:.3g}, {entries[-1]['upper']:.3g}]"
+    assert row[2:5] == [marked(e["value"], e["drifted"]) for e in entries]
+    assert [e["value"] < e["lower"] or e["value"] > e["upper"] for e in entries] == [e["drifted"] for e in entries]
+    page = Page(page_path.read_text())
+    value, upper, lower = page.lines[name]
+    assert upper["stroke-dasharray"] and lower["stroke-dasharray"] and not value.get("stroke-dasharray")
+    for top, bottom, y, e in zip(heights(upper), heights(lower), heights(value), entries, strict=True):
+        assert top < bottom and (top <= y <= bottom) != e["drifted"]  # drawn outside the band where it drifted
+    for i, e in enumerate(entries, 1):
+        assert f"run {i}: {e['metric']} {e['value']:.4g}{' (crossed)' if e['drifted'] else ''}" in page.charts[name]
+    assert (f"{name} — crossed" in page.texts["h3"]) == entries[-1]["drifted"]
+
+
+def crossed_by(metric: str, section: dict, part: str) -> bool:
+    """Whether ``part``'s value of ``metric`` crossed: as the run decided for the value it judged by (realized, else
+    estimated), by the drop rule otherwise."""
+    from launchbay.performance.metrics import LOWER_IS_BETTER
+
+    value, reference, limit = section[part][metric], section["reference"][metric], section["max_drop"][metric]
+    if part == "realized" or (section["realized"] or {}).get(metric) is None:
+        return metric in section["dropped"]
+    return value > reference + limit if metric in LOWER_IS_BETTER else value < reference - limit
+
+
+def assert_performance(stdout: str, page: Page, runs: list[dict]) -> None:
+    """The table and the page show each run's performance section: per metric and part a cell marked as it crossed,
+    the alert line below the reference (above it for lower-is-better metrics)."""
+    from launchbay.performance.metrics import LOWER_IS_BETTER
+
+    last = runs[-1]["performance"]
+    for metric, reference in last["reference"].items():
+        higher = metric not in LOWER_IS_BETTER
+        for part in ("realized", "estimated"):
+            if not any(metric in (s["performance"][part] or {}) for s in runs):
+                assert f"{metric} · {part}" not in stdout  # no run measured it
+                continue
+            row = table_row(stdout, f"{metric} · {part}")
+            alert = reference - last["max_drop"][metric] if higher else reference + last["max_drop"][metric]
+            assert row[1] == f"{'<' if higher else '≥'} {alert:.3g}"
+            cells = [marked(s["performance"][part][metric], crossed_by(metric, s["performance"], part))
+                     if metric in (s["performance"][part] or {}) else "" for s in runs]
+            assert row[2:2 + len(runs)] == cells
+        lines = {line["stroke"]: line for line in page.lines[metric]}
+        reference_line, alert_line = lines["#8a8a8a"], lines["#c0392b"]
+        assert all((a > r) == higher for a, r in zip(heights(alert_line), heights(reference_line)))
+
+
+def test_performance_is_read_from_each_run(monitored):
+    home, stdout, page_path = monitored
+    runs = [s for _, s in summaries(home)]
+    assert all(s["performance"]["realized"] and s["performance"]["estimated"] for s in runs)
+    assert "log_loss" in runs[-1]["performance"]["reference"]  # a lower-is-better metric among them
+    assert_performance(stdout, Page(page_path.read_text()), runs)
+
+
+@pytest.fixture(scope="module")
+def unlabelled(demo_history, tmp_path_factory):
+    """A copy of the three runs and a fourth, real one: the model scores a batch without its label column, its
+    performance estimated only; the batch's numeric features squeezed to 0.3 of their spread, so that the scores
+    crowd the middle and the estimate drops (by about 0.08 to 0.1 against max_drop 0.05)."""
+    import pyarrow.parquet as pq
+
+    from launchbay import run as run_job
+    from launchbay.data.synthetic import DriftSpec, SyntheticConfig, generate
+
+    home = tmp_path_factory.mktemp("unlabelled")
+    shutil.copytree(demo_history, home, dirs_exist_ok=True)
+    (home / "runs" / "monitor-demo.html").unlink(missing_ok=True)
+    squeezed = DriftSpec(features=[f"num_{i}" for i in range(8)], scale=0.3)
+    batch = generate(SyntheticConfig(rows=3000, chunk_rows=3000, seed=6, drift=squeezed), 0)
+    pq.write_table(batch.drop_columns(["label"]), home / "unlabelled.parquet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        run_job(["job=score", "data@batch=parquet", f"batch.path={home / 'unlabelled.parquet'}"])
+    out = launchbay("monitor", "demo", cwd=home)
+    assert out.returncode == 0, out.stderr
+    return home, out.stdout
+
+
+def test_a_run_without_labels_shows_its_estimate_only(unlabelled):
+    home, stdout = unlabelled
+    runs = [s for _, s in summaries(home)]
+    section = runs[-1]["performance"]
+    assert len(runs) == 4 and section["realized"] is None and section["estimated"] and section["dropped"] == list(section["estimated"])
+    assert_performance(stdout, Page((home / "runs" / "monitor-demo.html").read_text()), runs)
+    assert table_row(stdout, "accuracy · realized")[5] == ""  # a gap: no labels
+
+
+def with_an_undefined_metric(home: Path, target: Path) -> list[Path]:
+    """Copies of the three real runs, in the second of which num_2's metric is undefined, written by hand: real data
+    that overflows the reference variance would not score at all."""
     folders = []
     for i, (folder, summary) in enumerate(summaries(home)):
         copy = target / "runs" / folder.parent.name / folder.name
         shutil.copytree(folder, copy)
-        summary.pop("performance", None)  # the runs' own, replaced by the ones below
-        if i:
-            realized = {"accuracy": 0.9 - 0.1 * i, "roc_auc": 0.95 - 0.1 * i}
-            summary["performance"] = {
-                "task": "binary", "reference": {"accuracy": 0.9, "roc_auc": 0.95}, "realized": realized, "labeled_rows": 500,
-                "estimated": {"accuracy": 0.88 - 0.1 * i, "roc_auc": 0.93, "f1": 0.8}, "estimate_note": None,
-                "max_drop": {"accuracy": 0.05, "roc_auc": 0.05}, "dropped": [m for m, v in realized.items() if v < {"accuracy": 0.85, "roc_auc": 0.9}[m]],
-                "verdict": "dropped",
-            }
-            summary["drift"]["multivariate"] = {"value": 0.2 * i, "threshold": 0.3, "drifted": 0.2 * i >= 0.3, "metric": "classifier_auc"}
         if i == 1:
             row = next(r for r in summary["drift"]["metrics"] if r["feature"] == "num_2")
             row.update(value=None, drifted=False, undefined="the reference variance overflows float64")
@@ -203,26 +300,14 @@ def with_new_sections(home: Path, target: Path) -> list[Path]:
     return folders
 
 
-def test_new_sections_are_charted_when_present(monitored, tmp_path):
+def test_an_undefined_metric_is_a_gap_with_its_reason(monitored, tmp_path):
     home, _, _ = monitored
-    with_new_sections(home, tmp_path)
+    with_an_undefined_metric(home, tmp_path)
     out = launchbay("monitor", "demo", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert table_row(out.stdout, "accuracy · realized")[2:5] == ["", "0.8 !", "0.7 !"]
-    assert table_row(out.stdout, "accuracy · estimated")[2:5] == ["", "0.78 !", "0.68 !"]
-    assert table_row(out.stdout, "roc_auc · realized")[2:5] == ["", "0.85 !", "0.75 !"]
-    assert table_row(out.stdout, "f1 · estimated")[1:5] == ["", "", "0.8", "0.8"]  # no reference: nothing to cross
-    assert "f1 · realized" not in out.stdout  # no run measured it
-    assert table_row(out.stdout, "multivariate · classifier_auc")[1:6] == ["≥ 0.3", "", "0.2", "0.4 !", "↑"]
     assert table_row(out.stdout, "num_2 · wasserstein_norm")[3] == "undefined"
     page = Page((tmp_path / "runs" / "monitor-demo.html").read_text())
-    h3 = page.texts["h3"]
-    assert {"accuracy", "roc_auc", "f1"} <= set(h3) and "multivariate · classifier_auc — crossed" in h3
-    features = len(series_names(summaries(home)[-1][1]))
-    assert len(page.all("svg")) == features + 1 + 1 + 3  # features, share, multivariate, three performance metrics
-    titles = page.texts["title"]
-    assert "run 2: realized 0.8 (crossed)" in titles and "run 3: estimated 0.68 (crossed)" in titles
-    assert "run 2: wasserstein_norm undefined: the reference variance overflows float64" in titles
+    assert "run 2: wasserstein_norm undefined: the reference variance overflows float64" in page.texts["title"]
     num_2 = page.charts["num_2 · wasserstein_norm"]
     assert [t.split(":")[0] for t in num_2] == ["run 1", "run 3", "run 2"]  # points of runs 1 and 3, a gap and a ? for run 2
     assert num_2[2].startswith("run 2: wasserstein_norm undefined")
@@ -292,7 +377,7 @@ def test_a_run_links_the_page_under_its_runs_root(pattern, run_dir, link, in_tmp
 
 def test_a_summary_that_reads_wrong_is_one_line_naming_it(monitored, tmp_path):
     home, _, _ = monitored
-    folders = with_new_sections(home, tmp_path)
+    folders = with_an_undefined_metric(home, tmp_path)
     summary = json.loads((folders[1] / "summary.json").read_text())
     summary["drift"]["metrics"][0]["threshold"] = "high"
     (folders[1] / "summary.json").write_text(json.dumps(summary))

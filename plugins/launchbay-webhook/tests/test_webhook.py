@@ -6,9 +6,12 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from launchbay.components import Alert
+from launchbay.drift import compare
 from launchbay.testing import assert_composes, assert_registered
 from launchbay_webhook import WebhookConfig, send
 
@@ -61,6 +64,36 @@ def test_posts_alert_with_text(server):
     send(ALERT, WebhookConfig(url=url, text_field="text"))
     assert received[0]["drifted_features"] == ["num_0", "cat_0"]
     assert received[0]["text"].startswith("Drift in 2 feature(s) of demo v3")
+
+
+def test_a_performance_drop_says_which_metrics_dropped(launchbay_run, server):
+    """max_drop 0: every metric worse on the batch than on the holdout drops."""
+    url, received, _ = server
+    summary = launchbay_run("job=pipeline", "data.rows=3000", "batch.rows=2000", "approval.trigger=never", "monitor.performance.max_drop=0",
+                            f"+alerts.webhook.url={url}", "+alerts.webhook.text_field=text")
+    section = summary["performance"]
+    assert summary["performance_alerts"] == {"webhook": "sent"} and section["dropped"]
+    (body,) = [b for b in received if b["performance"] is not None]
+    drops = [f"{m} {section['reference'][m]:.4g} → {section['realized'][m]:.4g} (realized)" for m in section["dropped"]]
+    assert body["text"] == f"Performance of demo v1 dropped: {', '.join(drops)} (run {summary['run_id']})"
+
+
+def test_a_multivariate_drift_alone_says_so(server):
+    """Two features whose correlation flips: no feature drifts on its own, the multivariate row leaves its band."""
+    url, received, _ = server
+    rng = np.random.default_rng(1)
+
+    def frame(rho: float) -> pd.DataFrame:
+        a, noise = rng.normal(size=(2, 3000))
+        return pd.DataFrame({"a": a, "b": rho * a + np.sqrt(1 - rho**2) * noise, "c": rng.uniform(size=3000)})
+
+    result = compare(frame(0.8), frame(-0.8))
+    mv = result.to_dict()["multivariate"]
+    assert result.drifted_features == [] and mv["drifted"]
+    send(Alert("r2", "/tmp/r2", "demo", 3, [], 0.0, None, result.to_dict()), WebhookConfig(url=url, text_field="text"))
+    assert received[0]["text"] == (
+        f"Multivariate drift in demo v3: pca_reconstruction_error {mv['value']:.4g} outside [{mv['lower']:.4g}, {mv['upper']:.4g}] over a, b, c (run r2)"
+    )
 
 
 def test_retries_server_errors_then_succeeds(server):

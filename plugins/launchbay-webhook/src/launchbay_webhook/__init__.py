@@ -1,4 +1,4 @@
-"""POST launchbay drift alerts as JSON to a webhook."""
+"""POST launchbay alerts (drift, a performance drop) as JSON to a webhook."""
 
 from __future__ import annotations
 
@@ -25,11 +25,32 @@ class WebhookConfig:
 def payload(alert: Alert, cfg: WebhookConfig) -> dict:
     body = dataclasses.asdict(alert)
     if cfg.text_field:
-        body[cfg.text_field] = (
-            f"Drift in {len(alert.drifted_features)} feature(s) of {alert.model} v{alert.model_version}: "
-            f"{', '.join(alert.drifted_features)} (run {alert.run_id})"
-        )
+        body[cfg.text_field] = text(alert)
     return body
+
+
+def text(alert: Alert) -> str:
+    """One line saying what happened: which metrics dropped (a performance alert), else which
+    features drifted and whether the multivariate row left its band."""
+    model = f"{alert.model} v{alert.model_version}"
+    if alert.performance:
+        section = alert.performance
+        drops = []
+        for metric in section["dropped"]:
+            realized = (section["realized"] or {}).get(metric)
+            value, how = (realized, "realized") if realized is not None else ((section["estimated"] or {})[metric], "estimated")
+            drops.append(f"{metric} {section['reference'][metric]:.4g} → {value:.4g} ({how})")
+        return f"Performance of {model} dropped: {', '.join(drops)} (run {alert.run_id})"
+    parts = []
+    if alert.drifted_features:
+        parts.append(f"Drift in {len(alert.drifted_features)} feature(s) of {model}: {', '.join(alert.drifted_features)}")
+    multivariate = alert.summary.get("multivariate") or {}
+    if multivariate.get("drifted"):
+        parts.append(
+            f"{'multivariate' if parts else f'Multivariate drift in {model}:'} {multivariate['metric']} {multivariate['value']:.4g} "
+            f"outside [{multivariate['lower']:.4g}, {multivariate['upper']:.4g}] over {', '.join(multivariate['features'])}"
+        )
+    return f"{'; '.join(parts) or f'Drift in {model}'} (run {alert.run_id})"
 
 
 def send(alert: Alert, cfg: WebhookConfig) -> None:
