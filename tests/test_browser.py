@@ -78,8 +78,9 @@ def test_run_report_in_a_browser(chromium, pages, tmp_path):
 
     report, _ = pages
     shown = dom(chromium, report)
-    features = json.loads((report.parent / "summary.json").read_text())["drift"]["features"]
-    assert shown.count("<svg") == features and shown.count("<table") == 1
+    summary = json.loads((report.parent / "summary.json").read_text())
+    assert shown.count("<svg") == summary["drift"]["features"]
+    assert shown.count("<table") == 1 + bool(summary["performance"])  # the drift table and the performance one
     assert 'href="../../monitor-demo.html"' in shown
     screenshot(chromium, report, tmp_path)
 
@@ -90,8 +91,12 @@ def test_trend_page_in_a_browser(chromium, pages, tmp_path):
     _, trend = pages
     shown = dom(chromium, trend)
     newest = sorted((trend.parent).glob("*/*/summary.json"))
-    series = {(row["feature"], row["metric"]) for p in newest for row in json.loads(p.read_text())["drift"]["metrics"]}
-    assert shown.count("<svg") == len(series) + 1  # a chart per feature and metric, and the share of drifted features
+    summaries = [json.loads(p.read_text()) for p in newest]
+    series = {(row["feature"], row["metric"]) for s in summaries for row in s["drift"]["metrics"]}
+    metrics = {m for s in summaries for part in ("reference", "realized", "estimated") for m in s["performance"][part] or {}}
+    multivariate = any(s["drift"].get("multivariate") for s in summaries)
+    # a chart per feature and metric, the share of drifted features, the multivariate row, each performance metric
+    assert shown.count("<svg") == len(series) + 1 + multivariate + len(metrics) and multivariate and metrics
     assert shown.count("<table") == 1 and shown.count(">report</a>") == len(newest)
     assert "<script" not in shown and "http" not in shown.replace("http-equiv", "")
     screenshot(chromium, trend, tmp_path)
