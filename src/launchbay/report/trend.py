@@ -388,6 +388,8 @@ def run_rows(trend: Trend, page: Path) -> str:
         verdict = drift.get("verdict", "")
         if drift.get("drifted_features"):
             verdict += f" ({len(drift['drifted_features'])}/{drift.get('features', '?')} drifted)"
+        if (drift.get("multivariate") or {}).get("drifted"):
+            verdict += ", multivariate"
         performance = (s.get("performance") or {}).get("verdict", "")
         report = run.folder / "report.html"
         link = f'<a href="{quote(Path(os.path.relpath(report, page.parent)).as_posix())}">report</a>' if report.exists() else ""
