@@ -27,6 +27,7 @@ def numeric_skeleton(name: str, sample: np.ndarray, config: MonitorConfig, limit
         edges=fine,
         coarse_starts=np.concatenate([[0], np.searchsorted(fine, coarse) + 1]).astype(np.int64),
         counts=np.zeros(fine.size + 1, np.int64),
+        sums=np.zeros(fine.size + 1),
         center=float(sample[sample.size // 2]),
         distinct=distinct,
         values=np.empty(0) if limit else None,
