@@ -108,6 +108,17 @@ def test_few_distinct_values_give_an_exact_sketch():
     assert METRICS["wasserstein"].compute(ref, cur).value == pytest.approx(wasserstein_distance(a, b), rel=1e-12)
 
 
+def test_rare_values_the_edge_sample_missed_get_their_own_bins():
+    rng = np.random.default_rng(4)
+    a = draw_values("zero_inflated", 200_000, rng)
+    a[rng.integers(0, a.size, 3)] = [0.005, 0.5, 2.0]  # too rare for the edge sample to hold them all
+    b = draw_values("zero_inflated", 150_000, rng)
+    b[:500] = 2.0  # the current on the reference's values: every bin holds one value on both sides
+    ref, cur = profiles(a, b)
+    assert {0.005, 0.5, 2.0} <= set(ref.edges.tolist())
+    assert METRICS["wasserstein"].compute(ref, cur).value == pytest.approx(wasserstein_distance(a, b), rel=1e-9)
+
+
 def test_a_format_1_profile_loads_and_compares_by_interpolation():
     """A profile written before per-bin sums (format 1): its reference was built from this seeded data."""
     rng = np.random.default_rng(11)

@@ -48,7 +48,7 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, sums, stats):
     s1 = 0.0
     s2 = 0.0
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        v = x[i]
+        v = np.float64(x[i])  # float32 input is summed in float64, as on the CPU
         if v != v:
             nulls += 1
         elif v == math.inf or v == -math.inf:

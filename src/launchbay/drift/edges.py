@@ -3,7 +3,9 @@
 Numeric features get two sets of bins from one pass: fine bins (about ``fine_bins``
 reference quantiles, for sketch-mode KS and Wasserstein) and coarse bins (``bins``
 quantiles, a subset of the fine edges, for psi, jensen_shannon, hellinger, kl, chi2).
-A numeric column with few distinct values gets one bin per value.
+A numeric column with few distinct values (up to ``fine_bins``) gets one fine bin per
+value, so that each bin's sum places its mass exactly (see ``metrics``); when a sample
+missed some of the values, ``missed_values`` tells from the counted sums.
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ def numeric_skeleton(name: str, sample: np.ndarray, config: MonitorConfig, limit
         values=np.empty(0) if limit else None,
         exact_limit=limit,
     )
+
+
+def missed_values(feature: FeatureProfile) -> bool:
+    """Whether a counted profile whose fine edges are distinct values holds other values too:
+    a bin holding only its left edge (the first bin: the min) sums to count * (edge - center),
+    to float rounding (2**-30 of it: exact up to about 10**7 values a bin)."""
+    left = np.concatenate([[feature.min], feature.edges]) - feature.center
+    expected = feature.counts * left
+    return bool(np.any(np.abs(feature.sums - expected) > 2.0**-30 * np.abs(expected)))
 
 
 def edge_sample(x: np.ndarray, size: int) -> np.ndarray:
