@@ -131,20 +131,20 @@ bin_of = njit(inline="always")(bin_in_cell)
 
 
 @njit(cache=True, nogil=True)
-def _count_bins(x, shift, edges, lut, scale, steps, hist, sums, cells, offsets):
+def _count_bins(x, shift, all_finite, edges, lut, scale, steps, hist, sums, cells):
     """Add the bin of every value of ``x`` to ``hist`` (non-finite values included, see
-    ``bin_in_cell``) and its ``v - shift`` to that bin's ``sums`` (0 for non-finite values):
-    the grid cells and offsets of all values first, in a loop that vectorises, into
-    ``cells`` and ``offsets`` (at least as long as ``x``), then the edges within each cell."""
+    ``bin_in_cell``) and its ``v - shift`` to that bin's ``sums`` (finite values only;
+    ``all_finite``: ``x`` has no others, so none is checked): the grid cells of all values
+    first, in a loop that vectorises, into ``cells`` (at least as long as ``x``), then the
+    edges within each cell."""
     first, last, top = bounds_of(edges, lut, steps)
     for j in range(x.size):
-        v = np.float64(x[j])
-        cells[j] = cell_of(v, first, last, top, scale)
-        offsets[j] = v - shift if (v - v) == 0.0 else 0.0
+        cells[j] = cell_of(x[j], first, last, top, scale)
     for j in range(x.size):
-        b = bin_of(x[j], cells[j], edges, lut, steps)
+        v = np.float64(x[j])
+        b = bin_of(v, cells[j], edges, lut, steps)
         hist[b] += 1
-        sums[b] += offsets[j]
+        sums[b] += v - shift if all_finite or (v - v) == 0.0 else 0.0
 
 
 @intrinsic
@@ -158,14 +158,13 @@ def _float_bits(typingctx, value):
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
-def _add_moments(x, shift, sums, keys):
-    """Add the shifted sums of the finite values of ``x`` (float32 or float64) to ``sums``
-    and fold its extremes (as ordered int64 keys of their float64 values) and non-finite
+def _add_moments(x, shift, moments, keys):
+    """Add the sum of squares of ``v - shift`` over the finite values of ``x`` (float32 or
+    float64) to ``moments[0]`` (their sum comes from the per-bin sums) and fold its extremes (as ordered int64 keys of their float64 values) and non-finite
     counts into ``keys``: [min, max, nan, +inf, -inf].
 
     Branch-free, so that it vectorises.
     """
-    s1 = 0.0
     s2 = 0.0
     lo = keys[0]
     hi = keys[1]
@@ -176,7 +175,6 @@ def _add_moments(x, shift, sums, keys):
         v = np.float64(x[j])
         finite = (v - v) == 0.0
         d = v - shift if finite else 0.0
-        s1 += d
         s2 += d * d
         bits = _float_bits(v)
         k = bits ^ ((bits >> 63) & ORDER_MASK)
@@ -185,8 +183,7 @@ def _add_moments(x, shift, sums, keys):
         nans += v != v
         pos += v == np.inf
         neg += v == -np.inf
-    sums[0] += s1
-    sums[1] += s2
+    moments[0] += s2
     keys[0] = lo
     keys[1] = hi
     keys[2] += nans
@@ -202,14 +199,14 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, sums, stats):
     A tile is read into cache while summing it, then binned from there. Non-finite
     values land in the outer bins (see ``bin_in_cell``) and are taken out again.
     """
-    moments = np.zeros(2)
+    moments = np.zeros(1)
     keys = np.array([ORDER_MASK, LOWEST_KEY, 0, 0, 0])
     cells = np.empty(TILE, np.uint32)
-    offsets = np.empty(TILE)
     for tile in range(0, x.size, TILE):
         part = x[tile : tile + TILE]
+        nonfinite = keys[2] + keys[3] + keys[4]
         _add_moments(part, shift, moments, keys)
-        _count_bins(part, shift, edges, lut, scale, steps, hist, sums, cells, offsets)
+        _count_bins(part, shift, keys[2] + keys[3] + keys[4] == nonfinite, edges, lut, scale, steps, hist, sums, cells)
     nans, pos, neg = keys[2], keys[3], keys[4]
     hist[0] -= nans + neg
     hist[hist.size - 1] -= pos
@@ -221,8 +218,8 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, sums, stats):
     stats[COUNT] = count
     stats[MIN] = extremes[0] if count else np.inf
     stats[MAX] = extremes[1] if count else -np.inf
-    stats[SHIFTED_SUM] = moments[0]
-    stats[SHIFTED_SUMSQ] = moments[1]
+    stats[SHIFTED_SUM] = sums.sum()
+    stats[SHIFTED_SUMSQ] = moments[0]
 
 
 @intrinsic

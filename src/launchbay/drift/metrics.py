@@ -11,8 +11,15 @@ Every metric compares a reference and a current ``FeatureProfile``. Definitions:
   when both profiles keep their values (exact mode); a sketch reads D from the fine bins
   with ``D <= D_true <= D + ks_error_bound``.
 - ``wasserstein``: first Wasserstein distance (the area between the CDFs), exact in exact
-  mode; a sketch interpolates the CDFs linearly inside each fine bin and is within
-  ``wasserstein_error_bound`` of the true value.
+  mode. A sketch keeps per fine bin the count and the sum of the values (the outer bins,
+  closed at the observed min and max, hold everything below the first and above the last
+  edge, the values past the reference's range among them): it places each side's bin mass
+  at its mean, which gives the integral of the CDF gap over every bin exactly, so the
+  distance is exact wherever the gap cannot change sign inside a bin, and exact for
+  features with one bin per value. It is within ``wasserstein_error_bound`` of the true
+  value (see there: per bin where the CDFs may cross, twice the smaller of the bounds on
+  the gap's positive and negative parts, at most w * (r + c)). Profiles without sums
+  (format 1) interpolate the CDFs linearly inside each bin, with that method's bound.
   Values beyond 2**500 are divided by a power of two first (exact), so that no width
   overflows; a distance past the float range is undefined.
 - ``wasserstein_norm``: ``wasserstein / max(reference std (ddof=0), 0.001)``, as Evidently;

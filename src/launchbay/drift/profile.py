@@ -9,6 +9,10 @@ values, whatever the split). NaN is missing, like null (pandas turns NaN into nu
 the two are not told apart); +inf and -inf are counted apart; none of them enters a
 distribution.
 
+A numeric profile keeps, per fine bin, the sum of its values less the reference's center
+(format 2), so that sketch-mode Wasserstein places each bin's mass where it is; profiles
+of format 1 have no sums and still load.
+
 In exact mode a numeric profile also keeps its sorted finite values (8 bytes a value,
 in memory and in JSON), so KS and Wasserstein equal scipy's. A current profile drops
 them once a merge passes ``exact_limit`` values, the same way whatever the split.
