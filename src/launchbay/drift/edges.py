@@ -41,9 +41,12 @@ def missed_values(feature: FeatureProfile) -> bool:
     """Whether a counted profile whose fine edges are distinct values holds other values too:
     a bin holding only its left edge (the first bin: the min) sums to count * (edge - center),
     to float rounding (2**-30 of it: exact up to about 10**7 values a bin)."""
+    counts, sums, edges = feature.counts, feature.sums, feature.edges
+    if counts is None or sums is None or edges is None:  # not counted, or counted without sums
+        return False
     with np.errstate(over="ignore", invalid="ignore"):  # sums that overflowed tell nothing (NaN compares False)
-        expected = feature.counts * (np.concatenate([[feature.min], feature.edges]) - feature.center)
-        return bool(np.any(np.abs(feature.sums - expected) > 2.0**-30 * np.abs(expected)))
+        expected = counts * (np.concatenate([[feature.min], edges]) - feature.center)
+        return bool(np.any(np.abs(sums - expected) > 2.0**-30 * np.abs(expected)))
 
 
 def edge_sample(x: np.ndarray, size: int) -> np.ndarray:
