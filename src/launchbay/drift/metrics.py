@@ -276,10 +276,11 @@ def wasserstein_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
     from 0 to r and C from 0 to c, and its integral is exactly ``w * g + A_r - A_c``. Where
     D cannot change sign (g >= c or g <= -r) the sketch is exact. Elsewhere both the sketch
     and the true value lie in [|I|, |I| + 2 * min(P, N)] where P and N bound the integrals
-    of D's positive and negative parts: P = w * g + A_r and N = A_c * (c - g) / c when
-    g >= 0, P = A_r * (r + g) / r and N = A_c - w * g when g < 0 (the chord of the convex
-    (R - t)+ over [0, r]). The bound is the sum of 2 * min(P, N) over those bins, at most
-    w * (r + c) each, plus the float rounding of the sums (``max(n) * 2**-52`` times
+    of D's positive and negative parts (see ``_part_bound``): P of (g + R)+ and N of
+    (-g + C)+, and the same seen from the bin's end, where D = g' + (c - C) - (r - R) with
+    g' = g + r - c and the areas of c - C and r - R are w * c - A_c and w * r - A_r (so a
+    bin where both sides sit at one point has a bound near 0). The bound is the sum of
+    2 * min(P, N) over those bins, at most w * (r + c) each, plus the float rounding of the sums (``max(n) * 2**-52`` times
     sum((r + c) * max|bound - center|)). Without sums (format-1 profiles) the CDFs are
     interpolated: w * (r + c) / 2 per bin whose gap keeps its sign, w * (r + c) otherwise.
     """
@@ -291,14 +292,26 @@ def wasserstein_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
     may_cross = (g - c < 0) & (g + r > 0)
     if bins.area_r is None or bins.area_c is None:
         return float(np.sum(w * (r + c) * np.where(may_cross, 1.0, 0.5))) * unit
-    with np.errstate(invalid="ignore", divide="ignore"):
-        positive = np.where(g >= 0, w * g + bins.area_r, bins.area_r * (r + g) / r)
-        negative = np.where(g >= 0, bins.area_c * (c - g) / c, bins.area_c - w * g)
-    crossing = np.sum(np.where(may_cross, 2 * np.minimum(positive, negative), 0.0))
+    g_end = g + r - c
+    parts = [  # bounds on the positive and the negative part, from the bin's start and from its end
+        _part_bound(w, g, r, bins.area_r),
+        _part_bound(w, -g, c, bins.area_c),
+        _part_bound(w, g_end, c, w * c - bins.area_c),
+        _part_bound(w, -g_end, r, w * r - bins.area_r),
+    ]
+    crossing = np.sum(np.where(may_cross, 2 * np.minimum.reduce(parts), 0.0))
     bounds = _scaled(_bounds(ref, cur), unit) - ref.center / unit
     reach = np.maximum(np.abs(bounds[:-1]), np.abs(bounds[1:]))
     rounding = max(ref.count, cur.count) * 2.0**-52 * float(np.sum((r + c) * reach))
     return (float(crossing) + rounding) * unit
+
+
+def _part_bound(w: np.ndarray, g: np.ndarray, share: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """A bound on the integral over a bin of width ``w`` of (g + S)+, for S rising from 0 to
+    ``share`` with integral ``area``: w * g + area when g >= 0, else area * (share + g) / share
+    (the chord of the convex (S + g)+ over [0, share])."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(g >= 0, w * g + area, area * np.maximum(share + g, 0.0) / share)
 
 
 def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
