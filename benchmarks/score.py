@@ -7,7 +7,8 @@ regression) and two heavy ones through launchbay (gradient boosting with 300 tre
 scikit-learn's histogram version, which predicts on every core by itself, and the classic
 one, which predicts on one), then scores the same files with:
 
-- launchbay ``job=score`` (stateless fused tasks), with and without the fused drift sketch;
+- launchbay ``job=score`` (stateless fused tasks), with and without the fused drift sketch, and with
+  drift and the performance counts (confusion counts, log loss, score histograms: the batch has labels);
 - a plain single-process loop: pyarrow read, predict, pyarrow write (floats without dictionary);
 - the textbook Ray Data recipe: a callable class in an actor pool, numpy batches.
 
@@ -108,6 +109,29 @@ def textbook_recipe(model, folder: Path, out: Path) -> None:
     scored.write_parquet(str(out))
 
 
+def counting_cost(model, folder: Path, repeat: int) -> None:
+    """The performance counts of one file in this process against predicting it: the counts alone, per row."""
+    from launchbay.models.predict import predict_columns
+    from launchbay.performance.sketch import Target
+
+    table = pq.read_table(sorted(folder.glob("*.parquet"))[0])
+    frame = table.select(FEATURES).to_pandas()
+    target = Target.of(model, "label", 2048)
+    best = {"predict": float("inf"), "count": float("inf"), "count, no labels": float("inf")}
+    for _ in range(repeat):
+        start = time.perf_counter()
+        predictions = {k: pa.array(v) for k, v in predict_columns(model, frame).items()}
+        best["predict"] = min(best["predict"], time.perf_counter() - start)
+        for label, batch in (("count", table), ("count, no labels", table.drop_columns(["label"]))):
+            start = time.perf_counter()
+            target.gather(batch, predictions)
+            best[label] = min(best[label], time.perf_counter() - start)
+    n = table.num_rows
+    print(f"  one file ({n:,} rows) in process: predict {best['predict'] * 1e3:.1f} ms; performance counts "
+          f"{best['count'] * 1e3:.1f} ms ({best['count'] / n * 1e9:.1f} ns a row, {best['count'] / best['predict']:.1%} of predict), "
+          f"without labels {best['count, no labels'] * 1e3:.1f} ms ({best['count, no labels'] / n * 1e9:.1f} ns a row)")
+
+
 def timed(label: str, rows: int, fn, results: dict, repeat: int) -> None:
     """Best of ``repeat`` runs (the machine is shared; the best run is the least disturbed)."""
     seconds, peak = float("inf"), 0
@@ -136,8 +160,12 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     start = time.perf_counter()
     launchbay.run([*score, f"score.output={work / name / 'warm'}"])
     print(f"  first run, Ray workers starting:   {time.perf_counter() - start:7.2f} s (not counted)")
-    timed("launchbay score", rows, lambda: launchbay.run([*score, "score.drift=false", f"score.output={work / name / 'lb'}"]), results, repeat)
-    timed("launchbay score + fused drift", rows, lambda: launchbay.run([*score, f"score.output={work / name / 'lbd'}"]), results, repeat)
+    alone = ["score.drift=false", "score.performance=false"]
+    timed("launchbay score", rows, lambda: launchbay.run([*score, *alone, f"score.output={work / name / 'lb'}"]), results, repeat)
+    drift = ["score.performance=false", f"score.output={work / name / 'lbd'}"]
+    timed("launchbay score + fused drift", rows, lambda: launchbay.run([*score, *drift]), results, repeat)
+    both = [f"score.output={work / name / 'lbdp'}"]
+    timed("launchbay score + drift + performance", rows, lambda: launchbay.run([*score, *both]), results, repeat)
     timed("plain loop (1 process)", rows, lambda: plain_loop(model, folder, fresh(work / name / "plain")), results, repeat)
     if name == "cheap":
         recipe = lambda: textbook_recipe(model, folder, fresh(work / name / "textbook"))  # noqa: E731
@@ -156,6 +184,9 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     if "textbook Ray Data actor recipe" in results:
         print(f"  launchbay / textbook recipe:       {lb / results['textbook Ray Data actor recipe']:.2f}x")
     print(f"  fused drift cost over scoring:     {lb / results['launchbay score + fused drift'] - 1:+.1%}")
+    performance = results["launchbay score + fused drift"] / results["launchbay score + drift + performance"]
+    print(f"  performance counts over score + drift: {performance - 1:+.1%} (time ratio {performance:.3f})")
+    counting_cost(model, folder, repeat)
     return results
 
 
@@ -165,6 +196,7 @@ def main() -> None:
     parser.add_argument("--heavy-rows", type=int, default=2_000_000)
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best counts")
+    parser.add_argument("--models", default="cheap,heavy,heavy-1-core", help="which models to run, comma-separated")
     args = parser.parse_args()
 
     from launchbay.runtime import RuntimeConfig, start
@@ -178,13 +210,17 @@ def main() -> None:
         t = time.perf_counter()
         start(RuntimeConfig(object_store_memory_mb=2048))
         print(f"Ray start-up: {time.perf_counter() - t:.2f} s (not included below)")
-        bench_model("cheap", ["model=logreg"], cheap, args.rows, work, args.repeat)
+        models = args.models.split(",")
+        if "cheap" in models:
+            bench_model("cheap", ["model=logreg"], cheap, args.rows, work, args.repeat)
         heavy_model = ["model=gbm", "model.estimator.max_iter=300", "++model.estimator.early_stopping=false"]
-        bench_model("heavy", heavy_model, heavy, args.heavy_rows, work, args.repeat)
+        if "heavy" in models:
+            bench_model("heavy", heavy_model, heavy, args.heavy_rows, work, args.repeat)
         one_core = ["model=sklearn", "~model.estimator.max_iter", "+model.estimator.n_estimators=300",
                     "model.estimator._target_=sklearn.ensemble.GradientBoostingClassifier", "+model.estimator.max_depth=4",
                     "+model.estimator.subsample=0.25"]
-        bench_model("heavy-1-core", one_core, heavy, args.heavy_rows, work, args.repeat)
+        if "heavy-1-core" in models:
+            bench_model("heavy-1-core", one_core, heavy, args.heavy_rows, work, args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray, an
-S3 server on localhost."""
+"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray (the
+testing kit's ``launchbay_ray``), an S3 server on localhost. The kit's other fixtures
+(``launchbay_config``, ``launchbay_run``, ...) come from its pytest plugin."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from launchbay.plugins import get_manager
-from launchbay.runtime import RuntimeConfig, start
 
 TEST_PLUGIN = Path(__file__).parent / "plugin_pkg"
 # Credentials for the local S3 server, set before Ray starts so that its workers have them.
@@ -31,19 +29,19 @@ def test_plugin(tmp_path_factory) -> Path:
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
     importlib.invalidate_caches()
-    get_manager.cache_clear()
     return target
 
 
 @pytest.fixture(scope="session")
-def ray_session(test_plugin):
-    """A real embedded Ray with 2 CPUs, started once and shut down at the end."""
-    import ray
+def launchbay_ray(test_plugin, launchbay_ray):
+    """The testing kit's embedded Ray (2 CPUs), started once the test plugin is on the PYTHONPATH its workers inherit."""
+    return launchbay_ray
 
-    started = start(RuntimeConfig(num_cpus=2, object_store_memory_mb=512))
-    yield ray
-    if started:
-        ray.shutdown()
+
+@pytest.fixture(scope="session")
+def ray_session(launchbay_ray):
+    """The session's Ray, by the name launchbay's own tests use."""
+    return launchbay_ray
 
 
 @pytest.fixture(scope="session")
@@ -65,19 +63,19 @@ def in_tmp(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def composed(test_plugin):
-    """Compose the config from overrides the way ``launchbay run`` does."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+# Three small pipeline runs of model demo, the batch's num_0 and num_1 shifted further each time (a slow creep).
+CREEP = (("0.1", "2"), ("0.3", "3"), ("0.6", "4"))
 
-    from launchbay.app import prepare
-    from launchbay.settings import CONF_DIR
 
-    def compose_with(*overrides: str):
-        prepare(list(overrides))
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            return compose("config", overrides=list(overrides))
+@pytest.fixture(scope="session")
+def demo_history(ray_session, tmp_path_factory) -> Path:
+    """A folder whose ``runs/`` holds three real pipeline runs of model ``demo``, drift creeping up run by run."""
+    import launchbay
 
-    return compose_with
+    home = tmp_path_factory.mktemp("history")
+    small = ["data.rows=4000", "batch.rows=3000", "data.chunk_rows=1500", "batch.chunk_rows=1500", "approval.trigger=never"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        for shift, seed in CREEP:
+            launchbay.run(["job=pipeline", *small, f"batch.drift.mean_shift={shift}", f"batch.seed={seed}"])
+    return home

@@ -28,6 +28,14 @@ def test_trigger():
     assert trigger("always", None).startswith("on demand")
 
 
+def test_performance_trigger():
+    dropped = {"reference": {"accuracy": 0.82, "roc_auc": 0.9}, "realized": {"accuracy": 0.7}, "estimated": {"roc_auc": 0.8},
+               "dropped": ["accuracy", "roc_auc"]}
+    assert trigger("performance", None, dropped) == "performance dropped: accuracy 0.8200 -> 0.7000, roc_auc 0.9000 -> 0.8000"
+    assert trigger("performance", {"drifted_features": ["a"]}, {**dropped, "dropped": []}) is None
+    assert trigger("drift", None, dropped) is None and trigger("never", None, dropped) is None
+
+
 @pytest.fixture(scope="module")
 def loop(ray_session, tmp_path_factory):
     """Two pipeline runs on a drifted batch: the first challenger (on drift) wins easily; the

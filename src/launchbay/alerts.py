@@ -18,9 +18,13 @@ class JsonlConfig:
 
 
 def console(alert: Alert, cfg) -> None:
+    about = f"model {alert.model} v{alert.model_version}"
+    if alert.performance is not None:
+        dropped = ", ".join(alert.performance["dropped"])
+        print(f"ALERT performance of {about} dropped: {dropped} (run {alert.run_id})", file=sys.stderr)
+        return
     print(
-        f"ALERT drift in {len(alert.drifted_features)} feature(s) of model {alert.model} "
-        f"v{alert.model_version}: {', '.join(alert.drifted_features)} (run {alert.run_id})",
+        f"ALERT drift in {len(alert.drifted_features)} feature(s) of {about}: {', '.join(alert.drifted_features)} (run {alert.run_id})",
         file=sys.stderr,
     )
 

@@ -1,9 +1,9 @@
-"""The records that registration hooks return.
+"""The records that registration hooks return (a list of them; docs/plugins.md explains each).
 
 Every component has a unique ``name`` inside its kind, one callable that does the work
 and, except drift metrics, a dataclass ``config`` whose fields are the component's
-settings (``data=<name> data.<setting>=...``, ``model=<name>``,
-``+alerts.<name>.<setting>=...``).
+settings (``data=<name> data.<setting>=...``, ``sink=<name>``, ``model=<name>``,
+``+alerts.<name>.<setting>=...``; alert channels are no config group, several can be on).
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ class MetricValue:
 class DriftMetric(Component):
     """A drift monitor: compares the reference and current sketches of one feature.
 
-    ``compute(reference, current) -> MetricValue``. ``drift_when`` says how the
+    ``compute(reference, current) -> MetricValue``; the ``FeatureProfile`` fields a metric may
+    read are listed in docs/plugins.md ("What a drift metric reads"). ``drift_when`` says how the
     threshold reads: ``"above"`` for distances (value >= threshold is drift),
     ``"below"`` for p-values (p_value < threshold is drift).
     """
@@ -133,7 +134,8 @@ class AlertChannel(Component):
 
 @dataclass(frozen=True)
 class Alert:
-    """What an alert channel receives when a run finds drift."""
+    """What an alert channel receives when a run finds drift or, with ``performance`` set (the
+    run's ``performance`` summary section, its ``dropped`` metrics non-empty), a performance drop."""
 
     run_id: str
     run_dir: str
@@ -143,6 +145,7 @@ class Alert:
     share_drifted: float
     report_path: str | None
     summary: dict = field(default_factory=dict)
+    performance: dict | None = None
 
 
 # The records that carry a config (every kind but drift metrics).

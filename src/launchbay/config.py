@@ -20,25 +20,27 @@ from omegaconf.errors import OmegaConfBaseException
 
 from launchbay.drift.config import MonitorConfig
 from launchbay.errors import LaunchbayError
+from launchbay.plugins import PluginsConfig
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
 from launchbay.settings import check_resources, require
 from launchbay.validation import ContractConfig
 
-# Model metrics by name (``launchbay.training.metrics`` measures them).
+# Model metrics by name (``launchbay.training.metrics`` measures them); f1 for binary classifiers only.
 CLASSIFICATION_METRICS = ("accuracy", "roc_auc", "log_loss")
+BINARY_METRICS = ("f1",)
 REGRESSION_METRICS = ("r2", "rmse", "mae")
 
 
 def require_metric(key: str, metric: str) -> None:
     """A one-line error naming ``key`` unless ``metric`` is a model metric launchbay measures."""
-    known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+    known = CLASSIFICATION_METRICS + BINARY_METRICS + REGRESSION_METRICS
     require(metric in known, key, f"one of {', '.join(known)}", metric)
 
 
 @dataclass
 class JobConfig:
-    name: str = "pipeline"  # train | score | drift | pipeline
+    name: str = "pipeline"  # train | score | drift | pipeline | evaluate
     model_name: str = "demo"  # the model's name in the registry
     model_version: str = "champion"  # version number, alias, or latest
     label: str = "label"  # target column
@@ -46,6 +48,7 @@ class JobConfig:
     holdout: float = 0.2  # share of training rows held out for evaluation
     seed: int = 0
     report: bool = True  # write report.html
+    scores: str | None = None  # job=evaluate: the run directory (or scores folder) of the scores to join labels to
     results: str | None = None  # also publish the run's summary.json and report here (a folder or URI); launchbay submit sets it
 
     def __post_init__(self) -> None:
@@ -58,7 +61,7 @@ class TrainConfig:
 
     search: dict[str, Any] = field(default_factory=dict)  # grid over model settings: {estimator: {C: [0.1, 1]}}
     folds: int = 3  # cross-validation folds that rank the search's candidates
-    metric: str = "roc_auc"  # ranks candidates: roc_auc, accuracy, log_loss, r2, rmse, mae
+    metric: str = "roc_auc"  # ranks candidates: roc_auc, accuracy, log_loss, f1 (binary), r2, rmse, mae
     partition_by: str | None = None  # one model per value of this column ("many models")
     min_partition_rows: int = 50  # smaller or single-label segments use the model of all rows
     num_cpus: float = 1.0  # per fit, cross-validation fold or segment task
@@ -72,8 +75,8 @@ class TrainConfig:
         check_resources("train", self.num_cpus, self.num_gpus, self.memory_mb)
 
 
-# When job=pipeline trains a challenger: on drift, on every run, or never.
-Trigger = StrEnum("Trigger", ["drift", "always", "never"])
+# When job=pipeline trains a challenger: on drift, on a performance drop, on every run, or never.
+Trigger = StrEnum("Trigger", ["drift", "performance", "always", "never"])
 # The rows a challenger learns from: the labelled batch, or the training data.
 TrainOn = StrEnum("TrainOn", ["batch", "data"])
 
@@ -109,6 +112,7 @@ class ScoreConfig:
     memory_mb: int | None = None  # memory Ray reserves per scoring task or actor; None: none
     concurrency: int | None = None  # tasks in flight or actors in the pool; None: automatic
     drift: bool = True  # sketch the scored rows for drift in the same pass
+    performance: bool = True  # count the model's outcomes (labels, scores) in the same pass
     output: str | None = None  # output directory; None: <run dir>/scores. Re-runs replace it.
 
     def __post_init__(self) -> None:
@@ -124,6 +128,7 @@ class LaunchbayConfig:
     job: JobConfig = field(default_factory=JobConfig)
     data: Any = None  # training data: a data source config (data=<name>)
     batch: Any = None  # data to score and check for drift (data@batch=<name>)
+    labels: Any = None  # job=evaluate: labels that arrived later, with the id column (data@labels=<name>)
     model: Any = None  # model=<name>
     sink: Any = None  # where scores go (sink=<name>)
     score: ScoreConfig = field(default_factory=ScoreConfig)
@@ -134,7 +139,7 @@ class LaunchbayConfig:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     alerts: dict[str, Any] = field(default_factory=dict)  # alert channel name -> its settings
-    plugins: list[str] = field(default_factory=list)  # extra plugin modules to register
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)  # which plugins load (see docs/plugins.md)
 
 
 def register_schema() -> None:

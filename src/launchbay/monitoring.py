@@ -1,6 +1,7 @@
 """After a scoring pass: compare its drift sketch with the model's reference (before the
 scores are committed: this can fail), then show the result, write the report and tell the
-alert channels (after the commit: this never fails the run)."""
+alert channels (after the commit: this never fails the run). The model's performance on the
+batch is assessed after the commit too, so it never fails the run either."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from launchbay.components import Alert
 if TYPE_CHECKING:
     from launchbay.context import RunContext
     from launchbay.drift import DriftResult
+    from launchbay.performance.assess import Assessment
+    from launchbay.performance.sketch import Target
     from launchbay.registry import ModelVersion
     from launchbay.scoring import ScoringPass
 
@@ -23,19 +26,44 @@ def measure_drift(ctx: RunContext, scoring_pass: ScoringPass) -> DriftResult:
         return drift.compare(scoring_pass.reference, scoring_pass.sketch(), config=ctx.monitor)
 
 
-def publish(ctx: RunContext, version: ModelVersion, result: DriftResult, device: str | None) -> dict[str, Any]:
-    """Print the drift table, write the HTML report, alert on drift; returns the summary part,
-    which says on which ``device`` the drift was counted."""
+def assess_performance(ctx: RunContext, version: ModelVersion, target: Target, outcomes: Any) -> Assessment:
+    """The batch's performance (``outcomes`` counted for ``target``) against the version's holdout
+    metrics, printed as a table. It never fails: a problem is a warning and an undefined verdict."""
+    from launchbay.config import typed
+    from launchbay.errors import root_cause
+    from launchbay.performance.assess import Assessment, assess
+
+    settings = typed(ctx.cfg.monitor, "monitor").performance
+    reference = version.meta.get("metrics") or {}
+    try:
+        assessment = assess(target.task, reference, outcomes, version.load_calibration(), settings.max_drop, settings.max_drops, settings.bins)
+    except Exception as exc:  # the scores are committed: the run stands, and says why there is no assessment
+        cause = f"the performance could not be assessed: {root_cause(exc)}"
+        ctx.console.print(f"[yellow]warning:[/] {cause}")
+        section: dict[str, Any] = {"task": target.task, "reference": reference, "realized": None, "labeled_rows": 0, "estimated": None,
+                   "estimate_note": cause, "max_drop": {}, "dropped": [], "verdict": "undefined"}
+        return Assessment(section, [cause])
+    ctx.console.print(assessment.render())
+    return assessment
+
+
+def publish(
+    ctx: RunContext, version: ModelVersion, result: DriftResult, device: str | None, performance: Assessment | None = None
+) -> dict[str, Any]:
+    """Print the drift table, write the HTML report (with the ``performance`` section), alert on drift;
+    returns the summary part, which says on which ``device`` the drift was counted."""
     ctx.console.print(result.render())
     report_path = None
     if ctx.cfg.job.report:
+        from launchbay.history import trend_link
         from launchbay.report import write_report
 
         title = f"Drift of {version.name} v{version.version}"
-        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title))
+        trend = trend_link(ctx.run_dir, version.name)
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend, performance=performance))
         ctx.console.print(f"report: {report_path}")
     summary = {**result.to_dict(), "device": device, "report": report_path}
-    if result.drifted_features:
+    if result.drifted_features or result.dataset_drift:  # a multivariate drift alone is drift too
         summary["alerts"] = alert(ctx, result, version, report_path)
     return summary
 
@@ -53,7 +81,28 @@ def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_pa
         report_path=report_path,
         summary=result.to_dict(),
     )
-    ctx.manager.hook.launchbay_drift_detected(alert=message)
+    ctx.notify("launchbay_drift_detected", alert=message)
+    return send(ctx, message)
+
+
+def alert_performance(ctx: RunContext, version: ModelVersion, assessment: Assessment, report_path: str | None) -> dict[str, str]:
+    """Tell every configured alert channel that the model's performance dropped (``Alert.performance``);
+    returns what became of each channel, as ``alert`` does."""
+    message = Alert(
+        run_id=ctx.run_id,
+        run_dir=str(ctx.run_dir),
+        model=version.name,
+        model_version=version.version,
+        drifted_features=[],
+        share_drifted=0.0,
+        report_path=report_path,
+        performance=assessment.section,
+    )
+    return send(ctx, message)
+
+
+def send(ctx: RunContext, message: Alert) -> dict[str, str]:
+    """Send ``message`` to every configured alert channel; a channel that fails is a warning."""
     outcomes = {}
     for name, values in ctx.cfg.alerts.items():
         channel, settings = ctx.settings("alert", {"name": name, **(values or {})})

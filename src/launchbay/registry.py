@@ -4,7 +4,7 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
 (``s3://bucket/registry``, ``gs://...``, ``file:///...``) resolved by
 ``pyarrow.fs.FileSystem.from_uri``. Layout under the root::
 
-    <model>/<version>/model.pkl, profile.json, contract.json   artifacts
+    <model>/<version>/model.pkl, profile.json, contract.json, calibration.json   artifacts
     <model>/<version>/meta.json         commit marker: lineage, metrics, sha256 of each artifact
     <model>/<version>/claim-<stamp>     the writer that claimed this version number
     <model>/aliases/<alias>/<stamp>-v<version>.json   one record per alias move
@@ -40,6 +40,7 @@ from launchbay import storage
 from launchbay.errors import LaunchbayError
 
 MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
+CALIBRATION_FILE = "calibration.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 ALIAS_RECORD = re.compile(r"^(\d+-[0-9a-f]+)-v(\d+)\.json$")
 # meta keys that always differ between versions and say nothing in a diff
@@ -101,6 +102,16 @@ class ModelVersion:
             return None
         return Contract.from_json(self.read_text(CONTRACT_FILE), f"{self.uri}/{CONTRACT_FILE}")
 
+    def load_calibration(self) -> dict[str, Any] | None:
+        """The score calibration saved with this version (JSON, see ``launchbay.performance.cbpe``), or
+        None for versions registered without one (not binary classifiers, older versions)."""
+        if CALIBRATION_FILE not in self.meta.get("files", {}):
+            return None
+        try:
+            return json.loads(self.read_text(CALIBRATION_FILE))
+        except ValueError as exc:
+            raise LaunchbayError(f"registry: {self.uri}/{CALIBRATION_FILE} is not valid JSON: {exc}") from exc
+
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -161,12 +172,16 @@ class Registry:
 
     # --- versions -------------------------------------------------------------------
 
-    def register(self, name: str, model: Any, profile: Any, meta: dict[str, Any], contract: Any = None) -> ModelVersion:
+    def register(
+        self, name: str, model: Any, profile: Any, meta: dict[str, Any], contract: Any = None, calibration: dict[str, Any] | None = None
+    ) -> ModelVersion:
         """Store a new version of ``name`` (artifacts, then ``meta.json`` last); returns it."""
         check_name("model", name)
         artifacts = {MODEL_FILE: pickle.dumps(model, protocol=5), PROFILE_FILE: profile.to_json().encode()}
         if contract is not None:
             artifacts[CONTRACT_FILE] = contract.to_json().encode()
+        if calibration is not None:
+            artifacts[CALIBRATION_FILE] = json.dumps(calibration).encode()
         version = self._claim_version(name)
         for filename, blob in artifacts.items():
             storage.write_atomic(self._path(name, version, filename), blob, self.fs)

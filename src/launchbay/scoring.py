@@ -4,7 +4,8 @@ The model, its data contract and its reference profile go to the object store on
 each worker process resolves them once (``Scorer`` is cached per process). Row counts and,
 when drift is on, drift sketches add up in each scorer and come back once per fragment
 (or, under Ray Data, go to a ``Tally`` actor once per batch), so the drift of a run comes
-from the same read as its scores.
+from the same read as its scores. So do the counts of the model's outcomes (labels against
+predictions, score histograms: ``launchbay.performance``), its performance on the batch.
 
 Three execution paths (``score.strategy``):
 
@@ -43,6 +44,7 @@ from launchbay.drift.dataset import worker_reference
 from launchbay.drift.device import use_gpu
 from launchbay.errors import LaunchbayError, root_cause
 from launchbay.models.predict import predict_columns
+from launchbay.performance.sketch import Target
 from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
 from launchbay.runtime import alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
@@ -66,10 +68,14 @@ class Tally:
         self.ids: list[np.ndarray] = []
         self.repeats = 0  # rows that repeat an id within their piece of the input
         self.devices: set[str] = set()  # where the sketches were counted: cpu, gpu
+        self.performance: Any = None  # the merged counts of the model's outcomes
 
-    def add(self, rows: int, sketch, ids: np.ndarray | int = 0, device: str | None = None) -> None:
-        """Add a piece's rows, sketch (counted on ``device``), and id keys (to compare across pieces) or its repeats."""
+    def add(self, rows: int, sketch, ids: np.ndarray | int = 0, device: str | None = None, outcomes: Any = None) -> None:
+        """Add a piece's rows, sketch (counted on ``device``), id keys (to compare across pieces) or its
+        repeats, and the counts of its outcomes."""
         self.rows += rows
+        if outcomes is not None:
+            self.performance = outcomes if self.performance is None else self.performance.merge(outcomes)
         if device is not None:
             self.devices.add(device)
         if sketch is not None:
@@ -90,6 +96,9 @@ class Tally:
     def sketch(self):
         return self.profile
 
+    def outcomes(self):
+        return self.performance
+
     def counted_on(self) -> str | None:
         """Where the drift sketches were counted: "cpu", "gpu", "cpu+gpu" if workers differed; None without drift."""
         return "+".join(sorted(self.devices)) or None
@@ -105,6 +114,7 @@ class Plan:
     reference_key: str  # the profile's sha256: workers keep its bin lookup tables across runs
     device: Device  # where drift is counted (monitor.device, checked against the cluster for the run)
     tally: Any  # handle of the Tally actor (Ray Data paths), or None
+    performance: Any  # what to count of the model's outcomes (a ``performance.sketch.Target``), or None
     features: tuple[str, ...]
     id_column: str  # copied to the output; random unique ids where the input has none
     extra: tuple[tuple[str, Any], ...]  # constant output columns
@@ -137,6 +147,7 @@ class Scorer:
         self.sketch: Any = None  # DatasetProfile of the rows scored since the last take
         self.ids: list[pa.ChunkedArray] = []  # the ids of those rows, where the input has ids
         self.batches = 0  # batches of the current piece, to name their contract counts
+        self.outcomes: Any = None  # counts of the model's outcomes on those rows
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         scored = self.score(batch)
@@ -174,15 +185,19 @@ class Scorer:
             monitored = pa.table({name: observed[name] for name in self.reference.features if name in observed})
             counted = sketch(monitored, self.reference, device=self.plan.device)
             self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
+        if plan.performance is not None and batch.num_rows:
+            proba = (lambda: self.model.predict_proba(frame)) if hasattr(self.model, "predict_proba") else None
+            outcomes = plan.performance.gather(batch, predictions, proba)
+            self.outcomes = outcomes if self.outcomes is None else self.outcomes.merge(outcomes)
         return pa.table(columns)
 
-    def take(self) -> tuple[int, Any, np.ndarray | int, str | None]:
+    def take(self) -> tuple[int, Any, np.ndarray | int, str | None, Any]:
         """The rows, the sketch, the id keys (or, not across pieces, how many rows repeat an id)
-        gathered since the last take and where the sketch was counted, and start afresh."""
+        gathered since the last take, where the sketch was counted and the outcomes, and start afresh."""
         seen = pa.chunked_array(self.ids).drop_null() if self.ids else pa.chunked_array([], pa.int64())
         ids = id_keys(seen) if self.plan.ids_across else len(seen) - pc.count_distinct(seen).as_py()
-        gathered = self.rows, self.sketch, ids, self.device
-        self.rows, self.sketch, self.ids, self.batches = 0, None, [], 0
+        gathered = self.rows, self.sketch, ids, self.device, self.outcomes
+        self.rows, self.sketch, self.ids, self.batches, self.outcomes = 0, None, [], 0, None
         return gathered
 
     def flush(self) -> None:
@@ -228,7 +243,7 @@ def score_fragment(
 ):
     """Score piece ``piece`` of the input and write it as one part of ``filesystem`` (``part=None``: score only).
 
-    Returns what ``Scorer.take`` gathers: the rows, the drift sketch, the ids of the piece and its counting device.
+    Returns what ``Scorer.take`` gathers: the rows, the drift sketch, the ids of the piece, its counting device and outcomes.
     """
     scorer = _cached_scorer(plan)
     scored = (scorer.score(table, piece) for table in fragment())
@@ -297,7 +312,7 @@ class ScoringPass:
             raise
         return self.totals.count()
 
-    def _add(self, gathered: tuple[int, Any, np.ndarray | int, str | None]) -> None:
+    def _add(self, gathered: tuple[int, Any, np.ndarray | int, str | None, Any]) -> None:
         self.totals.add(*gathered)
         self.parts_done += 1
 
@@ -336,6 +351,10 @@ class ScoringPass:
         """The drift profile of every row scored (None when drift was off)."""
         return self._totals("sketch")
 
+    def outcomes(self) -> Any:
+        """The counts of the model's outcomes on every row scored (None when not counted)."""
+        return self._totals("outcomes")
+
     def drift_device(self) -> str | None:
         """Where the drift of the pass was counted (see ``Tally.counted_on``)."""
         return self._totals("counted_on")
@@ -367,9 +386,10 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     contract = version.load_contract()
     unique_ids = typed(cfg.contract, "contract").unique_ids
     pass_id = f"pass-{uuid.uuid4().hex[:8]}"
+    model = version.load_model()
     scoring_pass = ScoringPass(
         dict(
-            model=ray.put(version.load_model()),
+            model=ray.put(model),
             contract=ray.put(contract) if contract is not None else None,
             features=tuple(version.meta["features"]),
             id_column=cfg.job.id_column,
@@ -379,6 +399,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             pass_id=pass_id,
             run_dir=str(ctx.run_dir),
             device=monitor.device if monitor else Device.cpu,
+            performance=Target.of(model, cfg.job.label, cfg.monitor.performance.bins) if settings.performance else None,
         ),
         version.load_profile() if drift else None,
         version.meta["files"][PROFILE_FILE],

@@ -105,7 +105,12 @@ def assert_no_nan_verdict(result: DriftResult) -> None:
             assert math.isfinite(row.value) and isinstance(row.drifted, bool), row
             assert row.p_value is None or 0.0 <= row.p_value <= 1.0, row
     assert not set(result.drifted_features) & set(result.undefined_features)
-    assert result.verdict == ("drift" if result.dataset_drift else "undefined" if result.undefined_features else "no drift")
+    multivariate = result.multivariate
+    if multivariate is not None:
+        assert (multivariate.undefined is None) == math.isfinite(multivariate.value), multivariate
+        assert not (multivariate.undefined and multivariate.drifted), multivariate
+    undefined = result.undefined_features or (multivariate is not None and multivariate.undefined)
+    assert result.verdict == ("drift" if result.dataset_drift else "undefined" if undefined else "no drift")
     json.dumps(result.to_dict(), allow_nan=False)
     Console(file=io.StringIO(), width=100).print(result.render())
     with tempfile.TemporaryDirectory() as folder:

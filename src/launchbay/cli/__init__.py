@@ -13,7 +13,7 @@ import sys
 
 from launchbay.errors import exit_with
 
-GROUPS = ("run", "plugins", "models", "runs", "jobs", "cluster", "bench", "drift")
+GROUPS = ("run", "plugins", "plugin", "models", "runs", "monitor", "jobs", "cluster", "bench", "drift")
 
 EPILOG = """\
 examples:
@@ -23,8 +23,10 @@ examples:
   launchbay run --multirun model=logreg,gbm       a sweep
   launchbay run --cfg job                         print the composed config
   launchbay plugins list                          installed plugins and what they provide
+  launchbay plugin new acme-thing --kind metric   a plugin package with its tests (kinds: source, sink, model, metric, alert, lifecycle)
   launchbay models list                           registered models
   launchbay runs list                             past runs: job, model, rows, drift, wall time
+  launchbay monitor demo --last 10                a model's drift and performance over its runs: table + HTML page
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs
   launchbay jobs list --address http://head:8265  jobs on the cluster
   launchbay cluster up --local --workers 2        a multi-node Ray cluster on this machine (status, down)

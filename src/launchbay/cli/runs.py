@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from launchbay import history
 from launchbay.errors import LaunchbayError
 
 
@@ -24,17 +25,6 @@ def add_parser(sub) -> None:
     show.set_defaults(func=runs_show)
 
 
-def summaries(root: Path) -> list[dict]:
-    """Every readable ``summary.json`` under ``root``, oldest first."""
-    found = []
-    for path in root.rglob("summary.json"):
-        try:
-            found.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return sorted(found, key=lambda s: s.get("run_id", ""))
-
-
 def runs_list(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -49,7 +39,7 @@ def runs_list(args: argparse.Namespace) -> None:
     if prices:
         table.add_column(f"cost ({prices.provider}, {prices.currency})", justify="right")
     table.add_column("run id", no_wrap=True)
-    for s in summaries(Path(args.dir))[-args.last :]:
+    for s in (run.summary for run in history.runs(Path(args.dir))[-args.last :]):
         model = s.get("model") or s.get("train", {}).get("model") or {}
         drift = s.get("drift") or {}
         table.add_row(
@@ -70,8 +60,8 @@ def runs_show(args: argparse.Namespace) -> None:
     if path.exists():
         print(path.read_text())
         return
-    for s in summaries(Path(args.dir)):
-        if s.get("run_id") == args.run:
-            print(json.dumps(s, indent=2))
+    for run in history.runs(Path(args.dir)):
+        if run.summary.get("run_id") == args.run:
+            print(json.dumps(run.summary, indent=2))
             return
     raise LaunchbayError(f"runs: no run '{args.run}' under {args.dir} (see launchbay runs list)")

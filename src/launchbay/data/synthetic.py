@@ -37,6 +37,9 @@ class DriftSpec:
     scale: float = 1.0  # numeric: multiply the spread around the mean
     new_categories: int = 0  # categorical: this many unseen categories take over 20% of rows
     missing_rate: float = 0.0  # share of values set to null in the drifted features
+    # False: the label follows the numeric features as they were before the shift (what they mean
+    # changes); True: it follows the shifted values (covariate shift: the label given the features stays).
+    covariate: bool = False
 
 
 @dataclass
@@ -91,9 +94,12 @@ def generate(cfg: SyntheticConfig, chunk: int) -> pa.Table:
     for i in range(cfg.numeric):
         name = f"num_{i}"
         z = stream(i).standard_normal(n)
-        logit += _WEIGHT[i] * z
+        if not drift.covariate:
+            logit += _WEIGHT[i] * z
         if name in drift.features:
             z = z * drift.scale + drift.mean_shift
+        if drift.covariate:
+            logit += _WEIGHT[i] * z
         values = np.exp(0.5 * z) if i % 4 == 3 else _LOC[i] + _SCALE[i] * z
         columns[name] = _with_nulls(pa.array(values), name, drift, stream(i, 1))
     for j in range(cfg.categorical):

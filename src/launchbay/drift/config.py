@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from launchbay.performance.metrics import METRICS
 from launchbay.runtime import ray_resources
 from launchbay.settings import check_choices, check_resources, require
 
@@ -13,6 +14,27 @@ from launchbay.settings import check_choices, check_resources, require
 ValuesMode = StrEnum("ValuesMode", ["exact", "sketch", "auto"])
 # Where the counting pass runs.
 Device = StrEnum("Device", ["auto", "cpu", "gpu"])
+
+
+@dataclass
+class PerformanceConfig:
+    """When a model's performance on a batch counts as dropped (``monitor.performance``)."""
+
+    # A metric drops when the batch's value (realized, else estimated) is worse than the
+    # version's holdout value by more than this (lower-is-better metrics: higher by more).
+    max_drop: float = 0.05
+    # Per metric, overriding max_drop, e.g. {rmse: 0.5}.
+    max_drops: dict[str, float] = field(default_factory=dict)
+    # Equal bins of [0, 1] counting scores (ROC AUC, the estimate without labels); even, so that
+    # the decision threshold 0.5 is an edge.
+    bins: int = 2048
+
+    def __post_init__(self) -> None:
+        require(0 <= self.max_drop < float("inf"), "monitor.performance.max_drop", "a finite number, 0 or more", self.max_drop)
+        for metric, limit in self.max_drops.items():
+            require(metric in METRICS, f"monitor.performance.max_drops.{metric}", f"a metric, one of {', '.join(METRICS)}", metric)
+            require(0 <= limit < float("inf"), f"monitor.performance.max_drops.{metric}", "a finite number, 0 or more", limit)
+        require(self.bins >= 2 and self.bins % 2 == 0, "monitor.performance.bins", "even and at least 2", self.bins)
 
 
 @dataclass
@@ -58,6 +80,19 @@ class MonitorConfig:
     num_cpus: float = 1.0
     num_gpus: float = 1.0
     memory_mb: int | None = None
+    # Multivariate drift (PCA reconstruction error over the numeric features, see
+    # drift.multivariate): None (auto): on with at least 2 numeric features; true: on (an
+    # error with fewer); false: off. It counts toward the dataset verdict: drift when it
+    # leaves its band, whatever the share of drifted features.
+    multivariate: bool | None = None
+    # Share of the standardised variance the kept principal components explain (more than).
+    multivariate_variance: float = 0.65
+    # The reference's rows are cut into this many chunks, in order, to measure the spread of the mean error.
+    multivariate_chunks: int = 10
+    # Alert band: the reference mean error +- this many standard deviations of the chunk means.
+    multivariate_sigmas: float = 3.0
+    # The model's performance on each batch (see PerformanceConfig).
+    performance: PerformanceConfig = field(default_factory=PerformanceConfig)
 
     def __post_init__(self) -> None:
         check_choices(self, "monitor")
@@ -68,6 +103,9 @@ class MonitorConfig:
         require(self.small_reference >= 0, "monitor.small_reference", "0 or more rows", self.small_reference)
         require(self.exact_max_rows >= 0, "monitor.exact_max_rows", "0 or more rows", self.exact_max_rows)
         require(0 < self.psi_epsilon < 1, "monitor.psi_epsilon", "a share in (0, 1)", self.psi_epsilon)
+        require(0 < self.multivariate_variance < 1, "monitor.multivariate_variance", "a share in (0, 1)", self.multivariate_variance)
+        require(self.multivariate_chunks >= 2, "monitor.multivariate_chunks", "at least 2", self.multivariate_chunks)
+        require(self.multivariate_sigmas > 0, "monitor.multivariate_sigmas", "positive", self.multivariate_sigmas)
         check_resources("monitor", self.num_cpus, self.num_gpus, self.memory_mb)
         for metric, threshold in self.thresholds.items():
             require(threshold >= 0, f"monitor.thresholds.{metric}", "0 or more", threshold)

@@ -28,7 +28,8 @@ ROWS_PER_PIECE = 1 << 16
 
 
 def sketch(table: Any, reference: DatasetProfile, *, device: Device = Device.auto) -> DatasetProfile:
-    """Count a table (or one block of a dataset) over the reference's bins and categories."""
+    """Count a table (or one block of a dataset) over the reference's bins and categories,
+    and its reconstruction errors when the reference has a multivariate part."""
     table = as_arrow(table, "current")
     require_features(reference.features, table.column_names)
     numeric = {
@@ -40,7 +41,15 @@ def sketch(table: Any, reference: DatasetProfile, *, device: Device = Device.aut
     categorical = [name for name in reference.features if name not in counted]
     for name, (found, nulls) in zip(categorical, category_counts([table.column(name) for name in categorical])):
         counted[name] = categorical_part(reference.features[name], table.num_rows, found, nulls)
-    return DatasetProfile({name: counted[name] for name in reference.features}, rows=table.num_rows)
+    multivariate = reference.multivariate
+    if multivariate is not None:
+        multivariate = multivariate.count([_whole(numeric[name]) for name in multivariate.features])
+    return DatasetProfile({name: counted[name] for name in reference.features}, rows=table.num_rows, multivariate=multivariate)
+
+
+def _whole(chunks: list[np.ndarray]) -> np.ndarray:
+    """One array of a column's chunks (no copy for one chunk)."""
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks or [np.empty(0)])
 
 
 def count_numeric(

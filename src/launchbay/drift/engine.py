@@ -12,9 +12,10 @@ from launchbay.drift.checks import require_features, require_rows, require_value
 from launchbay.drift.config import MonitorConfig
 from launchbay.drift.counting import sketch
 from launchbay.drift.dataset import sketch_dataset
+from launchbay.drift.multivariate import METRIC
 from launchbay.drift.profile import FEW_VALUES, NUMERIC, DatasetProfile, FeatureProfile
 from launchbay.drift.reference import build_reference, build_reference_dataset
-from launchbay.drift.result import DriftResult, MetricRow
+from launchbay.drift.result import DriftResult, MetricRow, MultivariateRow
 from launchbay.errors import LaunchbayError
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,36 @@ def compare(
             row = _evaluate(watch, ref_feature, cur.features[name], config)
             if row.drifted:
                 rows.append(row)
-    return DriftResult(rows, ref, cur, drift_share=config.drift_share)
+    return DriftResult(rows, ref, cur, drift_share=config.drift_share, multivariate=multivariate_row(ref, cur, config))
+
+
+def multivariate_row(ref: DatasetProfile, cur: DatasetProfile, config: MonitorConfig) -> MultivariateRow | None:
+    """The reconstruction error of ``cur`` against ``ref``'s band; None when ``monitor.multivariate``
+    is off or, unless it is true, when a profile has no multivariate part (an earlier version's)."""
+    if config.multivariate is False:
+        return None
+    if ref.multivariate is None or cur.multivariate is None:
+        if config.multivariate:
+            side = "reference" if ref.multivariate is None else "current"
+            raise LaunchbayError(f"monitor.multivariate is true but the {side} profile has no multivariate part (profile it again)")
+        return None
+    model, value = ref.multivariate, cur.multivariate.error
+    lower, upper = model.band(cur.multivariate.rows, config.multivariate_sigmas)
+    undefined = None if math.isfinite(value) else f"the value is {value}"
+    drifted = undefined is None and not lower <= value <= upper
+    return MultivariateRow(
+        metric=METRIC,
+        features=tuple(model.features),
+        components=model.kept,
+        variance=model.variance,
+        value=value,
+        reference=model.chunk_mean,
+        lower=lower,
+        upper=upper,
+        sigmas=config.multivariate_sigmas,
+        drifted=drifted,
+        undefined=undefined,
+    )
 
 
 def profile_reference(data: Any, config: MonitorConfig) -> DatasetProfile:

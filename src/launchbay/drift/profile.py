@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from launchbay.drift.multivariate import Reconstruction
 from launchbay.errors import LaunchbayError
 
 if TYPE_CHECKING:
@@ -249,10 +250,13 @@ class FeatureProfile:
 
 @dataclass
 class DatasetProfile:
-    """Profiles of every monitored feature of a dataset, by name."""
+    """Profiles of every monitored feature of a dataset, by name, and the multivariate part
+    (the reference's PCA and its reconstruction errors, see ``multivariate``; None in
+    profiles of earlier versions and with fewer than 2 numeric features)."""
 
     features: dict[str, FeatureProfile]
     rows: int = 0
+    multivariate: Reconstruction | None = None
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
         """The profile of both datasets together."""
@@ -260,15 +264,19 @@ class DatasetProfile:
 
     def empty(self) -> DatasetProfile:
         """A profile over the same bins and categories with nothing counted."""
-        return DatasetProfile({name: f.empty() for name, f in self.features.items()}, rows=0)
+        multivariate = self.multivariate.empty() if self.multivariate is not None else None
+        return DatasetProfile({name: f.empty() for name, f in self.features.items()}, rows=0, multivariate=multivariate)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict."""
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "rows": self.rows,
             "features": [f.to_dict() for f in self.features.values()],
         }
+        if self.multivariate is not None:
+            out["multivariate"] = self.multivariate.to_dict()
+        return out
 
     def to_json(self) -> str:
         """JSON text; ``from_json`` reads it back exactly."""
@@ -276,11 +284,12 @@ class DatasetProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DatasetProfile:
-        """Inverse of ``to_dict``."""
+        """Inverse of ``to_dict``; a profile without a multivariate part (earlier versions) reads as one."""
         if data.get("format") not in READABLE_FORMATS:
             raise LaunchbayError(f"drift profile format {data.get('format')} is not supported (expected {FORMAT_VERSION})")
         features = [FeatureProfile.from_dict(f) for f in data["features"]]
-        return cls({f.name: f for f in features}, rows=data["rows"])
+        multivariate = Reconstruction.from_dict(data["multivariate"]) if data.get("multivariate") else None
+        return cls({f.name: f for f in features}, rows=data["rows"], multivariate=multivariate)
 
     @classmethod
     def from_json(cls, text: str) -> DatasetProfile:
@@ -292,7 +301,16 @@ def merge(a: DatasetProfile, b: DatasetProfile) -> DatasetProfile:
     """Add two profiles of the same reference; associative and exact for counts."""
     if a.features.keys() != b.features.keys():
         raise LaunchbayError("profiles with different features cannot be merged")
-    return DatasetProfile({name: f.merge(b.features[name]) for name, f in a.features.items()}, rows=a.rows + b.rows)
+    features = {name: f.merge(b.features[name]) for name, f in a.features.items()}
+    return DatasetProfile(features, rows=a.rows + b.rows, multivariate=_merge_multivariate(a.multivariate, b.multivariate))
+
+
+def _merge_multivariate(a: Reconstruction | None, b: Reconstruction | None) -> Reconstruction | None:
+    if a is None and b is None:
+        return None
+    if a is None or b is None or not a.same_reference(b):
+        raise LaunchbayError("profiles of different references cannot be merged (their multivariate parts differ)")
+    return a.merge(b)
 
 
 def merge_moments(a: tuple[int, float, float], b: tuple[int, float, float]) -> tuple[float, float]:

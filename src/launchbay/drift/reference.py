@@ -7,6 +7,9 @@ all of them and ``finish`` counts them itself. A Ray Dataset streams by in two p
 in the first each block keeps a seeded share of its finite values (about
 ``SAMPLE_PER_FINE_BIN * fine_bins`` in all) and sends back a small JSON part; the second
 counts the numeric bins with ``sketch_dataset``.
+The multivariate part (see ``multivariate``) is fitted on the same rows as the edges: all
+of a table's, or the sampled rows of a Ray Dataset (whole rows, missing values kept, for
+the PCA and the chunk spread), whose second pass then counts every row's error.
 Build it once and store it: a stored profile never needs the data again.
 """
 
@@ -24,7 +27,9 @@ from launchbay.drift.config import Device, MonitorConfig, ValuesMode
 from launchbay.drift.counting import category_counts, count_numeric
 from launchbay.drift.dataset import DRIFT_STAGES, arrow_schema, sketch_dataset
 from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_sample, missed_values, numeric_skeleton, sorted_unique
+from launchbay.drift.multivariate import Reconstruction, fit
 from launchbay.drift.profile import CATEGORICAL, NUMERIC, DatasetProfile, FeatureProfile
+from launchbay.errors import LaunchbayError
 from launchbay.runtime import ray_resources, require_resources
 
 if TYPE_CHECKING:
@@ -70,18 +75,21 @@ def _reference_part(block: pa.Table, builder: ReferenceBuilder) -> pa.Table:
 
 class BlockPart(NamedTuple):
     """What one block adds to a reference: per numeric feature its values (see
-    ``ReferenceBuilder.part``), per categorical one its category counts and nulls."""
+    ``ReferenceBuilder.part``), per categorical one its category counts and nulls, and
+    with ``sampled`` the sampled rows of the multivariate features (None without)."""
 
     values: dict[str, np.ndarray]
     categories: dict[str, tuple[dict[str, int], int]]
+    rows: np.ndarray | None = None
 
     def to_json(self) -> str:
-        """JSON text (of sampled, finite values); ``from_json`` reads it back exactly."""
+        """JSON text (of sampled values); ``from_json`` reads it back exactly."""
         return json.dumps(
             {
                 "samples": {name: x.tolist() for name, x in self.values.items()},
                 "counts": {name: found for name, (found, _) in self.categories.items()},
                 "nulls": {name: nulls for name, (_, nulls) in self.categories.items()},
+                "rows": None if self.rows is None else self.rows.tolist(),  # NaN and inf as JSON's extensions
             }
         )
 
@@ -90,7 +98,8 @@ class BlockPart(NamedTuple):
         """Inverse of ``to_json``."""
         part = json.loads(text)
         values = {name: np.array(x, np.float64) for name, x in part["samples"].items()}
-        return cls(values, {name: (found, part["nulls"][name]) for name, found in part["counts"].items()})
+        rows = None if part["rows"] is None else np.array(part["rows"], np.float64).reshape(-1, len(values))
+        return cls(values, {name: (found, part["nulls"][name]) for name, found in part["counts"].items()}, rows)
 
 
 class ReferenceBuilder:
@@ -115,6 +124,8 @@ class ReferenceBuilder:
         self.values: dict[str, list[np.ndarray]] = {name: [] for name in self.numeric}
         self.found: dict[str, dict[str, int]] = {name: {} for name in self.categorical}
         self.nulls = dict.fromkeys(self.categorical, 0)
+        self.multivariate = wants_multivariate(self.numeric, config)
+        self.rows_kept: list[np.ndarray] = []
         self.one_bin_per_value: set[str] = set()  # numeric features with a fine bin per sampled value
 
     def add(self, block: pa.Table) -> None:
@@ -123,13 +134,18 @@ class ReferenceBuilder:
 
     def part(self, block: pa.Table) -> BlockPart:
         """What ``block`` adds (computed where the block is): its category counts and its
-        numeric values, NaN for missing ones, or with ``sampled`` a seeded share of its finite ones."""
+        numeric values, NaN for missing ones, or with ``sampled`` a seeded share of its finite ones
+        and, for the multivariate part, the same share of its rows, missing values kept."""
         counted = category_counts([block.column(name) for name in self.categorical])
         values = {name: column_values(block.column(name), name) for name in self.numeric}
+        rows = None
         if self.rate is not None:
             keep = np.random.default_rng(0).random(block.num_rows) < self.rate
-            values = {name: x[keep][np.isfinite(x[keep])] for name, x in values.items()}
-        return BlockPart(values, dict(zip(self.categorical, counted)))
+            values = {name: x[keep] for name, x in values.items()}
+            if self.multivariate:
+                rows = np.column_stack([values[name] for name in self.numeric])
+            values = {name: x[np.isfinite(x)] for name, x in values.items()}
+        return BlockPart(values, dict(zip(self.categorical, counted)), rows)
 
     def add_part(self, part: BlockPart) -> None:
         """Take in what ``part`` made of a block."""
@@ -140,12 +156,15 @@ class ReferenceBuilder:
             for value, n in found.items():
                 total[value] = total.get(value, 0) + n
             self.nulls[name] += nulls
+        if part.rows is not None:
+            self.rows_kept.append(part.rows)
 
     def finish(self, count: Callable[[DatasetProfile], DatasetProfile] | None = None) -> DatasetProfile:
         """The reference profile. ``count`` profiles the data over the bins of a profile of
         the numeric skeletons (the second pass, skipped without numeric features); without
         it, the values ``add`` kept are counted."""
         features = {name: self._skeleton(name, kind) for name, kind in self.kinds.items()}
+        multivariate = self._reconstruction()
         if count is None:
             counted = count_numeric(features, {name: [self._kept(name)] for name in self.numeric}, self.device)
             missed = [name for name in self.one_bin_per_value if missed_values(counted[name])]
@@ -153,10 +172,22 @@ class ReferenceBuilder:
                 whole = {name: self._skeleton(name, NUMERIC, whole=True) for name in missed}
                 counted.update(count_numeric(whole, {name: [self._kept(name)] for name in missed}, self.device))
         elif self.numeric:
-            counted = count(DatasetProfile({name: features[name] for name in self.numeric})).features
+            skeleton = DatasetProfile({name: features[name] for name in self.numeric}, multivariate=multivariate)
+            recounted = count(skeleton)
+            counted, multivariate = recounted.features, recounted.multivariate
         else:
             counted = {}
-        return DatasetProfile({name: counted.get(name, f) for name, f in features.items()}, rows=self.rows)
+        return DatasetProfile({name: counted.get(name, f) for name, f in features.items()}, rows=self.rows, multivariate=multivariate)
+
+    def _reconstruction(self) -> Reconstruction | None:
+        """The multivariate part, fitted on every row kept (the sample with ``sampled``)."""
+        if not self.multivariate:
+            return None
+        if self.rate is None:
+            columns = [self._kept(name) for name in self.numeric]
+        else:
+            columns = list(np.concatenate(self.rows_kept or [np.empty((0, len(self.numeric)))]).T)
+        return fit(self.numeric, columns, self.config.multivariate_variance, self.config.multivariate_chunks)
 
     def _skeleton(self, name: str, kind: str, *, whole: bool = False) -> FeatureProfile:
         """The categorical profile, or the numeric one with its edges and nothing counted:
@@ -183,6 +214,13 @@ class ReferenceBuilder:
     def _kept(self, name: str) -> np.ndarray:
         values = self.values[name]
         return values[0] if len(values) == 1 else np.concatenate(values or [np.empty(0)])
+
+
+def wants_multivariate(numeric: list[str], config: MonitorConfig) -> bool:
+    """Whether a reference with these numeric features gets a multivariate part (``monitor.multivariate``)."""
+    if config.multivariate and len(numeric) < 2:
+        raise LaunchbayError(f"monitor.multivariate needs at least 2 numeric features, the reference has {len(numeric)}")
+    return config.multivariate is not False and len(numeric) >= 2
 
 
 def exact_limit(config: MonitorConfig, reference_rows: int) -> int:

@@ -1,4 +1,4 @@
-"""The outcome of a drift check: one row per feature and metric."""
+"""The outcome of a drift check: one row per feature and metric, and the multivariate row."""
 
 from __future__ import annotations
 
@@ -30,6 +30,38 @@ class MetricRow:
     undefined: str | None = None
 
 
+@dataclass(frozen=True)
+class MultivariateRow:
+    """The reconstruction error of the current data (``value``) against the reference's
+    (``reference``, its mean chunk error) and the alert band [``lower``, ``upper``]: drifted
+    outside it. ``undefined`` says why there is no verdict (the error is not finite)."""
+
+    metric: str
+    features: tuple[str, ...]
+    components: int  # principal components kept
+    variance: float  # the share of the variance they were to explain
+    value: float
+    reference: float
+    lower: float
+    upper: float
+    sigmas: float
+    drifted: bool
+    undefined: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The row's name in the table."""
+        return f"({len(self.features)} numeric)"
+
+    def note(self) -> str:
+        """What the row measures, on one line."""
+        return (
+            f"multivariate: mean PCA reconstruction error over {', '.join(self.features)} "
+            f"({self.components} of {len(self.features)} components, over {self.variance:.0%} of the variance); "
+            f"reference {self.reference:.4g}, band ±{self.sigmas:g} std of the reference's chunk means"
+        )
+
+
 @dataclass
 class DriftResult:
     """Metric rows plus the two profiles they came from (for histograms in reports).
@@ -37,13 +69,16 @@ class DriftResult:
     A feature drifts when any of its metrics does; one that does not drift but has an
     undefined metric is undefined, never 'no drift'. The dataset drifts when the share of
     drifted features (of all monitored ones, undefined included) is at least
-    ``drift_share``; short of that its ``verdict`` is "undefined" when a feature is.
+    ``drift_share``, or when the ``multivariate`` row (None when off or absent) drifts: it
+    sees what no feature shows alone. Short of that its ``verdict`` is "undefined" when a
+    feature or the multivariate row is.
     """
 
     rows: list[MetricRow]
     reference: DatasetProfile
     current: DatasetProfile
     drift_share: float = 0.5
+    multivariate: MultivariateRow | None = None
 
     @property
     def features(self) -> list[str]:
@@ -69,15 +104,18 @@ class DriftResult:
 
     @property
     def dataset_drift(self) -> bool:
-        """True when the share of drifted features reaches ``drift_share``."""
-        return bool(self.features) and self.share_drifted >= self.drift_share
+        """True when the share of drifted features reaches ``drift_share`` or the multivariate row drifts."""
+        multivariate = self.multivariate is not None and self.multivariate.drifted
+        return multivariate or (bool(self.features) and self.share_drifted >= self.drift_share)
 
     @property
     def verdict(self) -> str:
-        """The dataset's verdict: "drift", "undefined" (short of drift, a feature is undefined) or "no drift"."""
+        """The dataset's verdict: "drift", "undefined" (short of drift, a feature or the
+        multivariate row is undefined) or "no drift"."""
         if self.dataset_drift:
             return "drift"
-        return "undefined" if self.undefined_features else "no drift"
+        multivariate = self.multivariate is not None and self.multivariate.undefined
+        return "undefined" if self.undefined_features or multivariate else "no drift"
 
     def nonfinite(self, feature: str) -> dict[str, dict[str, int | None]]:
         """Per side: rows, missing (null or NaN), inf (+-inf), posinf and neginf values of
@@ -99,6 +137,11 @@ class DriftResult:
     def notes(self) -> list[str]:
         """Lines under the table: why metrics are undefined, then the non-finite counts."""
         undefined = [f"{row.feature} {row.metric} undefined: {row.undefined}" for row in self.rows if row.undefined]
+        multivariate = self.multivariate
+        if multivariate is not None:
+            undefined.append(multivariate.note())
+            if multivariate.undefined:
+                undefined.append(f"{multivariate.metric} undefined: {multivariate.undefined}")
         return undefined + [note for name in self.features if (note := self.nonfinite_note(name))]
 
     def to_pandas(self) -> pd.DataFrame:
@@ -125,6 +168,7 @@ class DriftResult:
                 {**asdict(row), "value": _finite(row.value), "p_value": _finite(row.p_value)} for row in self.rows
             ],
             "nonfinite": {name: self.nonfinite(name) for name in self.features},
+            "multivariate": None if self.multivariate is None else _multivariate_dict(self.multivariate),
         }
 
     def render(self) -> Table:
@@ -134,6 +178,8 @@ class DriftResult:
 
         verdict = {"drift": "[bold red]drift[/]", "undefined": "[yellow]undefined[/]"}.get(self.verdict, "[green]no drift[/]")
         undefined = f", {len(self.undefined_features)} undefined" if self.undefined_features else ""
+        if self.multivariate is not None and self.multivariate.drifted:
+            undefined += ", multivariate drift"
         table = Table(
             title=f"Drift: {len(self.drifted_features)}/{len(self.features)} features drifted{undefined} "
             f"({self.share_drifted:.0%}, dataset: {verdict})",
@@ -154,6 +200,17 @@ class DriftResult:
                 "undefined" if row.undefined else "yes" if row.drifted else "no",
                 style="bold red" if row.drifted else "yellow" if row.undefined else None,
             )
+        if (mv := self.multivariate) is not None:
+            table.add_row(
+                mv.label,
+                "multivariate",
+                mv.metric,
+                "undefined" if mv.undefined else f"{mv.value:.4g}",
+                "",
+                f"[{mv.lower:.4g}, {mv.upper:.4g}]",
+                "undefined" if mv.undefined else "yes" if mv.drifted else "no",
+                style="bold red" if mv.drifted else "yellow" if mv.undefined else None,
+            )
         return table
 
 
@@ -165,6 +222,13 @@ def _nonfinite(feature: FeatureProfile) -> dict[str, int | None]:
         "posinf": feature.posinf_count,
         "neginf": feature.neginf_count,
     }
+
+
+def _multivariate_dict(row: MultivariateRow) -> dict[str, Any]:
+    """The row for the summary; ``threshold`` is the upper end of the band, the one a drift
+    usually crosses (for readers of one threshold per metric, such as the trend page)."""
+    numbers = {key: _finite(getattr(row, key)) for key in ("value", "reference", "lower", "upper")}
+    return {**asdict(row), "features": list(row.features), **numbers, "threshold": numbers["upper"]}
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,5 +1,6 @@
 """The end-to-end job: score the batch with the champion and check it for drift in one pass;
-on drift (or on demand) train a challenger and promote it only if it wins.
+on drift, on a performance drop (``approval.trigger``) or on demand train a challenger and
+promote it only if it wins.
 
 The first run of a model has no champion: it trains one from ``data`` first. Once the
 scores are committed the run stands: a challenger that cannot be trained is reported in
@@ -27,7 +28,7 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     with open_dict(ctx.cfg):
         ctx.cfg.job.model_version = alias
     summary.update(score.execute(ctx))
-    reason = trigger(ctx.cfg.approval.trigger, summary.get("drift"))
+    reason = trigger(ctx.cfg.approval.trigger, summary.get("drift"), summary.get("performance"))
     if reason:
         try:
             summary["challenger"] = challenge(ctx, reason)

@@ -1,5 +1,6 @@
 """Score the batch with a registered model and check the same rows for drift in the same
-pass; the predictions are committed only once the drift check has passed."""
+pass; the predictions are committed only once the drift check has passed. The model's
+performance on the batch (realized from its labels, else estimated) is assessed afterwards."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from launchbay import storage, validation
 from launchbay.context import RunContext
-from launchbay.monitoring import measure_drift, publish
+from launchbay.monitoring import alert_performance, assess_performance, measure_drift, publish
 from launchbay.scoring import score_batch
 
 
@@ -19,7 +20,7 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     with score_batch(ctx, version, drift=cfg.score.drift, output=target) as (rows, scoring_pass):
         result = measure_drift(ctx, scoring_pass) if cfg.score.drift else None
     seconds = ctx.timings["score"]
-    ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=output)
+    ctx.notify("launchbay_batch_scored", run_id=ctx.run_id, rows=rows, output=output)
     ctx.console.print(
         f"[green]scored[/] {rows:,} rows with {version.name} v{version.version} in {seconds:.1f} s "
         f"({rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}"
@@ -35,6 +36,12 @@ def execute(ctx: RunContext) -> dict[str, Any]:
         "model": {"name": version.name, "version": version.version},
         "contract": validation.report(ctx.run_dir),
     }
+    target = scoring_pass.plan.performance
+    performance = assess_performance(ctx, version, target, scoring_pass.outcomes()) if target is not None else None
     if result is not None:
-        summary["drift"] = publish(ctx, version, result, scoring_pass.drift_device())
+        summary["drift"] = publish(ctx, version, result, scoring_pass.drift_device(), performance)
+    if performance is not None:
+        summary["performance"] = performance.section
+        if performance.dropped:
+            summary["performance_alerts"] = alert_performance(ctx, version, performance, summary.get("drift", {}).get("report"))
     return summary

@@ -1,5 +1,5 @@
 """A self-contained HTML drift report: the verdict, the metric table (undefined metrics with
-their reason), the non-finite counts, a chart per feature.
+their reason), the non-finite counts, the model's performance on the batch, a chart per feature.
 
 Charts are inline SVG drawn here (no plotting library, no scripts, no network), so
 the file can be mailed, attached to a ticket or opened offline.
@@ -76,6 +76,19 @@ def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
     )
 
 
+def multivariate_row(row) -> str:
+    """The table row of a ``MultivariateRow`` (none without one)."""
+    if row is None:
+        return ""
+    value = f"undefined: {html.escape(row.undefined)}" if row.undefined else f"{row.value:.4g}"
+    verdict = "undefined" if row.undefined else "drift" if row.drifted else "ok"
+    return (
+        f'<tr class="{"drifted" if row.drifted else ""}"><td>{html.escape(row.label)}</td><td>multivariate</td>'
+        f'<td>{row.metric}</td><td class="num">{value}</td><td class="num"></td>'
+        f'<td class="num">[{row.lower:.4g}, {row.upper:.4g}]</td><td>{verdict}</td></tr>'
+    )
+
+
 def metric_rows(rows) -> str:
     """The table rows of ``MetricRow``s; an undefined metric shows its reason."""
     out = []
@@ -91,9 +104,47 @@ def metric_rows(rows) -> str:
     return "".join(out)
 
 
-def write_report(result, path: Path, title: str = "Drift report") -> Path:
-    """Write the HTML report of a ``DriftResult`` to ``path`` (atomically); returns the path."""
+def performance_section(assessment) -> str:
+    """The HTML of a ``performance.assess.Assessment``: its verdict, the metric table, its notes."""
+    from launchbay.performance.assess import observed
+    from launchbay.performance.metrics import drop
+
+    s = assessment.section
+    realized, estimated = s["realized"] or {}, s["estimated"] or {}
+    rows = []
+    for metric in dict.fromkeys([*s["reference"], *realized, *estimated]):
+        reference, value = s["reference"].get(metric), observed(s, metric)
+        worse = drop(metric, reference, value) if reference is not None and value is not None else None
+        cells = "".join(f'<td class="num">{"" if v is None else f"{v:.4f}"}</td>' for v in (reference, realized.get(metric), estimated.get(metric)))
+        status = "dropped" if metric in s["dropped"] else "ok" if worse is not None else "not compared"
+        rows.append(
+            f'<tr class="{"drifted" if status == "dropped" else ""}"><td>{html.escape(metric)}</td>{cells}'
+            f'<td class="num">{"" if worse is None else f"{worse:+.4f}"}</td><td class="num">{s["max_drop"].get(metric, "")}</td><td>{status}</td></tr>'
+        )
+    labelled = f"{s['labeled_rows']:,} labelled rows" if s["realized"] is not None else "no labels in the batch"
+    verdict = {"dropped": "performance dropped: " + ", ".join(s["dropped"]), "undefined": "performance undefined"}.get(s["verdict"], "performance ok")
+    css = {"dropped": "drift", "undefined": "undefined"}.get(s["verdict"], "ok")
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in assessment.notes)
+    return f"""<h2>Model performance</h2>
+<p class="verdict {css}">{html.escape(verdict)} ({s["task"]}, {labelled})</p>
+<table><tr><th>metric</th><th>reference (holdout)</th><th>realized</th><th>estimated (CBPE)</th><th>drop</th><th>max drop</th><th></th></tr>
+{"".join(rows)}</table>{f"<ul>{notes}</ul>" if notes else ""}"""
+
+
+def trend_link(href: str | None) -> str:
+    """A paragraph linking the model's trend page (``launchbay monitor``), given its relative ``href``."""
+    if not href:
+        return ""
+    return f'<p class="trend"><a href="{html.escape(href)}">This model over its runs</a> (the page <code>launchbay monitor</code> writes)</p>'
+
+
+def write_report(result, path: Path, title: str = "Drift report", trend: str | None = None, performance=None) -> Path:
+    """Write the HTML report of a ``DriftResult`` (and of a ``performance.assess.Assessment``) to ``path``
+    (atomically), linking the model's trend page at the relative ``trend`` when given; returns the path."""
     undefined = f", {len(result.undefined_features)} undefined" if result.undefined_features else ""
+    multivariate = result.multivariate
+    if multivariate is not None and multivariate.drifted:
+        undefined += ", multivariate drift"
     dataset = {"drift": "dataset drift", "undefined": "dataset drift undefined"}.get(result.verdict, "no dataset drift")
     verdict = (
         f"{len(result.drifted_features)} of {len(result.features)} features drifted ({result.share_drifted:.0%}){undefined}: "
@@ -115,9 +166,12 @@ def write_report(result, path: Path, title: str = "Drift report") -> Path:
 <p>{datetime.now(UTC):%Y-%m-%d %H:%M UTC} · reference {result.reference.rows:,} rows ·
 current {result.current.rows:,} rows</p>
 <p class="verdict {"ok" if result.verdict == "no drift" else result.verdict}">{verdict}</p>
+{trend_link(trend)}
 <table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
-{metric_rows(result.rows)}</table>
+{metric_rows(result.rows)}{multivariate_row(multivariate)}</table>
+{f"<p>{html.escape(multivariate.note())}</p>" if multivariate is not None else ""}
 {f"<p>Non-finite values, reference → current:</p><ul>{nonfinite}</ul>" if nonfinite else ""}
+{performance_section(performance) if performance is not None else ""}
 <p class="legend"><span style="background:{REFERENCE_COLOUR}"></span>reference
 <span style="background:{CURRENT_COLOUR}"></span>current (share of rows per bin or category)</p>
 <div class="grid">{"".join(cards)}</div></body></html>"""

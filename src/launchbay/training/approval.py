@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from launchbay.config import TrainOn, Trigger
 from launchbay.errors import LaunchbayError
+from launchbay.performance.assess import observed
 from launchbay.training.fit import Trained, train_model
 from launchbay.training.metrics import LOWER_IS_BETTER, evaluate, gain
 
@@ -44,13 +45,19 @@ def decide(champion: dict[str, float], challenger: dict[str, float], metric: str
     return Decision(promote, metric, champion[metric], challenger[metric], margin, reasons)
 
 
-def trigger(setting: Trigger, drift: dict | None) -> str | None:
-    """Why job=pipeline should train a challenger now, or None."""
+def trigger(setting: Trigger, drift: dict | None, performance: dict | None = None) -> str | None:
+    """Why job=pipeline should train a challenger now (from the run's ``drift`` and ``performance``
+    summary sections), or None."""
     if setting == Trigger.always:
         return "on demand (approval.trigger=always)"
     drifted = (drift or {}).get("drifted_features") or []
     if setting == Trigger.drift and drifted:
         return f"drift in {', '.join(drifted)}"
+    performance = performance or {}
+    dropped = performance.get("dropped") or []
+    if setting == Trigger.performance and dropped:
+        values = [f"{m} {performance['reference'][m]:.4f} -> {observed(performance, m):.4f}" for m in dropped]
+        return f"performance dropped: {', '.join(values)}"
     return None
 
 
@@ -62,7 +69,7 @@ def crown_first(ctx: RunContext, trained: Trained) -> None:
     reason = f"first version of '{name}': no {alias} to compare with"
     ctx.registry.record_decision(name, {"challenger_version": version, "promote": True, "reasons": [reason]})
     ctx.registry.set_alias(name, alias, version, reason=reason)
-    ctx.manager.hook.launchbay_model_promoted(model=name, alias=alias, version=version, reason=reason)
+    ctx.notify("launchbay_model_promoted", model=name, alias=alias, version=version, reason=reason)
     ctx.console.print(f"{name} v{version} is the {alias}")
 
 
@@ -94,8 +101,8 @@ def challenge(ctx: RunContext, reason: str) -> dict[str, Any]:
     ctx.registry.record_decision(job.model_name, record)
     if decision.promote:
         ctx.registry.set_alias(job.model_name, cfg.alias, challenger, reason=decision.reasons[0])
-        ctx.manager.hook.launchbay_model_promoted(
-            model=job.model_name, alias=cfg.alias, version=challenger, reason=decision.reasons[0]
+        ctx.notify(
+            "launchbay_model_promoted", model=job.model_name, alias=cfg.alias, version=challenger, reason=decision.reasons[0]
         )
     verdict = f"[green]promoted[/] v{challenger} to {cfg.alias}" if decision.promote else f"kept v{champion.version} as {cfg.alias}"
     ctx.console.print(f"{verdict}: {decision.reasons[0]}")

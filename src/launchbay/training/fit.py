@@ -137,6 +137,18 @@ def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: st
     return model, info
 
 
+def calibrate(model, X: pd.DataFrame, y: np.ndarray) -> dict[str, Any] | None:
+    """A binary classifier's score calibrated on the holdout (the estimate without labels reads it), as
+    JSON; None for other models, or when the holdout lacks one of the classes."""
+    from launchbay.performance.cbpe import Calibration
+
+    classes = getattr(model, "classes_", None)
+    if classes is None or len(classes) != 2 or not len(y):
+        return None
+    calibration = Calibration.fit(predict_columns(model, X)["score"], y == classes[1])
+    return calibration.to_dict() if calibration is not None else None
+
+
 def train_model(ctx: RunContext, source, where: str = "the training data", stage: str = "") -> Trained:
     """Read ``source``, fit, evaluate on a holdout, register; ``stage`` prefixes the step timings."""
     from launchbay import drift
@@ -161,6 +173,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     train, holdout = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
     model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
     metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
+    calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
     with ctx.step(f"{stage}reference profile"):
         reference = train[features].assign(**predict_columns(model, train[features]))
         profile = drift.build_reference(reference, config=monitor)
@@ -180,8 +193,8 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         **environment(),
         **info,
     }
-    version = registry.register(job.model_name, model, profile, meta, contract=contract)
-    ctx.manager.hook.launchbay_model_registered(model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
+    version = registry.register(job.model_name, model, profile, meta, contract=contract, calibration=calibration)
+    ctx.notify("launchbay_model_registered", model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
     ctx.console.print(
         f"[green]trained[/] {job.model_name} v{version.version} ({family.name}) on {len(train):,} rows: "
         + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())

@@ -1,0 +1,388 @@
+"""A model over time: its drift and performance across its last runs, as a terminal table and
+one self-contained HTML page (inline SVG line charts, no scripts, no network).
+
+Every series is one value per run with the threshold it is judged by, so a slow creep shows
+before it crosses. A metric that was undefined in a run is a gap in its line (its reason in the
+tooltip of a mark on the axis); a series a run did not measure is a gap too.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from launchbay.errors import LaunchbayError
+from launchbay.history import Run
+from launchbay.ownership import MARK
+from launchbay.report import STYLE
+from launchbay.storage import write_atomic
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 420, 170, 46, 12, 12, 26
+VALUE, THRESHOLD, ESTIMATED, REFERENCE = "#e07b39", "#c0392b", "#3b7dd8", "#8a8a8a"
+# A change over the runs shown smaller than this share of the threshold is no trend.
+FLAT = 0.1
+TREND_STYLE = """
+.trend-legend span{display:inline-block;width:14px;height:3px;margin:0 .3rem 3px .8rem;vertical-align:middle}
+.trend-legend span.dashed{background:repeating-linear-gradient(90deg,currentColor 0 4px,transparent 4px 7px)!important}
+"""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run's value of a series and the threshold it is judged by; ``value`` None with a
+    reason in ``undefined`` when the metric could not be computed."""
+
+    value: float | None
+    threshold: float | None
+    crossed: bool = False
+    undefined: str | None = None
+
+
+@dataclass
+class Series:
+    """One value per run (None where a run did not measure it). ``below``: crossing means
+    falling under the threshold (p-values, performance); otherwise reaching it."""
+
+    name: str
+    points: list[Point | None]
+    below: bool = False
+    reference: list[float | None] = field(default_factory=list)  # performance: the reference value per run
+
+    @property
+    def values(self) -> list[float | None]:
+        return [p.value if p else None for p in self.points]
+
+    @property
+    def thresholds(self) -> list[float | None]:
+        return [p.threshold if p else None for p in self.points]
+
+    @property
+    def change(self) -> float:
+        """The change over the runs shown of a least-squares line through the defined values (0 with fewer than two)."""
+        import numpy as np
+
+        known = [(i, v) for i, v in enumerate(self.values) if v is not None]
+        if len(known) < 2:
+            return 0.0
+        x, y = np.array(known, dtype=float).T
+        return float(np.polyfit(x, y, 1)[0] * (x[-1] - x[0]))
+
+    @property
+    def trend(self) -> str:
+        """"rising", "falling" or "flat": whether ``change`` exceeds a tenth of the latest threshold."""
+        threshold = next((t for t in reversed(self.thresholds) if t is not None), None)
+        scale = FLAT * abs(threshold) if threshold else 1e-12
+        return "flat" if abs(self.change) < scale else "rising" if self.change > 0 else "falling"
+
+    @property
+    def towards_threshold(self) -> bool:
+        """True when the trend heads for crossing: rising to a threshold it must stay under, or falling to one it must stay over."""
+        return self.trend == ("falling" if self.below else "rising")
+
+
+@dataclass
+class Trend:
+    """A model's last runs and the series they measured: per feature and metric, the
+    multivariate drift entry, the share of drifted features, and per performance metric the
+    realized and the estimated value."""
+
+    model: str
+    runs: list[Run]
+    features: list[Series]
+    multivariate: Series | None
+    share: Series
+    performance: list[tuple[Series, Series]]  # (realized, estimated) per metric
+
+    @property
+    def series(self) -> list[Series]:
+        """Every series, in the order of the table (a performance series no run measured left out)."""
+        pairs = [s for pair in self.performance for s in pair if any(s.points)]
+        return [*self.features, *([self.multivariate] if self.multivariate else []), self.share, *pairs]
+
+
+@cache
+def drifts_below(metric: str) -> bool | None:
+    """Whether drift metric ``metric`` flags values below its threshold (p-values); None when no plugin provides it."""
+    from launchbay.plugins import get_manager
+
+    try:
+        return get_manager().component("metric", metric).drift_when == "below"
+    except LaunchbayError:
+        return None
+
+
+def metric_point(row: dict[str, Any]) -> tuple[Point, bool]:
+    """A ``drift.metrics`` row of a summary as a point (for p-value metrics the p-value, which
+    the threshold reads), and whether it drifts below its threshold."""
+    below = drifts_below(row["metric"])
+    below = row.get("p_value") is not None if below is None else below
+    value = row.get("p_value") if below else row.get("value")
+    return measured(value, row.get("threshold"), bool(row.get("drifted")), row.get("undefined")), below
+
+
+def measured(value: float | None, threshold: float | None, crossed: bool, undefined: str | None) -> Point:
+    """A point; a value that is missing (JSON has no NaN) without a stated reason is undefined as not finite."""
+    if value is None or undefined:
+        return Point(None, None if threshold is None else float(threshold), crossed, undefined or "not finite")
+    return Point(float(value), None if threshold is None else float(threshold), crossed)
+
+
+def multivariate_entry(drift: dict[str, Any]) -> dict[str, Any] | None:
+    """The multivariate drift entry of a summary's ``drift`` section, where it has one."""
+    for key in ("multivariate", "multivariate_drift", "dataset_metric"):
+        entry = drift.get(key)
+        if isinstance(entry, dict) and "value" in entry:
+            return entry
+    return None
+
+
+def build(runs: list[Run], model: str, last: int) -> Trend:
+    """The trend of ``model`` over the last ``last`` of ``runs`` (oldest first) that scored with it."""
+    chosen = [run for run in runs if run.model == model][-last:]
+    if not chosen:
+        models = ", ".join(sorted({run.model for run in runs if run.model})) or "none"
+        raise LaunchbayError(f"monitor: no run of model '{model}' (models with runs: {models})")
+    n = len(chosen)
+    features: dict[tuple[str, str], Series] = {}
+    multivariate = Series("multivariate", [None] * n)
+    share = Series("share of drifted features", [None] * n)
+    performance: dict[str, tuple[Series, Series]] = {}
+    for i, run in enumerate(chosen):
+        try:
+            drift = run.summary.get("drift") or {}
+            for row in drift.get("metrics", []):
+                point, below = metric_point(row)
+                name = f"{row['feature']} · {row['metric']}"
+                features.setdefault((row["feature"], row["metric"]), Series(name, [None] * n, below)).points[i] = point
+            if entry := multivariate_entry(drift):
+                multivariate.name = f"multivariate · {entry['metric']}" if entry.get("metric") else "multivariate"
+                multivariate.below = entry.get("drift_when") == "below"
+                multivariate.points[i] = measured(entry["value"], entry.get("threshold"), bool(entry.get("drifted")), entry.get("undefined"))
+            if "share_drifted" in drift:
+                share.points[i] = measured(drift["share_drifted"], drift.get("drift_share"), bool(drift.get("dataset_drift")), None)
+            add_performance(performance, run.summary.get("performance"), i, n)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
+    return Trend(
+        model,
+        chosen,
+        list(features.values()),
+        multivariate if any(multivariate.points) else None,
+        share,
+        list(performance.values()),
+    )
+
+
+def add_performance(performance: dict[str, tuple[Series, Series]], section: dict[str, Any] | None, i: int, n: int) -> None:
+    """Add run ``i``'s ``performance`` section (when it has one): per metric, the realized and the estimated value,
+    each judged against the reference less ``max_drop``."""
+    if not isinstance(section, dict):
+        return
+    reference = section.get("reference") or {}
+    realized, estimated = section.get("realized") or {}, section.get("estimated") or {}
+    max_drop, dropped = section.get("max_drop") or {}, set(section.get("dropped") or [])
+    for metric in dict.fromkeys([*reference, *realized, *estimated]):
+        ref = reference.get(metric)
+        floor = ref - max_drop[metric] if ref is not None and metric in max_drop else None
+        pair = performance.setdefault(
+            metric, (Series(f"{metric} · realized", [None] * n, True, [None] * n), Series(f"{metric} · estimated", [None] * n, True, [None] * n))
+        )
+        for series, values in zip(pair, (realized, estimated)):
+            series.reference[i] = ref
+            if metric in values:
+                value = values[metric]
+                crossed = metric in dropped if values is realized else value is not None and floor is not None and value < floor
+                series.points[i] = measured(value, floor, crossed, None)
+
+
+def started(run: Run) -> str:
+    """When a run started, local time to the second."""
+    return f"{datetime.fromtimestamp(run.started):%Y-%m-%d %H:%M:%S}"
+
+
+def table(trend: Trend) -> Table:
+    """A rich table: one row per series, one column per run, crossed values in bold red with a
+    "!", undefined ones in yellow, and a trend arrow (red when heading for its threshold)."""
+    from rich.table import Table
+
+    out = Table(
+        title=f"{trend.model} over its last {len(trend.runs)} run(s)",
+        caption="! crossed its threshold · ↑ ↓ → trend over the runs shown (red: towards the threshold) · columns: the runs, oldest first",
+        caption_justify="left",
+    )
+    out.add_column("series", overflow="fold")
+    out.add_column("threshold", justify="right")
+    for i, run in enumerate(trend.runs, 1):
+        out.add_column(f"#{i} {started(run)[5:10]}\n{started(run)[11:]}", justify="right")
+    out.add_column("trend", justify="center")
+    for series in trend.series:
+        threshold = next((t for t in reversed(series.thresholds) if t is not None), None)
+        arrow = {"rising": "↑", "falling": "↓", "flat": "→"}[series.trend]
+        colour = "red" if series.towards_threshold else "green" if series.trend != "flat" else "dim"
+        out.add_row(
+            series.name,
+            "" if threshold is None else f"{'<' if series.below else '≥'} {threshold:.3g}",
+            *(cell(point) for point in series.points),
+            f"[{colour}]{arrow}[/]",
+        )
+    return out
+
+
+def cell(point: Point | None) -> str:
+    if point is None:
+        return ""
+    if point.value is None:
+        return "[yellow]undefined[/]"
+    return f"[bold red]{point.value:.3g} ![/]" if point.crossed else f"{point.value:.3g}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a chart: a value per run (None: a gap), drawn dashed for thresholds."""
+
+    label: str
+    colour: str
+    values: list[float | None]
+    dashed: bool = False
+    crossed: list[bool] = field(default_factory=list)  # points drawn as a ring: the value crossed its threshold
+    undefined: list[str | None] = field(default_factory=list)  # reasons, marked on the axis
+
+
+def line_chart(lines: list[Line], runs: int, from_zero: bool) -> str:
+    """An SVG line chart of ``lines`` over ``runs`` runs (x: 1..runs), its y axis from 0 when ``from_zero``."""
+    known = [v for line in lines for v in line.values if v is not None] + ([0.0] if from_zero else [])
+    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 0.05)
+    lo, hi = lo - pad, hi + pad
+
+    def x(i: int) -> float:
+        return LEFT + (WIDTH - LEFT - RIGHT) * (i / (runs - 1) if runs > 1 else 0.5)
+
+    def y(v: float) -> float:
+        return TOP + (HEIGHT - TOP - BOTTOM) * (hi - v) / (hi - lo)
+
+    parts = [
+        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
+        *(
+            f'<text x="{LEFT - 4}" y="{y(v) + 3:.1f}" font-size="9" text-anchor="end">{v:.3g}</text>'
+            for v in sorted({round(v, 12) for v in (lo + pad, (lo + hi) / 2, hi - pad)})
+        ),
+        *(
+            f'<text x="{x(i):.1f}" y="{HEIGHT - 10}" font-size="9" text-anchor="middle">{i + 1}</text>'
+            for i in range(runs)
+            if runs <= 15 or i % (runs // 15 + 1) == 0
+        ),
+    ]
+    for line in lines:
+        dash = ' stroke-dasharray="5 3"' if line.dashed else ""
+        segment: list[str] = []
+        for i, v in enumerate([*line.values, None]):
+            if v is not None:
+                segment.append(f"{x(i):.1f},{y(v):.1f}")
+            elif segment:
+                parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{line.colour}" stroke-width="1.6"{dash}/>')
+                segment = []
+        for i, v in enumerate(line.values):
+            if v is None or line.dashed:
+                continue
+            ring = i < len(line.crossed) and line.crossed[i]
+            fill = "#fff" if ring else line.colour
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{4 if ring else 2.5}" fill="{fill}" stroke="{THRESHOLD if ring else line.colour}" '
+                f'stroke-width="{2 if ring else 1}"><title>run {i + 1}: {html.escape(line.label)} {v:.4g}'
+                f"{' (crossed)' if ring else ''}</title></circle>"
+            )
+        for i, reason in enumerate(line.undefined):
+            if reason:
+                parts.append(
+                    f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM - 3}" font-size="10" fill="#b58900" text-anchor="middle">?'
+                    f"<title>run {i + 1}: {html.escape(line.label)} undefined: {html.escape(reason)}</title></text>"
+                )
+    return f'<svg width="{WIDTH}" height="{HEIGHT}" role="img">{"".join(parts)}</svg>'
+
+
+def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: bool = False) -> str:
+    """A chart with its title and legend."""
+    legend = "".join(
+        f'<span class="{"dashed" if line.dashed else ""}" style="background:{line.colour};color:{line.colour}"></span>{html.escape(line.label)}'
+        for line in lines
+    )
+    return (
+        f'<div class="card"><h3>{html.escape(title)}{" — crossed" if crossed else ""}</h3>'
+        f'{line_chart(lines, runs, from_zero)}<div class="trend-legend">{legend}</div></div>'
+    )
+
+
+def series_card(series: Series, runs: int) -> str:
+    """A series' chart: its values and its threshold."""
+    lines = [
+        Line(series.name.split(" · ")[-1], VALUE, series.values, crossed=[bool(p and p.crossed) for p in series.points],
+             undefined=[p.undefined if p else None for p in series.points]),
+        Line(f"threshold ({'drift below' if series.below else 'drift at or above'})", THRESHOLD, series.thresholds, dashed=True),
+    ]
+    return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed))
+
+
+def performance_card(realized: Series, estimated: Series, runs: int) -> str:
+    """A performance metric's chart: realized and estimated, the reference and the reference less max_drop."""
+    lines = [
+        Line("realized", VALUE, realized.values, crossed=[bool(p and p.crossed) for p in realized.points]),
+        Line("estimated", ESTIMATED, estimated.values, crossed=[bool(p and p.crossed) for p in estimated.points]),
+        Line("reference", REFERENCE, realized.reference, dashed=True),
+        Line("reference − max_drop", THRESHOLD, [r if r is not None else e for r, e in zip(realized.thresholds, estimated.thresholds)], dashed=True),
+    ]
+    return card(realized.name.split(" · ")[0], lines, runs, False)
+
+
+def run_rows(trend: Trend, page: Path) -> str:
+    """The table rows of the runs: number, id, time, version, rows, verdicts, a relative link to its report."""
+    rows = []
+    for i, run in enumerate(trend.runs, 1):
+        s = run.summary
+        drift = s.get("drift") or {}
+        verdict = drift.get("verdict", "")
+        if drift.get("drifted_features"):
+            verdict += f" ({len(drift['drifted_features'])}/{drift.get('features', '?')} drifted)"
+        performance = (s.get("performance") or {}).get("verdict", "")
+        report = run.folder / "report.html"
+        link = f'<a href="{quote(Path(os.path.relpath(report, page.parent)).as_posix())}">report</a>' if report.exists() else ""
+        rows.append(
+            f'<tr class="{"drifted" if drift.get("dataset_drift") else ""}"><td class="num">{i}</td><td>{html.escape(str(s.get("run_id", "")))}</td>'
+            f"<td>{started(run)}</td><td class=\"num\">v{html.escape(str((s.get('model') or {}).get('version', '')))}</td>"
+            f'<td class="num">{(s.get("scores") or {}).get("rows", drift.get("current_rows", 0)):,}</td><td>{html.escape(verdict)}</td>'
+            f"<td>{html.escape(performance)}</td>"
+            f"<td>{link}</td></tr>"
+        )
+    return "".join(rows)
+
+
+def write_page(trend: Trend, path: Path) -> Path:
+    """Write the trend page of ``trend`` to ``path`` (atomically); returns the path."""
+    path = Path(path)
+    runs = len(trend.runs)
+    perf = "".join(performance_card(realized, estimated, runs) for realized, estimated in trend.performance)
+    multivariate = series_card(trend.multivariate, runs) if trend.multivariate else ""
+    features = "".join(series_card(series, runs) for series in trend.features)
+    body = f"""<!doctype html><!-- {MARK} --><html><head><meta charset="utf-8"><title>{html.escape(trend.model)} over time</title>
+<style>{STYLE}{TREND_STYLE}</style></head><body>
+<h1>Model {html.escape(trend.model)} over its last {runs} run(s)</h1>
+<p>{started(trend.runs[0])} → {started(trend.runs[-1])} · each chart: a value per run (1 = oldest), its threshold dashed;
+a ring marks a value that crossed it, a gap a run that did not measure it, a ? one where it was undefined.</p>
+<table id="runs"><tr><th>#</th><th>run</th><th>started</th><th>version</th><th>rows</th><th>drift</th><th>performance</th><th></th></tr>
+{run_rows(trend, path)}</table>
+<h2>Share of drifted features</h2><div class="grid">{series_card(trend.share, runs)}</div>
+{f'<h2>Performance</h2><div class="grid">{perf}</div>' if perf else ""}
+{f'<h2>Multivariate drift</h2><div class="grid">{multivariate}</div>' if multivariate else ""}
+<h2>Drift per feature</h2><div class="grid">{features}</div></body></html>"""
+    write_atomic(path, body)
+    return path

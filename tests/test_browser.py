@@ -1,0 +1,97 @@
+"""The run report and the trend page as a browser shows them: headless Chromium, driven by its
+command line (the DOM after loading, console messages on stderr, a screenshot kept as an artifact)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BROWSER = "chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium, installed with apt when missing and this runs as root; skipped otherwise."""
+    found = shutil.which(BROWSER)
+    if not found and os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        for step in (["apt-get", "update"], ["apt-get", "install", "-y", BROWSER]):
+            subprocess.run(step, capture_output=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = shutil.which(BROWSER)
+    if not found:
+        pytest.skip(f"no {BROWSER} on PATH, and it cannot be installed here (needs root and apt-get)")
+    return found
+
+
+def browse(chromium: str, page: Path, *flags: str) -> subprocess.CompletedProcess:
+    """Load ``page`` in headless Chromium with ``flags`` (as root it needs --no-sandbox)."""
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0", *flags, page.as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def console_messages(stderr: str) -> list[str]:
+    """What the page wrote to the console (errors, uncaught exceptions, logs): Chromium logs each as a CONSOLE line."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+def dom(chromium: str, page: Path) -> str:
+    """The page's DOM after loading, with no console message on the way."""
+    loaded = browse(chromium, page, "--dump-dom")
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert console_messages(loaded.stderr) == [], f"{page.name} wrote to the console"
+    return loaded.stdout
+
+
+def screenshot(chromium: str, page: Path, target: Path) -> Path:
+    """A PNG of ``page``, kept under ``target`` and, when ``LAUNCHBAY_ARTIFACTS`` is set, copied there."""
+    shot = target / f"{page.stem}.png"
+    taken = browse(chromium, page, f"--screenshot={shot}", "--window-size=1200,2400", "--hide-scrollbars")
+    assert taken.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", taken.stderr[-2000:]
+    assert shot.stat().st_size > 20_000, "a blank page"
+    if artifacts := os.environ.get("LAUNCHBAY_ARTIFACTS"):
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(artifacts) / shot.name)
+    return shot
+
+
+@pytest.fixture(scope="module")
+def pages(demo_history):
+    """The newest run's report and the trend page ``launchbay monitor demo`` writes."""
+    out = subprocess.run([sys.executable, "-m", "launchbay", "monitor", "demo"], capture_output=True, text=True, cwd=demo_history)
+    assert out.returncode == 0, out.stderr
+    reports = sorted((demo_history / "runs").glob("*/*/report.html"))
+    return reports[-1], demo_history / "runs" / "monitor-demo.html"
+
+
+def test_console_messages_are_caught(chromium, tmp_path):
+    page = tmp_path / "noisy.html"
+    page.write_text('<html><body><script>console.error("boom")</script></body></html>')
+    assert any('"boom"' in line for line in console_messages(browse(chromium, page, "--dump-dom").stderr))
+
+
+def test_run_report_in_a_browser(chromium, pages, tmp_path):
+    import json
+
+    report, _ = pages
+    shown = dom(chromium, report)
+    features = json.loads((report.parent / "summary.json").read_text())["drift"]["features"]
+    assert shown.count("<svg") == features and shown.count("<table") == 1
+    assert 'href="../../monitor-demo.html"' in shown
+    screenshot(chromium, report, tmp_path)
+
+
+def test_trend_page_in_a_browser(chromium, pages, tmp_path):
+    import json
+
+    _, trend = pages
+    shown = dom(chromium, trend)
+    newest = sorted((trend.parent).glob("*/*/summary.json"))
+    series = {(row["feature"], row["metric"]) for p in newest for row in json.loads(p.read_text())["drift"]["metrics"]}
+    assert shown.count("<svg") == len(series) + 1  # a chart per feature and metric, and the share of drifted features
+    assert shown.count("<table") == 1 and shown.count(">report</a>") == len(newest)
+    assert "<script" not in shown and "http" not in shown.replace("http-equiv", "")
+    screenshot(chromium, trend, tmp_path)
