@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from launchbay.errors import LaunchbayError
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def first_line(exc: BaseException) -> str:
@@ -28,6 +30,8 @@ def connect(database: str, read_only: bool = True, threads: int | None = None) -
     A missing file opened read-only, or one that is not a DuckDB database, is one line naming
     ``database``. ``threads`` caps DuckDB's threads (a Ray task's CPUs).
     """
+    import duckdb
+
     path = Path(database).expanduser()
     if read_only and not path.is_file():
         raise LaunchbayError(f"database: {database}: no such DuckDB file")

@@ -19,15 +19,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from launchbay.data.files import ParquetSinkConfig, write_parquet, write_parquet_part
 from launchbay.errors import LaunchbayError
 from launchbay.ownership import MARK
 from launchbay.storage import files_under
 from launchbay_duckdb.connection import connect, first_line, quoted
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
 TABLE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)?")
 PARTS = ParquetSinkConfig()  # how the staged parts are written
@@ -91,6 +93,7 @@ def write(ds, path: str, cfg: DuckDBSinkConfig, filesystem) -> int:
 
 def commit(path: str, cfg: DuckDBSinkConfig, filesystem) -> None:
     """Add the parts under ``path`` to the table in one transaction (on the driver, the file's only writer)."""
+    import duckdb
     import pyarrow.dataset as pads
 
     parts = [f"{path}/{name}" for name in files_under(filesystem, path) if name.endswith(".parquet")]

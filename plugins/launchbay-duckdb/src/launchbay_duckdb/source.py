@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
 from launchbay.data.files import fragments_dataset
 from launchbay.errors import LaunchbayError
 from launchbay_duckdb.connection import connect, first_line, quoted
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass
@@ -44,6 +46,8 @@ def _sql(cfg: DuckDBSourceConfig) -> str:
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
+    import duckdb
+
     try:
         return con.sql(sql, params=params)
     except duckdb.Error as exc:
@@ -72,6 +76,8 @@ def pieces(cfg: DuckDBSourceConfig) -> list[tuple[str, list[Any]]]:
 
 def read_piece(database: str, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.Table]:
     """The rows of one piece as Arrow tables of at most ``batch_rows`` rows, on a read-only connection of its own."""
+    import duckdb
+
     with connect(database, threads=_task_cpus()) as con:
         try:
             for batch in _run(con, sql, params).to_arrow_reader(batch_rows):

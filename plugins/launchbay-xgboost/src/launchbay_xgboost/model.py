@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from launchbay.errors import LaunchbayError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Task(Enum):
@@ -105,6 +107,8 @@ class XGBoostModel:
 
     def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """``X`` with its string columns as the categories seen in training (others: missing)."""
+        import pandas as pd
+
         columns = {
             name: pd.Categorical.from_codes(dtype.categories.get_indexer(X[name]), dtype=dtype)
             for name, dtype in self.categories_.items()
@@ -112,6 +116,7 @@ class XGBoostModel:
         return X.assign(**columns) if columns else X
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> XGBoostModel:
+        import pandas as pd
         import xgboost
         from sklearn.model_selection import train_test_split
 
