@@ -61,7 +61,7 @@ def test_registered_through_entry_point():
 
 def test_train_score_and_append_scores_to_a_table(ray_session, in_tmp):
     data = make_database(in_tmp / "data.duckdb", train=rows(3000), today=rows(2000, seed=1, mean_shift=2.0))
-    scores = str(in_tmp / "scores.duckdb")
+    scores = data  # the file the rows come from: its only writer is the driver, once every reader is done
     summary = pipeline(data, scores)
     assert summary["train"]["model"]["version"] == 1 and summary["scores"]["rows"] == 1000
     assert summary["drift"]["dataset_drift"] is False and "num_0" in summary["drift"]["drifted_features"]
@@ -75,6 +75,7 @@ def test_train_score_and_append_scores_to_a_table(ray_session, in_tmp):
     assert query(scores, "select count(*), count(distinct row_id) from scores") == [(2000, 1000)]
     pipeline(data, scores, "sink.mode=replace", "score.strategy=tasks")  # Ray Data's path; replaces launchbay's table
     assert query(scores, "select row_id from scores order by row_id") == expected
+    assert query(data, "select (select count(*) from train), (select count(*) from today)") == [(3000, 2000)]
 
 
 def test_a_failed_commit_leaves_the_table_as_it_was(ray_session, in_tmp):
