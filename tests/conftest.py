@@ -1,5 +1,6 @@
-"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray, an
-S3 server on localhost."""
+"""Shared fixtures: a real third-party plugin installed for the run, one embedded Ray (the
+testing kit's ``launchbay_ray``), an S3 server on localhost. The kit's other fixtures
+(``launchbay_config``, ``launchbay_run``, ...) come from its pytest plugin."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from launchbay.plugins import get_manager
-from launchbay.runtime import RuntimeConfig, start
 
 TEST_PLUGIN = Path(__file__).parent / "plugin_pkg"
 # Credentials for the local S3 server, set before Ray starts so that its workers have them.
@@ -31,19 +29,19 @@ def test_plugin(tmp_path_factory) -> Path:
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
     importlib.invalidate_caches()
-    get_manager.cache_clear()
     return target
 
 
 @pytest.fixture(scope="session")
-def ray_session(test_plugin):
-    """A real embedded Ray with 2 CPUs, started once and shut down at the end."""
-    import ray
+def launchbay_ray(test_plugin, launchbay_ray):
+    """The testing kit's embedded Ray (2 CPUs), started once the test plugin is on the PYTHONPATH its workers inherit."""
+    return launchbay_ray
 
-    started = start(RuntimeConfig(num_cpus=2, object_store_memory_mb=512))
-    yield ray
-    if started:
-        ray.shutdown()
+
+@pytest.fixture(scope="session")
+def ray_session(launchbay_ray):
+    """The session's Ray, by the name launchbay's own tests use."""
+    return launchbay_ray
 
 
 @pytest.fixture(scope="session")
@@ -63,21 +61,3 @@ def in_tmp(tmp_path, monkeypatch) -> Path:
     """Run in a fresh directory, so runs/ and the registry land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-@pytest.fixture
-def composed(test_plugin):
-    """Compose the config from overrides the way ``launchbay run`` does."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from launchbay.app import prepare
-    from launchbay.settings import CONF_DIR
-
-    def compose_with(*overrides: str):
-        prepare(list(overrides))
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            return compose("config", overrides=list(overrides))
-
-    return compose_with

@@ -26,8 +26,8 @@ def launchbay(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_defaults_compose(composed):
-    cfg = composed()
+def test_defaults_compose(launchbay_config):
+    cfg = launchbay_config()
     assert cfg.job.name == "pipeline"
     assert cfg.data.name == "synthetic" and cfg.batch.name == "synthetic"
     assert cfg.batch.drift.mean_shift > 0 and cfg.data.drift.mean_shift == 0
@@ -37,15 +37,15 @@ def test_defaults_compose(composed):
     assert cfg.score.strategy == "auto" and cfg.score.drift
 
 
-def test_overrides_and_presets(composed):
-    cfg = composed("model=gbm", "data.rows=100000", "job=train", "runtime=cluster", "runtime.address=ray://head:10001")
+def test_overrides_and_presets(launchbay_config):
+    cfg = launchbay_config("model=gbm", "data.rows=100000", "job=train", "runtime=cluster", "runtime.address=ray://head:10001")
     assert cfg.model.estimator._target_ == "sklearn.ensemble.HistGradientBoostingClassifier"
     assert cfg.data.rows == 100000 and cfg.job.name == "train"
     assert cfg.runtime.address == "ray://head:10001"
 
 
-def test_parquet_source_needs_a_path(composed):
-    cfg = composed("data=parquet")
+def test_parquet_source_needs_a_path(launchbay_config):
+    cfg = launchbay_config("data=parquet")
     assert cfg.data.name == "parquet"
     with pytest.raises(Exception, match="path"):
         cfg.data.path  # noqa: B018

@@ -131,11 +131,12 @@ def test_unexpected_errors_are_one_line_and_show_their_traceback_on_demand(tmp_p
     )
     run = ("run", "job=train", "plugins=[faulty]")
     line = error_line(launchbay_cli(*run, cwd=tmp_path))
-    assert line == "launchbay: error: RuntimeError: the hook broke (set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
+    failed = "plugin 'faulty' failed in launchbay_job_started: RuntimeError: the hook broke"
+    assert line == f"launchbay: error: {failed} (set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
     for debug in (launchbay_cli("--debug", *run, cwd=tmp_path), launchbay_cli(*run, cwd=tmp_path, LAUNCHBAY_DEBUG="1")):
         assert debug.returncode == 1
         assert "Traceback (most recent call last)" in debug.stderr and 'faulty.py", line 5' in debug.stderr
-        assert debug.stderr.rstrip().endswith("launchbay: error: RuntimeError: the hook broke")
+        assert debug.stderr.rstrip().endswith(f"launchbay: error: {failed}") and debug.stderr.count('faulty.py", line 5') == 1
     shown = launchbay_cli("--debug", "models", "show", "nope", cwd=tmp_path)
     assert "Traceback (most recent call last)" in shown.stderr and "launchbay: error: registry: no model 'nope'" in shown.stderr
 

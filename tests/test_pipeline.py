@@ -83,12 +83,12 @@ def test_scoring_a_batch_without_model_columns_fails_cleanly(pipeline, monkeypat
     assert new and not [p for p in new if "scores" in p.name]
 
 
-def test_third_party_source_feeds_a_job(ray_session, in_tmp):
+def test_third_party_source_feeds_a_job(launchbay_run):
     from launchbay.registry import Registry
 
-    summary = launchbay.run(["job=train", "data=constant", "data.rows=200", "model.estimator.max_iter=50"])
+    summary = launchbay_run("job=train", "data=constant", "data.rows=200", "model.estimator.max_iter=50")
     assert summary["model"]["version"] == 1
-    assert Registry(".launchbay/registry").get("demo").meta["features"] == ["x"]
+    assert Registry(launchbay_run.home / ".launchbay/registry").get("demo").meta["features"] == ["x"]
 
 
 def test_unknown_model_in_registry(ray_session, in_tmp):

@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig
 
@@ -24,53 +24,88 @@ from launchbay.errors import LaunchbayError
 from launchbay.masking import masked
 from launchbay.metering import UsageMeter
 from launchbay.ownership import check_run_dir
-from launchbay.plugins import load_config_plugins
+from launchbay.plugins import PluginError, PluginManager, PluginsConfig, hinted, manager_for, plugin_settings, use_manager
 from launchbay.settings import CONF_DIR
 from launchbay.storage import write_atomic
 
 
 def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Run the job ``cfg.job.name`` in ``run_dir`` and return its summary."""
+    """Run the job ``cfg.job.name`` in ``run_dir``, with a plugin manager of its own, and return its summary.
+
+    Lifecycle hooks: a failing ``job_started`` fails the run before any work; ``job_failed``
+    hears of every failure after ``job_started`` (its own failure is a warning); the observers
+    of committed outputs (``job_finished`` and those the job calls) fail as warnings recorded
+    in ``summary.json``, and the run stands.
+    """
     from rich.console import Console
 
     from launchbay import runtime
 
-    manager = load_config_plugins(list(cfg.plugins))
-    validate(cfg, manager)
-    run_dir = run_dir.resolve()  # Ray workers do not share the driver's working directory
-    run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
-    console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
-    ctx = RunContext(cfg, run_dir, run_id, manager, console)
-    ctx.check_locations()
-    results = ctx.output("job.results", cfg.job.results) if cfg.job.results else None
-    job = job_module(cfg.job.name)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    mask_saved_configs(run_dir)
-    manager.hook.launchbay_job_started(job=cfg.job.name, run_id=run_id, config=ctx.resolved_config())
-    start = time.perf_counter()
-    try:
-        with runtime.ray_runtime(typed(cfg.runtime, "runtime"), keep_alive=in_sweep()):
-            ctx.timings["ray_start"] = round(time.perf_counter() - start, 3)
-            with UsageMeter() as meter:
-                result = job.execute(ctx)
-            usage = {**meter.usage(), "stages_s": dict(ctx.timings)}
-    except BaseException as exc:
-        manager.hook.launchbay_job_failed(job=cfg.job.name, run_id=run_id, error=exc)
-        raise
-    summary = {
-        "run_id": run_id,
-        "job": cfg.job.name,
-        "run_dir": str(run_dir),
-        "wall_s": round(time.perf_counter() - start, 3),
-        "timings_s": ctx.timings,
-        **result,
-        "usage": usage,
-    }
-    write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
-    if results:
-        publish_results(ctx, results)
-    manager.hook.launchbay_job_finished(job=cfg.job.name, run_id=run_id, summary=summary)
-    return summary
+    with use_manager(manager_for(plugin_settings(cfg.plugins))) as manager:
+        validate(cfg, manager)
+        run_dir = run_dir.resolve()  # Ray workers do not share the driver's working directory
+        run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
+        console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+        ctx = RunContext(cfg, run_dir, run_id, manager, console)
+        ctx.check_locations()
+        results = ctx.output("job.results", cfg.job.results) if cfg.job.results else None
+        job = job_module(cfg.job.name)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        mask_saved_configs(run_dir)
+        start_job(ctx)
+        start = time.perf_counter()
+        try:
+            with runtime.ray_runtime(typed(cfg.runtime, "runtime"), keep_alive=in_sweep()):
+                ctx.timings["ray_start"] = round(time.perf_counter() - start, 3)
+                with UsageMeter() as meter:
+                    result = job.execute(ctx)
+                usage = {**meter.usage(), "stages_s": dict(ctx.timings)}
+            summary = {
+                "run_id": run_id,
+                "job": cfg.job.name,
+                "run_dir": str(run_dir),
+                "wall_s": round(time.perf_counter() - start, 3),
+                "timings_s": ctx.timings,
+                **result,
+                "usage": usage,
+            }
+            write_summary(ctx, summary)
+        except BaseException as exc:
+            job_failed(ctx, exc)
+            raise
+        observed = len(ctx.warnings)
+        ctx.notify("launchbay_job_finished", job=cfg.job.name, run_id=run_id, summary=summary)
+        if len(ctx.warnings) > observed:
+            write_summary(ctx, summary)
+        if ctx.warnings:
+            console.print(f"[yellow]finished with {len(ctx.warnings)} warning(s)[/] (summary.json: warnings); the run's outputs stand")
+        if results:
+            publish_results(ctx, results)
+        return summary
+
+
+def start_job(ctx: RunContext) -> None:
+    """``launchbay_job_started``: a plugin that fails in it fails the run, in one line naming
+    the plugin and the hook, before any work (and ``launchbay_job_failed`` hears of it)."""
+    failures = ctx.manager.notify("launchbay_job_started", job=ctx.cfg.job.name, run_id=ctx.run_id, config=ctx.resolved_config())
+    if failures:
+        more = f" (and {len(failures) - 1} more: {'; '.join(str(f) for f in failures[1:])})" if len(failures) > 1 else ""
+        error = PluginError(hinted(f"{failures[0]}{more}"))
+        job_failed(ctx, error)
+        raise error from failures[0].error
+
+
+def job_failed(ctx: RunContext, error: BaseException) -> None:
+    """``launchbay_job_failed``; a plugin failing in it is a warning: the run's own error is what the user sees."""
+    for failure in ctx.manager.notify("launchbay_job_failed", job=ctx.cfg.job.name, run_id=ctx.run_id, error=error):
+        ctx.warn(str(failure), record=False, error=failure.error)
+
+
+def write_summary(ctx: RunContext, summary: dict[str, Any]) -> None:
+    """``summary.json`` of the run, with the warnings of the plugin hooks that failed so far."""
+    if ctx.warnings:
+        summary["warnings"] = list(ctx.warnings)
+    write_atomic(ctx.run_dir / "summary.json", json.dumps(summary, indent=2, default=str))
 
 
 def publish_results(ctx: RunContext, results: tuple) -> None:
@@ -122,13 +157,14 @@ def run_api(overrides: list[str]) -> dict[str, Any]:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    prepare(overrides)
+    overrides = expand_shorthand(overrides)
+    manager = prepare(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
         try:
             cfg = compose("config", overrides=overrides, return_hydra_config=True)
         except Exception as exc:
-            raise LaunchbayError(config_error(exc)) from exc
+            raise LaunchbayError(compose_error(exc, manager)) from exc
     HydraConfig.instance().set_config(cfg)
     run_dir = Path(cfg.hydra.run.dir)
     with open_dict(cfg):
@@ -136,14 +172,43 @@ def run_api(overrides: list[str]) -> dict[str, Any]:
     return run_job(cfg, run_dir)
 
 
-def prepare(overrides: list[str]) -> None:
-    """Load plugins (entry points and ``plugins=[...]`` overrides) before composing."""
+def prepare(overrides: list[str]) -> PluginManager:
+    """The plugin manager the ``plugins.*`` overrides ask for, its configs in Hydra's ConfigStore, before composing."""
     from launchbay.config import register_schema
 
     register_schema()
-    named = [o.split("=", 1)[1] for o in overrides if o.startswith(("plugins=", "+plugins="))]
-    modules = [m.strip() for value in named for m in value.strip("[]").split(",") if m.strip()]
-    load_config_plugins(modules)
+    manager = manager_for(override_settings(expand_shorthand(overrides)))
+    manager.store_configs()
+    return manager
+
+
+def compose_error(exc: Exception, manager: PluginManager) -> str:
+    """One line for a config that does not compose: the old ``plugins: [...]`` form, or why a
+    component group option is missing (a broken or clashing plugin), or Hydra's own."""
+    if f"is not a subclass of {PluginsConfig.__name__}" in str(exc):
+        return "config: plugins: a list of modules is the old form; write plugins: {modules: [...]} (plugins=[...] overrides still work)"
+    return manager.explain(config_error(exc))
+
+
+def expand_shorthand(args: list[str]) -> list[str]:
+    """``plugins=[mod]`` (and ``+plugins=...``) is short for ``plugins.modules=[mod]``."""
+    return [f"plugins.modules={arg.split('=', 1)[1]}" if arg.lstrip("+").startswith("plugins=") else arg for arg in args]
+
+
+def override_settings(overrides: list[str]) -> PluginsConfig:
+    """The ``plugins.*`` settings the overrides give (sweeps over them are not looked at); one line if they do not fit."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    given = [o for o in overrides if o.lstrip("+").startswith("plugins.")]
+    try:
+        settings = OmegaConf.structured(PluginsConfig)
+        for override in OverridesParser.create().parse_overrides(given):
+            if not (override.is_sweep_override() or override.is_delete()):
+                OmegaConf.update(settings, override.key_or_group.removeprefix("plugins."), override.value())
+        return cast(PluginsConfig, OmegaConf.to_object(settings))
+    except Exception as exc:
+        raise LaunchbayError(config_error(exc, "plugins")) from exc
 
 
 def check_composes(args: list[str]) -> None:
@@ -158,8 +223,9 @@ def compose_args(args: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    parsed = hydra_args(args)
+    parsed = hydra_args(expand_shorthand(args))
     overrides = list(parsed.overrides)
+    manager = prepare(overrides)
     if parsed.config_dir:
         overrides.append(f"hydra.searchpath=[file://{Path(parsed.config_dir).resolve()}]")
     GlobalHydra.instance().clear()
@@ -167,7 +233,7 @@ def compose_args(args: list[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
             cfg = compose(parsed.config_name or "config", overrides=overrides, return_hydra_config=True)
     except Exception as exc:
-        raise LaunchbayError(config_error(exc)) from exc
+        raise LaunchbayError(compose_error(exc, manager)) from exc
     finally:
         GlobalHydra.instance().clear()
     return cfg

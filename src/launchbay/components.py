@@ -1,9 +1,9 @@
-"""The records that registration hooks return.
+"""The records that registration hooks return (a list of them; docs/plugins.md explains each).
 
 Every component has a unique ``name`` inside its kind, one callable that does the work
 and, except drift metrics, a dataclass ``config`` whose fields are the component's
-settings (``data=<name> data.<setting>=...``, ``model=<name>``,
-``+alerts.<name>.<setting>=...``).
+settings (``data=<name> data.<setting>=...``, ``sink=<name>``, ``model=<name>``,
+``+alerts.<name>.<setting>=...``; alert channels are no config group, several can be on).
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ class MetricValue:
 class DriftMetric(Component):
     """A drift monitor: compares the reference and current sketches of one feature.
 
-    ``compute(reference, current) -> MetricValue``. ``drift_when`` says how the
+    ``compute(reference, current) -> MetricValue``; the ``FeatureProfile`` fields a metric may
+    read are listed in docs/plugins.md ("What a drift metric reads"). ``drift_when`` says how the
     threshold reads: ``"above"`` for distances (value >= threshold is drift),
     ``"below"`` for p-values (p_value < threshold is drift).
     """

@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from launchbay.drift.config import MonitorConfig
 from launchbay.errors import LaunchbayError
+from launchbay.plugins import PluginsConfig
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
 from launchbay.settings import check_resources, require
@@ -134,7 +135,7 @@ class LaunchbayConfig:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     alerts: dict[str, Any] = field(default_factory=dict)  # alert channel name -> its settings
-    plugins: list[str] = field(default_factory=list)  # extra plugin modules to register
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)  # which plugins load (see docs/plugins.md)
 
 
 def register_schema() -> None:

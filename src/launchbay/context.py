@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,7 +19,7 @@ from launchbay import ownership, storage
 from launchbay.config import config_error, plain, typed
 from launchbay.drift.config import Device, MonitorConfig
 from launchbay.drift.device import require_cluster_gpu
-from launchbay.errors import LaunchbayError
+from launchbay.errors import LaunchbayError, debugging, root_cause
 from launchbay.masking import masked
 from launchbay.plugins import PluginManager
 from launchbay.registry import Registry
@@ -44,6 +46,39 @@ def component_settings(manager: PluginManager, kind: Kind, node: Any) -> tuple[A
     return record, typed(settings, kind)
 
 
+@dataclass(frozen=True)
+class Guarded:
+    """A source's or sink's own callable (``read``, ``fragments``, ``write``): what it raises is
+    one line naming the config node and the component."""
+
+    function: Callable[..., Any]
+    key: str  # the config node: data, batch, sink
+    component: str  # "source 'csv' of plugin launchbay.data"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.function(*args, **kwargs)
+        except Exception as exc:
+            if any(cls.__module__.startswith("ray.") for cls in type(exc).__mro__):
+                raise  # a Ray task's failure (a lazy read inside a sink's write, say): the caller names it
+            if isinstance(exc, LaunchbayError):  # launchbay's own errors already say what is wrong
+                raise LaunchbayError(f"{self.key}: {exc}") from exc
+            raise LaunchbayError(f"{self.key} ({self.component}): {root_cause(exc)}") from exc
+
+
+# The callables the driver calls. ``write_part`` is not among them: it runs in a worker and pulls
+# the source's rows itself, so what it raises may be the source's (the scoring pass names the cause).
+GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write",))}
+
+
+def guarded(manager: PluginManager, kind: Kind, record: Any, key: str) -> Any:
+    """``record`` (a data source or sink) with its callables wrapped in ``Guarded``."""
+    role, names = GUARDED[kind]
+    component = f"{role} '{record.name}' of plugin {manager.provider(kind, record.name)}"
+    wrapped = {name: Guarded(getattr(record, name), key, component) for name in names if getattr(record, name) is not None}
+    return dataclasses.replace(record, **wrapped)
+
+
 def validate(cfg: DictConfig, manager: PluginManager) -> None:
     """Check every setting of a composed config before any work starts: the typed sections,
     the settings of each selected component and alert channel, and the drift metrics named."""
@@ -54,7 +89,10 @@ def validate(cfg: DictConfig, manager: PluginManager) -> None:
         except LaunchbayError as exc:
             raise LaunchbayError(f"{key}: {exc}") from None
     for name, values in cfg.alerts.items():
-        component_settings(manager, "alert", {"name": name, **(values or {})})
+        try:
+            component_settings(manager, "alert", {"name": name, **(values or {})})
+        except LaunchbayError as exc:
+            raise LaunchbayError(f"alerts.{name}: {exc}") from None
     monitor = sections["monitor"]
     named = {"monitor.metrics": monitor.metrics, **{f"monitor.features.{f}": names for f, names in monitor.features.items()}}
     for key, metrics in named.items():
@@ -75,6 +113,7 @@ class RunContext:
     manager: PluginManager
     console: Any
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what went wrong after outputs were committed (summary.json)
 
     @cached_property
     def registry(self) -> Registry:
@@ -129,17 +168,33 @@ class RunContext:
         return masked(plain(self.cfg))
 
     def settings(self, kind: Kind, node: Any) -> tuple[Any, Any]:
-        """The component a config node selects (by its ``name``) and its typed settings."""
-        return component_settings(self.manager, kind, node)
+        """The component a config node selects (by its ``name``) and its typed settings; a data
+        source's or sink's own errors name the node and the component (see ``Guarded``)."""
+        record, settings = component_settings(self.manager, kind, node)
+        if kind in GUARDED and isinstance(node, DictConfig):
+            record = guarded(self.manager, kind, record, node._key())
+        return record, settings
 
     def read(self, node: DictConfig, fragments: bool = False):
-        """A Ray Dataset (or the source's list of fragments) from the data source a config
-        node selects; errors name the node."""
+        """A Ray Dataset (or the source's list of fragments) from the data source a config node selects."""
         source, settings = self.settings("data", node)
-        try:
-            return source.fragments(settings) if fragments else source.read(settings)
-        except LaunchbayError as exc:
-            raise LaunchbayError(f"{node._key()}: {exc}") from exc
+        return source.fragments(settings) if fragments else source.read(settings)
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Tell the plugins' lifecycle hook ``hook`` of something committed (a model registered, a
+        batch scored, drift found): a plugin failing in it is a warning, and the run stands."""
+        for failure in self.manager.notify(hook, **kwargs):
+            self.warn(f"{failure}; the run's outputs stand", error=failure.error)
+
+    def warn(self, line: str, record: bool = True, error: BaseException | None = None) -> None:
+        """Print a warning (and the traceback of ``error`` when debugging); ``record``: also in ``summary.json`` (``warnings``)."""
+        from rich.markup import escape
+
+        if error is not None and debugging():
+            traceback.print_exception(error)
+        if record:
+            self.warnings.append(line)
+        self.console.print("[yellow]warning:[/]", escape(line), soft_wrap=True)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:

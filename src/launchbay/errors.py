@@ -71,7 +71,13 @@ def exit_with(exc: BaseException) -> NoReturn:
     """
     if debugging():
         traceback.print_exception(exc)
-    message = str(exc) if isinstance(exc, LaunchbayError) else root_cause(exc) + ("" if debugging() else f" {DEBUG_HINT}")
-    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    print(f"launchbay: error: {mask_text(message)}", file=sys.stderr)
+    hint = "" if debugging() or isinstance(exc, LaunchbayError) else f" {DEBUG_HINT}"
+    print(f"launchbay: error: {one_line(exc)}{hint}", file=sys.stderr)
     raise SystemExit(1) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """What the user reads of ``exc``: a ``LaunchbayError``'s message or the root cause, as one
+    line with URL credentials masked."""
+    message = str(exc) if isinstance(exc, LaunchbayError) else root_cause(exc)
+    return mask_text(" ".join(line.strip() for line in message.splitlines() if line.strip()))

@@ -1,4 +1,4 @@
-"""The launchbay plugin contract.
+"""The launchbay plugin contract (the author's guide: docs/plugins.md).
 
 A plugin is a module or object with functions named after these hooks, marked with
 ``launchbay.hookimpl``, and published under the ``launchbay`` entry-point group::
@@ -7,14 +7,20 @@ A plugin is a module or object with functions named after these hooks, marked wi
     [project.entry-points.launchbay]
     duckdb = "launchbay_duckdb"
 
-Built-in components register through these very hooks. A hook implementation may
-accept fewer arguments than the spec names, so new arguments never break old plugins.
+Built-in components register through these very hooks. Each hook says the release it
+appeared in; a hook implementation may accept fewer arguments than the spec names (pluggy
+passes only those it names), so arguments added later never break older plugins.
 
-Registration hooks return lists of records from ``launchbay.components``; each
-record's dataclass ``config`` becomes a Hydra config group entry, with a ``name``
-field added that selects the component. Lifecycle hooks
-observe a run; they return nothing and an exception in one fails the run, naming
-the plugin.
+Registration hooks return a list of records from ``launchbay.components``; each record's
+dataclass ``config`` becomes a Hydra config group entry (``data``, ``sink``, ``model``), with
+a ``name`` field added that selects the component. A plugin whose registration hook raises,
+returns something else than a list of its records, or names a hook that does not exist is
+broken: it is left out (with one warning line), and only a run that needs it fails.
+
+Lifecycle hooks observe a run and return nothing. A failure in one is one line naming the
+plugin and the hook: ``launchbay_job_started`` failing fails the run before any work;
+``launchbay_job_failed`` failing is a warning; the others observe what is already committed,
+so their failures are warnings recorded in ``summary.json`` and the run stands.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ def launchbay_data_sources() -> list[DataSource]:
         def launchbay_data_sources():
             return [DataSource("duckdb", read=lambda cfg: ray.data.from_arrow(run(cfg.query)),
                                config=DuckDBConfig)]
+
+    Since 0.1.
     """
 
 
@@ -65,6 +73,8 @@ def launchbay_data_sinks() -> list[DataSink]:
         @hookimpl
         def launchbay_data_sinks():
             return [DataSink("jsonl", write=write_jsonl)]
+
+    Since 0.1.
     """
 
 
@@ -78,6 +88,8 @@ def launchbay_model_families() -> list[ModelFamily]:
         def launchbay_model_families():
             return [ModelFamily("tiny_tree", build=lambda cfg: DecisionTreeClassifier(max_depth=cfg.depth),
                                 config=TinyTreeConfig)]
+
+    Since 0.1.
     """
 
 
@@ -93,6 +105,8 @@ def launchbay_drift_metrics() -> list[DriftMetric]:
                                 applies_to="numeric", threshold=0.5)]
 
     A metric that cannot be computed returns ``MetricValue(math.nan, undefined="why")``.
+
+    Since 0.1.
     """
 
 
@@ -105,6 +119,8 @@ def launchbay_alert_channels() -> list[AlertChannel]:
         @hookimpl
         def launchbay_alert_channels():
             return [AlertChannel("stderr", send=lambda alert, cfg: print(alert.drifted_features, file=sys.stderr))]
+
+    Since 0.1.
     """
 
 
@@ -113,34 +129,41 @@ def launchbay_alert_channels() -> list[AlertChannel]:
 
 @hookspec
 def launchbay_job_started(job: str, run_id: str, config: dict[str, Any]) -> None:
-    """Called when a job starts, with its resolved config as a plain dict."""
+    """Called when a job starts, before any work, with its resolved config as a plain dict
+    (secrets masked). Raising fails the run (``launchbay_job_failed`` is called). Since 0.1."""
 
 
 @hookspec
 def launchbay_job_finished(job: str, run_id: str, summary: dict[str, Any]) -> None:
-    """Called when a job has finished and written ``summary.json``."""
+    """Called when a job has finished and written ``summary.json``. Raising is a warning
+    recorded in ``summary.json``: the run stands. Since 0.1."""
 
 
 @hookspec
 def launchbay_job_failed(job: str, run_id: str, error: BaseException) -> None:
-    """Called when a job fails, before the error reaches the user."""
+    """Called when a job fails after ``launchbay_job_started``, before the error reaches the
+    user (interrupts included). Raising is a warning: the user sees the job's error. Since 0.1."""
 
 
 @hookspec
 def launchbay_model_registered(model: str, version: int, metrics: dict[str, float], uri: str) -> None:
-    """Called when a new model version is in the registry."""
+    """Called when a new model version is in the registry. Raising is a warning recorded in
+    ``summary.json``. Since 0.1."""
 
 
 @hookspec
 def launchbay_model_promoted(model: str, alias: str, version: int, reason: str) -> None:
-    """Called when an alias (``champion`` by default) moves to a version: promotion or rollback."""
+    """Called when an alias (``champion`` by default) has moved to a version: promotion or
+    rollback, in a run or by ``launchbay models``. Raising is a warning. Since 0.1."""
 
 
 @hookspec
 def launchbay_batch_scored(run_id: str, rows: int, output: str) -> None:
-    """Called when a scoring job has committed its output."""
+    """Called when a scoring job has committed its output. Raising is a warning recorded in
+    ``summary.json``. Since 0.1."""
 
 
 @hookspec
 def launchbay_drift_detected(alert: Alert) -> None:
-    """Called when a drift check finds drift, before the alert channels are told."""
+    """Called when a drift check finds drift (after the scores are committed), before the
+    alert channels are told. Raising is a warning recorded in ``summary.json``. Since 0.1."""

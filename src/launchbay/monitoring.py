@@ -53,7 +53,7 @@ def alert(ctx: RunContext, result: DriftResult, version: ModelVersion, report_pa
         report_path=report_path,
         summary=result.to_dict(),
     )
-    ctx.manager.hook.launchbay_drift_detected(alert=message)
+    ctx.notify("launchbay_drift_detected", alert=message)
     outcomes = {}
     for name, values in ctx.cfg.alerts.items():
         channel, settings = ctx.settings("alert", {"name": name, **(values or {})})

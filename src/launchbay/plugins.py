@@ -1,27 +1,44 @@
-"""The plugin manager: built-ins, ``launchbay`` entry points and ``plugins=[...]`` from config.
+"""The plugin manager: built-ins, ``launchbay`` entry points and ``plugins.modules`` from config.
 
-Components are collected from the registration hooks once, checked for clashes, and
-their dataclass configs stored in Hydra's ConfigStore (``data/<name>``, ``model/<name>``,
-``sink/<name>``, ``alert/<name>``), so third-party components compose like built-ins.
+``new_manager`` builds a manager of its own for each run (and each test): what one run loads
+never leaks into the next. A plugin that cannot be loaded, names an unknown hook, or whose
+registration hook raises or returns the wrong thing is *broken*: it is left out, named in one
+warning line, and only a run that needs it fails. A name claimed by two plugins is left out
+of both (a built-in keeps its own names). Lifecycle hooks are called one plugin at a time
+(``notify``), so a failing one is one line naming its plugin and hook.
+
+A manager's component configs go to Hydra's ConfigStore (``data/<name>``, ``model/<name>``,
+``sink/<name>``) in place of the previous manager's, so third-party components compose like
+built-ins and a later run without the plugin does not compose them.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import difflib
 import importlib
-from functools import cache
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Literal, cast, overload
+from typing import Any, Literal, cast, overload
 
 import pluggy
 
 from launchbay import hookspecs
 from launchbay.components import AlertChannel, Component, Configured, DataSink, DataSource, DriftMetric, ModelFamily
-from launchbay.errors import LaunchbayError
+from launchbay.errors import DEBUG_HINT, LaunchbayError, debugging, root_cause
 
 ENTRY_POINT_GROUP = "launchbay"
 # The plugin packages a submitted job needs (set by ``launchbay submit``, checked by ``launchbay run``).
 REQUIRES_ENV = "LAUNCHBAY_REQUIRES"
+# As pytest's ``-p no:NAME`` and ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
+DISABLE_ENV = "LAUNCHBAY_DISABLE_PLUGINS"
+NO_AUTOLOAD_ENV = "LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD"
 
 BUILTIN_PLUGINS = (
     "launchbay.data",
@@ -30,85 +47,193 @@ BUILTIN_PLUGINS = (
     "launchbay.alerts",
 )
 
-# kind -> (registration hook, record type, Hydra config group or None)
+# kind -> (registration hook, record type, Hydra config group or None). Alert channels have
+# no group: they are switched on by ``+alerts.<name>.<setting>=...``, several at once.
 KINDS: dict[str, tuple[str, type[Component], str | None]] = {
     "data": ("launchbay_data_sources", DataSource, "data"),
     "sink": ("launchbay_data_sinks", DataSink, "sink"),
     "model": ("launchbay_model_families", ModelFamily, "model"),
     "metric": ("launchbay_drift_metrics", DriftMetric, None),
-    "alert": ("launchbay_alert_channels", AlertChannel, "alert"),
+    "alert": ("launchbay_alert_channels", AlertChannel, None),
 }
+REGISTRATION_HOOKS = tuple(hook for hook, _, _ in KINDS.values())
+LIFECYCLE_HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("launchbay_") and name not in REGISTRATION_HOOKS)
+
+# (group, name) of the nodes plugin managers put in Hydra's ConfigStore (process-wide, as the store is).
+_STORED: set[tuple[str, str]] = set()
+_WARNED: set[str] = set()
+_ACTIVE: contextvars.ContextVar[PluginManager | None] = contextvars.ContextVar("launchbay_plugin_manager", default=None)
+_default: tuple[tuple, PluginManager] | None = None
 
 
 class PluginError(LaunchbayError):
     """A plugin is broken, clashes with another, or a name in the config is unknown."""
 
 
+@dataclass
+class PluginsConfig:
+    """``plugins.*`` of the config: which plugins a run loads (``plugins=[mod]`` is short for ``plugins.modules=[mod]``)."""
+
+    modules: list[str] = field(default_factory=list)  # modules (or entry-point names) to load besides the installed plugins
+    disable: list[str] = field(default_factory=list)  # plugin names not to load (as LAUNCHBAY_DISABLE_PLUGINS)
+    autoload: bool = True  # load the installed entry points (false: only built-ins and modules, as LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD=1)
+
+
+@dataclass
+class Plugin:
+    """One plugin as ``launchbay plugins list`` shows it."""
+
+    name: str
+    version: str
+    origin: Literal["built-in", "entry point", "module"]
+    package: str | None = None  # ``name==version`` of the distribution that ships an entry point
+    status: Literal["ok", "broken", "disabled"] = "ok"
+    reason: str = ""  # why it is broken
+    left_out: list[str] = field(default_factory=list)  # its names that another plugin claims too
+
+    @property
+    def label(self) -> str:
+        """``plugin 'name' (package==version)``: how messages name it."""
+        return f"plugin '{self.name}'" + (f" ({self.package})" if self.package else "")
+
+
+@dataclass(frozen=True)
+class HookFailure:
+    """A lifecycle hook that raised: which plugin, which hook, what."""
+
+    plugin: Plugin
+    hook: str
+    error: Exception
+
+    def __str__(self) -> str:
+        return f"{self.plugin.label} failed in {self.hook}: {root_cause(self.error)}"
+
+
 class PluginManager(pluggy.PluginManager):
-    """pluggy's manager plus a component catalogue, one per kind."""
+    """pluggy's manager plus what each plugin is and provides: ``plugins`` (every plugin seen,
+    ok, broken or disabled) and a component catalogue per kind. Built by ``new_manager``."""
 
     def __init__(self) -> None:
         super().__init__("launchbay")
         self.add_hookspecs(hookspecs)
-        self._catalogue: dict[str, dict[str, tuple[Component, str]]] | None = None
-        self._versions: dict[str, str] = {}
-        self._distributions: dict[str, str] = {}
+        self.plugins: dict[str, Plugin] = {}
+        self.catalogue: dict[str, dict[str, tuple[Component, str]]] = {kind: {} for kind in KINDS}
+        self._missing: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}  # kind -> name -> why nobody provides it
 
-    def load_module(self, dotted: str) -> None:
-        """Register a module by dotted name (built-ins and ``plugins=[...]``)."""
-        if self.get_plugin(dotted) is not None:
+    # --- loading ---------------------------------------------------------------------
+
+    def add(self, plugin: Plugin, load: Callable[[], object]) -> None:
+        """Register what ``load()`` returns as ``plugin``; a failure makes it broken, not an error."""
+        if plugin.name in self.plugins:
+            known = self.plugins[plugin.name]
+            if known.package != plugin.package:
+                self._break(plugin.name, f"two packages publish a plugin named '{plugin.name}': {known.package} and {plugin.package}")
+            return
+        self.plugins[plugin.name] = plugin
+        if self.is_blocked(plugin.name):
+            plugin.status = "disabled"
             return
         try:
+            loaded = load()
+            if not self.is_registered(loaded):  # a module both installed and named in plugins.modules loads once
+                self.register(loaded, name=plugin.name)
+        except pluggy.PluginValidationError as exc:  # a hook asking for arguments its spec does not have
+            definition, *_, problem = str(exc).splitlines()[1:]
+            self._break(plugin.name, f"{definition.removeprefix('hookimpl definition: ')}: {problem}", exc)
+            return
+        except Exception as exc:  # an import error
+            self._break(plugin.name, f"cannot be loaded: {one_line(exc)}", exc)
+            return
+        if self.get_plugin(plugin.name) is None:  # already registered under another name
+            del self.plugins[plugin.name]
+            return
+        if unmarked := [name for name in hookspecs_names() if callable(getattr(loaded, name, None)) and not self.parse_hookimpl_opts(loaded, name)]:
+            self._break(plugin.name, f"{unmarked[0]} is not marked with @launchbay.hookimpl, so it would never be called")
+
+    def load_module(self, dotted: str, origin: Literal["built-in", "module"] = "module") -> None:
+        """Register a module by dotted name (built-ins and ``plugins.modules``)."""
+
+        def load() -> object:
             module = importlib.import_module(dotted)
-        except ImportError as exc:
-            raise PluginError(f"plugin module '{dotted}' cannot be imported: {exc}") from exc
-        self.register(module, name=dotted)
-        self._catalogue = None
+            version = launchbay_version() if origin == "built-in" else getattr(module, "__version__", "unknown")
+            self.plugins[dotted].version = str(version)
+            return module
 
-    def load_entry_points(self) -> None:
-        """Register every plugin published under the ``launchbay`` entry-point group."""
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if self.get_plugin(ep.name) is not None or self.is_blocked(ep.name):
-                continue
+        self.add(Plugin(dotted, "unknown", origin), load)
+
+    def load_entry_point(self, ep: metadata.EntryPoint) -> None:
+        """Register a plugin published under the ``launchbay`` entry-point group."""
+        dist = ep.dist
+        version = dist.version if dist else "unknown"
+        self.add(Plugin(ep.name, version, "entry point", f"{dist.name}=={version}" if dist else None), ep.load)
+
+    def settle(self) -> None:
+        """Once everything is loaded: break the plugins with unknown hooks, collect the components
+        of the rest and leave out the names two plugins claim."""
+        self._check_hook_names()
+        claims: dict[str, dict[str, list[tuple[Component, str]]]] = {kind: {} for kind in KINDS}
+        for kind, (hook_name, record_type, _) in KINDS.items():
+            for impl in getattr(self.hook, hook_name).get_hookimpls():
+                try:
+                    records = returned_records(impl.function(), hook_name, record_type)
+                except PluginError as exc:
+                    self._break(impl.plugin_name, f"{hook_name} {exc}")
+                    continue
+                except Exception as exc:
+                    self._break(impl.plugin_name, f"{hook_name} raised {one_line(exc)}", exc)
+                    continue
+                for record in records:
+                    claims[kind].setdefault(record.name, []).append((record, impl.plugin_name))
+        for kind, by_name in claims.items():
+            for name, claimants in by_name.items():
+                self._settle_name(kind, name, claimants)
+
+    def _settle_name(self, kind: str, name: str, claimants: list[tuple[Component, str]]) -> None:
+        live = [(record, plugin) for record, plugin in claimants if self.plugins[plugin].status == "ok"]
+        if not live:
+            broken = self.plugins[claimants[0][1]]
+            self._missing[kind][name] = f"{kind} '{name}' comes from {broken.label}, which is broken: {broken.reason}"
+            return
+        kept = [claim for claim in live if self.plugins[claim[1]].origin == "built-in"] or live
+        if len(kept) == 1:
+            self.catalogue[kind][name] = kept[0]
+            for _, plugin in live:
+                if plugin != kept[0][1]:
+                    self.plugins[plugin].left_out.append(f"{kind} '{name}' (built in)")
+            return
+        names = [self.plugins[plugin].label for _, plugin in kept]
+        others = ", ".join(plugin for _, plugin in kept[1:])
+        for _, plugin in kept:
+            self.plugins[plugin].left_out.append(f"{kind} '{name}' (claimed by {' and '.join(p for _, p in kept if p != plugin)} too)")
+        self._missing[kind][name] = (
+            f"{kind} '{name}' is claimed by both {' and '.join(names)}, so neither provides it: "
+            f"disable one (plugins.disable=[{others}] or {DISABLE_ENV}={others})"
+        )
+
+    def _check_hook_names(self) -> None:
+        """pluggy's ``check_pending``, one plugin at a time: a plugin with a hook of no known
+        name (a misspelling) is broken."""
+        while True:
             try:
-                plugin = ep.load()
-            except Exception as exc:
-                dist = ep.dist.name if ep.dist else ep.value
-                raise PluginError(f"plugin '{ep.name}' ({dist}) failed to load: {exc}") from exc
-            self.register(plugin, name=ep.name)
-            self._versions[ep.name] = ep.dist.version if ep.dist else "unknown"
-            if ep.dist:
-                self._distributions[ep.name] = ep.dist.name
-        self._catalogue = None
+                self.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = cast(str, self.get_name(exc.plugin))
+                unknown = next(caller.name for caller in self.get_hookcallers(exc.plugin) or [] if not caller.has_spec())
+                guess = difflib.get_close_matches(unknown, hookspecs_names(), n=1)
+                self._break(name, f"unknown hook {unknown}" + (f" (did you mean {guess[0]}?)" if guess else ""))
 
-    @property
-    def catalogue(self) -> dict[str, dict[str, tuple[Component, str]]]:
-        """kind -> name -> (component, name of the plugin that provides it)."""
-        if self._catalogue is None:
-            self._catalogue = {kind: self._collect(kind) for kind in KINDS}
-        return self._catalogue
+    def _break(self, name: str, reason: str, exc: BaseException | None = None) -> None:
+        plugin = self.plugins[name]
+        if plugin.status == "broken":
+            return
+        plugin.status, plugin.reason = "broken", reason
+        if exc is not None and debugging():
+            traceback.print_exception(exc)
+        if self.get_plugin(name) is not None:
+            self.unregister(name=name)
 
-    def _collect(self, kind: str) -> dict[str, tuple[Component, str]]:
-        hook_name, record_type, _ = KINDS[kind]
-        found: dict[str, tuple[Component, str]] = {}
-        for impl in getattr(self.hook, hook_name).get_hookimpls():
-            try:
-                records = impl.function() or []
-            except Exception as exc:
-                raise PluginError(f"plugin '{impl.plugin_name}' failed in {hook_name}: {exc}") from exc
-            for record in records:
-                if not isinstance(record, record_type):
-                    raise PluginError(
-                        f"plugin '{impl.plugin_name}' returned {type(record).__name__} from {hook_name}, "
-                        f"expected {record_type.__name__}"
-                    )
-                if record.name in found:
-                    raise PluginError(
-                        f"{kind} '{record.name}' is provided by both '{found[record.name][1]}' "
-                        f"and '{impl.plugin_name}'; uninstall or block one of them"
-                    )
-                found[record.name] = (record, impl.plugin_name)
-        return found
+    # --- what the plugins provide --------------------------------------------------------
 
     def components(self, kind: str) -> dict[str, Component]:
         """All components of a kind, by name."""
@@ -126,12 +251,41 @@ class PluginManager(pluggy.PluginManager):
     def component(self, kind: Literal["alert"], name: str) -> AlertChannel: ...
 
     def component(self, kind: str, name: str) -> Component:
-        """The component ``name`` of ``kind``, or a one-line error listing what exists."""
+        """The component ``name`` of ``kind``, or a one-line error: the broken plugin or clash that
+        took it away, else what exists (and which plugins are broken or disabled)."""
         try:
             return self.catalogue[kind][name][0]
         except KeyError:
-            available = ", ".join(sorted(self.catalogue[kind])) or "none"
-            raise PluginError(f"unknown {kind} '{name}' (available: {available})") from None
+            raise PluginError(self.missing(kind, name)) from None
+
+    def missing(self, kind: str, name: str) -> str:
+        """Why there is no ``kind`` named ``name``, in one line."""
+        if why := self._missing[kind].get(name):
+            return why
+        available = ", ".join(sorted(self.catalogue[kind])) or "none"
+        return f"unknown {kind} '{name}' (available: {available}){self._notes()}"
+
+    def _notes(self) -> str:
+        """``; broken: ...; disabled: ...``: the plugins that might have provided a missing name."""
+        broken = [p for p in self.plugins.values() if p.status == "broken"]
+        disabled = [p.name for p in self.plugins.values() if p.status == "disabled"]
+        if len(broken) > 2:  # too many reasons for one line
+            notes = f"; broken: {', '.join(p.name for p in broken)} (launchbay plugins list says why)"
+        else:
+            notes = "".join(f"; broken: {p.label}: {p.reason}" for p in broken)
+        return notes + (f"; disabled: {', '.join(disabled)}" if disabled else "")
+
+    def explain(self, message: str) -> str:
+        """A config error about a component group option (``Could not find 'data/duckdb'``) with
+        the reason that option is missing, where a plugin's state gives one."""
+        for kind, (_, _, group) in KINDS.items():
+            marker = f"Could not find '{group}/"
+            if group and marker in message:
+                name = message.split(marker, 1)[1].split("'", 1)[0]
+                if why := self._missing[kind].get(name):
+                    return f"{message.split(marker, 1)[0]}{why}"
+                return message + self._notes()
+        return message
 
     def provider(self, kind: str, name: str) -> str:
         """Name of the plugin that provides a component."""
@@ -139,52 +293,189 @@ class PluginManager(pluggy.PluginManager):
 
     def plugin_version(self, plugin_name: str) -> str:
         """Version of the distribution that ships a plugin (launchbay's own for built-ins)."""
-        return self._versions.get(plugin_name) or metadata.version("launchbay")
+        return self.plugins[plugin_name].version
 
     def distribution(self, plugin_name: str) -> str | None:
         """The installed package (``name==version``) that ships an entry-point plugin; None for
-        built-ins and ``plugins=[...]`` modules."""
-        name = self._distributions.get(plugin_name)
-        return f"{name}=={self._versions[plugin_name]}" if name else None
+        built-ins and ``plugins.modules``."""
+        return self.plugins[plugin_name].package
+
+    def lifecycle_hooks(self, plugin_name: str) -> list[str]:
+        """The lifecycle hooks a (registered) plugin implements."""
+        plugin = self.get_plugin(plugin_name)
+        callers = self.get_hookcallers(plugin) or [] if plugin is not None else []
+        return [hook for hook in LIFECYCLE_HOOKS if any(caller.name == hook for caller in callers)]
+
+    def problems(self) -> list[str]:
+        """One line for each broken plugin and each name left out."""
+        lines = [f"{p.label} is broken and left out: {p.reason}" for p in self.plugins.values() if p.status == "broken"]
+        lines += [f"{p.label}: left out of {name}" for p in self.plugins.values() for name in p.left_out]
+        return lines
+
+    def require(self, names: Sequence[str], key: str) -> None:
+        """A one-line error naming ``key`` if a plugin a run names (``plugins.modules``) is broken."""
+        for name in names:
+            if (plugin := self.plugins.get(name)) is not None and plugin.status == "broken":
+                raise PluginError(f"{key}: {plugin.label} is broken: {plugin.reason}")
+
+    # --- lifecycle hooks ---------------------------------------------------------------
+
+    def notify(self, hook: str, **kwargs: Any) -> list[HookFailure]:
+        """Call lifecycle hook ``hook`` on every plugin that implements it, each on its own, in
+        pluggy's order; returns the failures (it raises none but KeyboardInterrupt and the like)."""
+        failures = []
+        caller = getattr(self.hook, hook)
+        for impl in reversed(caller.get_hookimpls()):
+            others = [plugin for plugin in self.get_plugins() if plugin is not impl.plugin]
+            try:
+                self.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+            except Exception as exc:
+                failures.append(HookFailure(self.plugins[impl.plugin_name], hook, exc))
+        return failures
+
+    # --- Hydra ---------------------------------------------------------------------------
 
     def store_configs(self) -> None:
-        """Put every component's config in Hydra's ConfigStore under its group."""
+        """Put every component's config in Hydra's ConfigStore under its group, in place of those
+        a previous manager put there."""
         from hydra.core.config_store import ConfigStore
 
         store = ConfigStore.instance()
+        for stored_group, stored_name in _STORED:
+            store.repo.get(stored_group, {}).pop(f"{stored_name}.yaml", None)
+        _STORED.clear()
         for kind, (_, _, group) in KINDS.items():
             if group is None:
                 continue
             for name, (record, provider) in self.catalogue[kind].items():
                 config = cast(Configured, record).config
                 store.store(group=group, name=name, node=named_config(config, name), provider=provider)
+                _STORED.add((group, name))
+
+
+def new_manager(modules: Sequence[str] = (), *, autoload: bool = True, disable: Sequence[str] = ()) -> PluginManager:
+    """A plugin manager of its own: the built-ins, every ``launchbay`` entry point unless
+    ``autoload`` is false, minus the plugins named in ``disable``, plus ``modules`` (dotted module
+    names or entry-point names, as pytest's ``-p``). Built-ins cannot be disabled.
+
+    Broken plugins do not raise: they are in ``manager.plugins`` with their reason."""
+    builtins = [name for name in disable if name in BUILTIN_PLUGINS]
+    if builtins:
+        raise PluginError(f"plugin '{builtins[0]}' is built in and cannot be disabled")
+    manager = PluginManager()
+    for name in disable:
+        manager.set_blocked(name)
+    for module in BUILTIN_PLUGINS:
+        manager.load_module(module, "built-in")
+    points = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    for name, ep in points.items():
+        if autoload or name in modules:
+            manager.load_entry_point(ep)
+    for module in modules:
+        if module not in points:
+            manager.load_module(module)
+    manager.settle()
+    return manager
+
+
+def manager_for(settings: PluginsConfig | None = None, quiet: bool = False) -> PluginManager:
+    """The manager of a run's ``plugins.*`` settings with ``LAUNCHBAY_DISABLE_PLUGINS`` and
+    ``LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD`` applied; unless ``quiet``, its problems are warned
+    about, each once a process."""
+    settings = settings or PluginsConfig()
+    from_env = [name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()]
+    autoload = settings.autoload and os.environ.get(NO_AUTOLOAD_ENV, "") in ("", "0")
+    try:
+        manager = new_manager(settings.modules, autoload=autoload, disable=[*settings.disable, *from_env])
+    except PluginError as exc:
+        key = "plugins.disable" if any(name in BUILTIN_PLUGINS for name in settings.disable) else DISABLE_ENV
+        raise PluginError(f"{key}: {exc}") from None
+    manager.require(settings.modules, "plugins.modules")
+    if not quiet:
+        warn_once(manager.problems())
+    return manager
+
+
+def plugin_settings(node: Any) -> PluginsConfig:
+    """The typed ``plugins`` node of a composed config."""
+    from omegaconf import OmegaConf
+
+    return cast(PluginsConfig, OmegaConf.to_object(node)) if node is not None else PluginsConfig()
+
+
+def warn_once(lines: list[str]) -> None:
+    """Each line as a warning on stderr, once a process."""
+    for line in lines:
+        if line not in _WARNED:
+            _WARNED.add(line)
+            print(f"launchbay: warning: {line}", file=sys.stderr)
+
+
+@contextmanager
+def use_manager(manager: PluginManager) -> Iterator[PluginManager]:
+    """Make ``manager`` the one ``get_manager()`` returns (a run's own) and its configs Hydra's."""
+    manager.store_configs()
+    token = _ACTIVE.set(manager)
+    try:
+        yield manager
+    finally:
+        _ACTIVE.reset(token)
+
+
+def get_manager() -> PluginManager:
+    """The manager of the run in progress (``use_manager``); outside a run, one for this process
+    (installed plugins, ``LAUNCHBAY_DISABLE_*`` applied), built again when ``sys.path`` or those
+    variables change."""
+    global _default
+    if (active := _ACTIVE.get()) is not None:
+        return active
+    key = (tuple(sys.path), os.environ.get(DISABLE_ENV), os.environ.get(NO_AUTOLOAD_ENV))
+    if _default is None or _default[0] != key:
+        _default = (key, manager_for())
+    return _default[1]
 
 
 def named_config(config: type, name: str) -> type:
     """A dataclass that extends a component's config with the ``name`` that selects it."""
-    return dataclasses.make_dataclass(
-        config.__name__, [("name", str, dataclasses.field(default=name))], bases=(config,)
-    )
+    return dataclasses.make_dataclass(config.__name__, [("name", str, dataclasses.field(default=name))], bases=(config,))
 
 
-@cache
-def get_manager() -> PluginManager:
-    """The process-wide plugin manager with built-ins and entry points loaded."""
-    manager = PluginManager()
-    for module in BUILTIN_PLUGINS:
-        manager.load_module(module)
-    manager.load_entry_points()
-    manager.store_configs()
-    return manager
+def returned_records(value: Any, hook: str, record_type: type[Component]) -> list[Component]:
+    """What a registration hook returned, checked: a list (or tuple) of ``record_type`` with
+    distinct names; None is an empty list."""
+    expected = record_type.__name__
+    if value is None:
+        return []
+    if isinstance(value, Component):
+        raise PluginError(f"returned a bare {type(value).__name__} '{value.name}': return a list, [{expected}(...)]")
+    if not isinstance(value, list | tuple):
+        raise PluginError(f"returned {type(value).__name__}, not a list of {expected}")
+    names = set()
+    for record in value:
+        if not isinstance(record, record_type):
+            raise PluginError(f"returned a {type(record).__name__} in its list, expected {expected}")
+        if record.name in names:
+            raise PluginError(f"returned two records named '{record.name}'")
+        names.add(record.name)
+    return list(value)
 
 
-def load_config_plugins(modules: list[str]) -> PluginManager:
-    """Register the modules named by ``plugins=[...]`` in a run's config."""
-    manager = get_manager()
-    for module in modules:
-        manager.load_module(module)
-    manager.store_configs()
-    return manager
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: launchbay's own message, else ``Type: message``."""
+    return str(exc) if isinstance(exc, LaunchbayError) else root_cause(exc)
+
+
+def hinted(message: str) -> str:
+    """``message`` with the hint at ``--debug`` (the plugin's traceback), while not debugging."""
+    return message if debugging() else f"{message} {DEBUG_HINT}"
+
+
+def hookspecs_names() -> list[str]:
+    return [*REGISTRATION_HOOKS, *LIFECYCLE_HOOKS]
+
+
+def launchbay_version() -> str:
+    return metadata.version("launchbay")
 
 
 def require_packages(requirements: str) -> None:

@@ -26,10 +26,10 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from launchbay.app import compose_args, prepare
+from launchbay.app import compose_args
 from launchbay.context import SELECTIONS
 from launchbay.errors import LaunchbayError
-from launchbay.plugins import REQUIRES_ENV, PluginManager, load_config_plugins
+from launchbay.plugins import REQUIRES_ENV, PluginManager, manager_for, plugin_settings
 
 EXCLUDES = [".git", ".venv", "runs", ".launchbay", "__pycache__", "*.parquet"]
 # where each of these goes under --storage ({id}: the submission id)
@@ -75,15 +75,14 @@ def plan(
     if not working.is_dir():
         raise LaunchbayError(f"--working-dir {working_dir}: not a folder")
     placed = storage_overrides(overrides, storage, submission_id)
-    prepare([*overrides, *placed])
     cfg = compose_args([*overrides, *placed])  # here, as the job will compose it there
     overrides = [*relocate_config_dir(list(overrides), working), *placed]
     check_shared(cfg)
-    manager = load_config_plugins(list(cfg.plugins))
+    manager = manager_for(plugin_settings(cfg.plugins))
     packages = plugin_packages(cfg, manager)
     runtime_env: dict[str, Any] = {"working_dir": str(working), "excludes": EXCLUDES}
     staging = Path(tempfile.gettempdir()) / f"launchbay-submit-{submission_id}"
-    if modules := outside_modules(list(cfg.plugins), working, staging):
+    if modules := outside_modules(list(cfg.plugins.modules), working, staging):
         runtime_env["py_modules"] = modules
     if requirements := [*pip, *(packages if install_plugins else [])]:
         runtime_env["pip"] = requirements

@@ -1,4 +1,4 @@
-"""The webhook channel against a real HTTP server on localhost."""
+"""The webhook channel against a real HTTP server on localhost, with launchbay's testing kit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from launchbay.components import Alert
-from launchbay.plugins import get_manager
+from launchbay.testing import assert_composes, assert_registered
 from launchbay_webhook import WebhookConfig, send
 
 ALERT = Alert("r1", "/tmp/r1", "demo", 3, ["num_0", "cat_0"], 0.25, None, {"dataset_drift": False})
@@ -35,10 +35,25 @@ def server():
     httpd.shutdown()
 
 
-def test_registered_through_entry_point():
-    manager = get_manager()
-    assert manager.provider("alert", "webhook") == "webhook"
+def test_registered_through_entry_point(launchbay_plugins):
+    manager = launchbay_plugins("webhook")
+    assert_registered("alert", "webhook", plugin="webhook", manager=manager)
     assert manager.component("alert", "webhook").config is WebhookConfig
+
+
+def test_switched_on_in_a_run_config():
+    cfg = assert_composes("+alerts.webhook.url=http://127.0.0.1:9/hook", "+alerts.webhook.retries=0")
+    assert cfg.alerts.webhook.url == "http://127.0.0.1:9/hook" and cfg.alerts.webhook.retries == 0
+
+
+def test_a_run_with_drift_posts_its_alert(launchbay_run, server):
+    url, received, _ = server
+    summary = launchbay_run("job=pipeline", "data.rows=3000", "batch.rows=2000", "approval.trigger=never",
+                            f"+alerts.webhook.url={url}", "+alerts.webhook.text_field=text")
+    assert summary["drift"]["alerts"] == {"webhook": "sent"}
+    (body,) = received
+    assert body["run_id"] == summary["run_id"] and body["drifted_features"] == summary["drift"]["drifted_features"]
+    assert body["text"].startswith(f"Drift in {len(body['drifted_features'])} feature(s) of demo v1")
 
 
 def test_posts_alert_with_text(server):

@@ -13,7 +13,7 @@ import sys
 
 from launchbay.errors import exit_with
 
-GROUPS = ("run", "plugins", "models", "runs", "jobs", "cluster", "bench", "drift")
+GROUPS = ("run", "plugins", "plugin", "models", "runs", "jobs", "cluster", "bench", "drift")
 
 EPILOG = """\
 examples:
@@ -23,6 +23,7 @@ examples:
   launchbay run --multirun model=logreg,gbm       a sweep
   launchbay run --cfg job                         print the composed config
   launchbay plugins list                          installed plugins and what they provide
+  launchbay plugin new acme-thing --kind metric   a plugin package with its tests (kinds: source, sink, model, metric, alert, lifecycle)
   launchbay models list                           registered models
   launchbay runs list                             past runs: job, model, rows, drift, wall time
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs

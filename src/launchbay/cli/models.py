@@ -105,10 +105,12 @@ def models_rollback(args: argparse.Namespace) -> None:
 
 
 def announce(model: str, alias: str, version: int, reason: str) -> None:
-    """Tell the plugins' ``launchbay_model_promoted`` hooks about a move made by hand."""
-    from launchbay.plugins import get_manager
+    """Tell the plugins' ``launchbay_model_promoted`` hooks about a move made by hand; a plugin
+    failing in it is a warning (the move is made)."""
+    from launchbay.plugins import get_manager, warn_once
 
-    get_manager().hook.launchbay_model_promoted(model=model, alias=alias, version=version, reason=reason)
+    failures = get_manager().notify("launchbay_model_promoted", model=model, alias=alias, version=version, reason=reason)
+    warn_once([f"{failure}; {alias} is v{version} all the same" for failure in failures])
 
 
 def models_diff(args: argparse.Namespace) -> None:

@@ -20,17 +20,19 @@ def run_hydra(args: list[str]) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from launchbay.app import check_composes, hydra_args, prepare, run_job
+    from launchbay.app import check_composes, expand_shorthand, hydra_args, prepare, run_job
     from launchbay.config import config_error
     from launchbay.errors import LaunchbayError, exit_with
     from launchbay.plugins import REQUIRES_ENV, require_packages
     from launchbay.settings import CONF_DIR
 
     require_packages(os.environ.get(REQUIRES_ENV, ""))  # a submitted job's plugin packages, before anything else
+    args = expand_shorthand(args)
     parsed = hydra_args(args)
-    prepare(parsed.overrides)
-    if not (parsed.multirun or parsed.help or parsed.hydra_help or parsed.info or parsed.shell_completion):
-        check_composes(args)
+    if parsed.multirun or parsed.help or parsed.hydra_help or parsed.info or parsed.shell_completion:
+        prepare(parsed.overrides)
+    else:
+        check_composes(args)  # the plugins the overrides ask for, and their configs, too
 
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
     def entry(cfg) -> dict:

@@ -19,7 +19,7 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     with score_batch(ctx, version, drift=cfg.score.drift, output=target) as (rows, scoring_pass):
         result = measure_drift(ctx, scoring_pass) if cfg.score.drift else None
     seconds = ctx.timings["score"]
-    ctx.manager.hook.launchbay_batch_scored(run_id=ctx.run_id, rows=rows, output=output)
+    ctx.notify("launchbay_batch_scored", run_id=ctx.run_id, rows=rows, output=output)
     ctx.console.print(
         f"[green]scored[/] {rows:,} rows with {version.name} v{version.version} in {seconds:.1f} s "
         f"({rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}"

@@ -181,7 +181,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         **info,
     }
     version = registry.register(job.model_name, model, profile, meta, contract=contract)
-    ctx.manager.hook.launchbay_model_registered(model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
+    ctx.notify("launchbay_model_registered", model=job.model_name, version=version.version, metrics=metrics, uri=version.uri)
     ctx.console.print(
         f"[green]trained[/] {job.model_name} v{version.version} ({family.name}) on {len(train):,} rows: "
         + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())

@@ -1,0 +1,8 @@
+"""A hook whose name is misspelt."""
+
+from launchbay import hookimpl
+
+
+@hookimpl
+def launchbay_drift_metricz():
+    return []
