@@ -1,4 +1,4 @@
-"""The DuckDB source and sink on real DuckDB files, through real launchbay runs on an embedded Ray."""
+"""The DuckDB source and sink on real DuckDB files, through real launchbay runs on an embedded Ray (launchbay's testing kit)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import launchbay
 from launchbay.data import synthetic
 from launchbay.errors import LaunchbayError
 from launchbay.ownership import MARK
 from launchbay.plugins import get_manager
+from launchbay.testing import RunFailed, assert_registered
 from launchbay_duckdb.sink import DuckDBSinkConfig, Mode
 from launchbay_duckdb.source import DuckDBSourceConfig, fragments
 
@@ -44,8 +44,8 @@ def query(database: str, sql: str):
         return con.sql(sql).fetchall()
 
 
-def pipeline(database: str, scores: str, *overrides: str) -> dict:
-    return launchbay.run([
+def pipeline(run, database: str, scores: str, *overrides: str) -> dict:
+    return run(*[
         "job=pipeline", "data=duckdb", f"data.database={database}", "data.query='select * from train'",
         "data@batch=duckdb", f"batch.database={database}", "batch.query='select * from today where row_id % 2 = 0'",
         "batch.partition_by=row_id", "batch.pieces=3", "sink=duckdb", f"sink.database={scores}", "approval.trigger=never", *overrides,
@@ -53,16 +53,17 @@ def pipeline(database: str, scores: str, *overrides: str) -> dict:
 
 
 def test_registered_through_entry_point():
+    assert_registered("data", "duckdb", plugin="duckdb")
+    assert_registered("sink", "duckdb", plugin="duckdb")
     manager = get_manager()
-    assert manager.provider("data", "duckdb") == manager.provider("sink", "duckdb") == "duckdb"
     assert manager.component("data", "duckdb").fragments is not None
     assert manager.component("sink", "duckdb").commit is not None
 
 
-def test_train_score_and_append_scores_to_a_table(ray_session, in_tmp):
-    data = make_database(in_tmp / "data.duckdb", train=rows(3000), today=rows(2000, seed=1, mean_shift=2.0))
+def test_train_score_and_append_scores_to_a_table(launchbay_run, tmp_path):
+    data = make_database(tmp_path / "data.duckdb", train=rows(3000), today=rows(2000, seed=1, mean_shift=2.0))
     scores = data  # the file the rows come from: its only writer is the driver, once every reader is done
-    summary = pipeline(data, scores)
+    summary = pipeline(launchbay_run, data, scores)
     assert summary["train"]["model"]["version"] == 1 and summary["scores"]["rows"] == 1000
     assert summary["drift"]["dataset_drift"] is False and "num_0" in summary["drift"]["drifted_features"]
     expected = query(data, "select row_id from today where row_id % 2 = 0 order by row_id")
@@ -71,30 +72,30 @@ def test_train_score_and_append_scores_to_a_table(ray_session, in_tmp):
     assert query(scores, "select min(score) >= 0 and max(score) <= 1 from scores") == [(True,)]
     assert query(scores, "select comment from duckdb_tables() where table_name = 'scores'") == [(MARK,)]
 
-    pipeline(data, scores)  # appends: every id twice
+    pipeline(launchbay_run, data, scores)  # appends: every id twice
     assert query(scores, "select count(*), count(distinct row_id) from scores") == [(2000, 1000)]
-    pipeline(data, scores, "sink.mode=replace", "score.strategy=tasks")  # Ray Data's path; replaces launchbay's table
+    pipeline(launchbay_run, data, scores, "sink.mode=replace", "score.strategy=tasks")  # Ray Data's path; replaces launchbay's table
     assert query(scores, "select row_id from scores order by row_id") == expected
     assert query(data, "select (select count(*) from train), (select count(*) from today)") == [(3000, 2000)]
 
 
-def test_a_failed_commit_leaves_the_table_as_it_was(ray_session, in_tmp):
-    data = make_database(in_tmp / "data.duckdb", train=rows(2000), today=rows(500, seed=1))
-    scores = make_database(in_tmp / "scores.duckdb", scores=pa.table({"row_id": [7, 8], "note": ["a", "b"]}))
-    with pytest.raises(LaunchbayError) as raised:
-        pipeline(data, scores)
+def test_a_failed_commit_leaves_the_table_as_it_was(launchbay_run, tmp_path):
+    data = make_database(tmp_path / "data.duckdb", train=rows(2000), today=rows(500, seed=1))
+    scores = make_database(tmp_path / "scores.duckdb", scores=pa.table({"row_id": [7, 8], "note": ["a", "b"]}))
+    with pytest.raises(RunFailed) as raised:
+        pipeline(launchbay_run, data, scores)
     message = str(raised.value)
     assert "\n" not in message and "table scores of" in message and "left as it was" in message and "prediction" in message
     assert query(scores, "select * from scores order by row_id") == [(7, "a"), (8, "b")]
 
 
-def test_replace_refuses_a_table_launchbay_did_not_create(in_tmp):
-    scores = make_database(in_tmp / "scores.duckdb", scores=pa.table({"row_id": [1]}))
+def test_replace_refuses_a_table_launchbay_did_not_create(tmp_path):
+    scores = make_database(tmp_path / "scores.duckdb", scores=pa.table({"row_id": [1]}))
     with pytest.raises(LaunchbayError, match="table: scores of .* was not created by launchbay, and mode=replace"):
         DuckDBSinkConfig(database=scores, mode=Mode.replace)
     run = subprocess.run(
         [sys.executable, "-m", "launchbay", "run", "sink=duckdb", f"sink.database={scores}", "sink.mode=replace"],
-        capture_output=True, text=True, cwd=in_tmp,
+        capture_output=True, text=True, cwd=tmp_path,
     )
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [f"launchbay: error: sink: table: scores of {scores} was not created by launchbay, "
@@ -112,14 +113,14 @@ def test_replace_refuses_a_table_launchbay_did_not_create(in_tmp):
         ("batch.query='select row_id, num_0 from today'", "columns ['num_1', 'num_2'"),
     ],
 )
-def test_errors_name_the_source_and_the_setting(ray_session, in_tmp, override, expected):
-    data = make_database(in_tmp / "data.duckdb", train=rows(1000), today=rows(200, seed=1))
-    launchbay.run(["job=train", "data=duckdb", f"data.database={data}", "data.query='select * from train'"])
-    with pytest.raises(LaunchbayError) as raised:
-        launchbay.run([
+def test_errors_name_the_source_and_the_setting(launchbay_run, tmp_path, override, expected):
+    data = make_database(tmp_path / "data.duckdb", train=rows(1000), today=rows(200, seed=1))
+    launchbay_run("job=train", "data=duckdb", f"data.database={data}", "data.query='select * from train'")
+    with pytest.raises(RunFailed) as raised:
+        launchbay_run(
             "job=score", "job.model_version=1", "data@batch=duckdb", f"batch.database={data}", "batch.query='select * from today'",
             "batch.partition_by=row_id", override,
-        ])
+        )
     assert "\n" not in str(raised.value) and expected in str(raised.value)
 
 

@@ -1,4 +1,4 @@
-"""The XGBoost model family: unit checks of the adapter, and real launchbay runs on an embedded Ray."""
+"""The XGBoost model family: unit checks of the adapter, and real launchbay runs on an embedded Ray (launchbay's testing kit)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics
 
-import launchbay
 from launchbay.data import synthetic
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import get_manager
 from launchbay.registry import Registry
+from launchbay.testing import RunFailed, assert_composes, assert_registered
 from launchbay_xgboost import gpus
 from launchbay_xgboost.model import Device, Task, XGBoostConfig, XGBoostModel
 
@@ -26,8 +26,10 @@ def features(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_registered_through_entry_point():
+    assert_registered("model", "xgboost", plugin="xgboost")
+    assert_composes("model=xgboost", "model.device=cuda", "model.early_stopping_rounds=5", "+model.params.subsample=0.8")
     family = get_manager().component("model", "xgboost")
-    assert get_manager().provider("model", "xgboost") == "xgboost" and family.config is XGBoostConfig
+    assert family.config is XGBoostConfig
     assert family.gpus(XGBoostConfig()) == gpus(XGBoostConfig()) == 0.0
     assert family.gpus(XGBoostConfig(device=Device.cuda)) == 1.0
 
@@ -70,9 +72,9 @@ def test_one_class_is_one_line():
         XGBoostModel(XGBoostConfig()).fit(features(train), np.zeros(100, int))
 
 
-def test_pipeline_registers_scores_and_checks_drift(ray_session, in_tmp):
-    summary = launchbay.run(["job=pipeline", "model=xgboost", "model.n_estimators=50", "data.rows=5000", "batch.rows=5000", "approval.trigger=never"])
-    version = Registry(".launchbay/registry").get("demo", 1)
+def test_pipeline_registers_scores_and_checks_drift(launchbay_run):
+    summary = launchbay_run("job=pipeline", "model=xgboost", "model.n_estimators=50", "data.rows=5000", "batch.rows=5000", "approval.trigger=never")
+    version = Registry(str(launchbay_run.home / ".launchbay/registry")).get("demo", 1)
     assert version.meta["family"] == "xgboost" and version.meta["model_plugin"] == {"xgboost": "0.1.0"}
     assert set(summary["train"]["metrics"]) == {"accuracy", "roc_auc", "log_loss"} and summary["train"]["metrics"]["roc_auc"] > 0.8
     assert version.load_contract() is not None and "score" in version.load_profile().features
@@ -86,22 +88,22 @@ def test_pipeline_registers_scores_and_checks_drift(ray_session, in_tmp):
     assert np.allclose(scores.sort_values("row_id").score.to_numpy(), expected, atol=1e-6)
 
 
-def test_multiclass_and_regression_through_launchbay(ray_session, in_tmp):
+def test_multiclass_and_regression_through_launchbay(launchbay_run, tmp_path):
     data = frame(3000)
     data["label"] = np.array(["a", "b", "c"])[np.digitize(data.num_0, data.num_0.quantile([0.3, 0.6]))]
-    data.to_parquet(in_tmp / "multi.parquet")
-    summary = launchbay.run(["job=train", "model=xgboost", "model.n_estimators=30", "data=parquet", f"data.path={in_tmp / 'multi.parquet'}"])
+    data.to_parquet(tmp_path / "multi.parquet")
+    summary = launchbay_run("job=train", "model=xgboost", "model.n_estimators=30", "data=parquet", f"data.path={tmp_path / 'multi.parquet'}")
     assert set(summary["metrics"]) == {"accuracy", "roc_auc", "log_loss"} and summary["metrics"]["accuracy"] > 0.9
     data["label"] = data.num_1 * 3.0
-    data.to_parquet(in_tmp / "reg.parquet")
-    summary = launchbay.run(["job=train", "model=xgboost", "model.n_estimators=30", "data=parquet", f"data.path={in_tmp / 'reg.parquet'}",
-                             "job.model_name=reg"])
+    data.to_parquet(tmp_path / "reg.parquet")
+    summary = launchbay_run("job=train", "model=xgboost", "model.n_estimators=30", "data=parquet", f"data.path={tmp_path / 'reg.parquet'}",
+                            "job.model_name=reg")
     assert set(summary["metrics"]) == {"r2", "rmse", "mae"} and summary["metrics"]["r2"] > 0.9
 
 
-def test_cuda_without_a_gpu_fails_in_one_line(ray_session, in_tmp):
-    with pytest.raises(LaunchbayError) as raised:
-        launchbay.run(["job=train", "model=xgboost", "model.device=cuda", "data.rows=500"])
+def test_cuda_without_a_gpu_fails_in_one_line(launchbay_run):
+    with pytest.raises(RunFailed) as raised:
+        launchbay_run("job=train", "model=xgboost", "model.device=cuda", "data.rows=500")
     assert str(raised.value) == "training a xgboost model (per fit, fold or segment) asks for 1 GPU(s) but a node of the Ray cluster has at most 0"
 
 
@@ -114,7 +116,7 @@ def test_cuda_without_a_gpu_fails_in_one_line(ray_session, in_tmp):
         ("model.tree_method=exact model.device=cuda", "tree_method must be hist or approx with device=cuda, got exact"),
     ],
 )
-def test_settings_are_checked_in_one_line(override, expected):
-    with pytest.raises(LaunchbayError) as raised:
-        launchbay.run(["job=train", "model=xgboost", *override.split()])
+def test_settings_are_checked_in_one_line(launchbay_run, override, expected):
+    with pytest.raises(RunFailed) as raised:
+        launchbay_run("job=train", "model=xgboost", *override.split())
     assert "\n" not in str(raised.value) and expected in str(raised.value)

@@ -115,4 +115,4 @@ def commit(path: str, cfg: DuckDBSinkConfig, filesystem) -> None:
         except (duckdb.Error, LaunchbayError) as exc:
             con.rollback()
             cause = first_line(exc) if isinstance(exc, duckdb.Error) else str(exc)
-            raise LaunchbayError(f"sink: the scores could not be added to table {cfg.table} of {cfg.database}, which was left as it was: {cause}") from exc
+            raise LaunchbayError(f"the scores could not be added to table {cfg.table} of {cfg.database}, which was left as it was: {cause}") from exc
