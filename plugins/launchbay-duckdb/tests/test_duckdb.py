@@ -15,7 +15,7 @@ from launchbay.data import synthetic
 from launchbay.errors import LaunchbayError
 from launchbay.ownership import MARK
 from launchbay.plugins import get_manager
-from launchbay.testing import RunFailed, assert_registered
+from launchbay.testing import RunFailed, assert_composes, assert_registered
 from launchbay_duckdb.sink import DuckDBSinkConfig, Mode
 from launchbay_duckdb.source import DuckDBSourceConfig, fragments
 
@@ -122,6 +122,18 @@ def test_errors_name_the_source_and_the_setting(launchbay_run, tmp_path, overrid
             "batch.partition_by=row_id", override,
         )
     assert "\n" not in str(raised.value) and expected in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["sink.database=nowhere/scores.duckdb"], "sink: database: nowhere/scores.duckdb: the folder .*nowhere does not exist"),
+        (["sink.database=scores.duckdb", "sink.table='drop table x'"], "sink: table: 'drop table x' is not a table name"),
+    ],
+)
+def test_sink_settings_are_checked_before_any_work(overrides, expected):
+    with pytest.raises(AssertionError, match=expected):
+        assert_composes("sink=duckdb", *overrides)
 
 
 def test_not_a_duckdb_file(tmp_path):

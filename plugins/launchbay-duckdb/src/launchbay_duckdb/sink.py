@@ -51,6 +51,8 @@ class DuckDBSinkConfig:
     def __post_init__(self) -> None:
         if not TABLE_NAME.fullmatch(self.table):
             raise LaunchbayError(f"table: '{self.table}' is not a table name (letters, digits and _, or schema.name)")
+        if not Path(self.database).expanduser().parent.is_dir():
+            raise LaunchbayError(f"database: {self.database}: the folder {Path(self.database).expanduser().parent} does not exist")
         if self.mode == Mode.replace and Path(self.database).expanduser().is_file():
             with connect(self.database) as con:
                 check_replaceable(con, self)
