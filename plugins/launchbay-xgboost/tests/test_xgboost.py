@@ -54,7 +54,7 @@ def test_unseen_categories_and_nulls_are_missing_values():
 
 
 def test_multiclass_labels_keep_their_names_and_regression_is_chosen_for_float_labels():
-    train = frame(3000)
+    train = frame(1500)
     names = np.array(["low", "mid", "high"])[np.digitize(train.num_0, np.quantile(train.num_0, [1 / 3, 2 / 3]))]
     classifier = XGBoostModel(XGBoostConfig(n_estimators=30)).fit(features(train), names)
     assert sorted(classifier.classes_) == ["high", "low", "mid"]
