@@ -89,6 +89,17 @@ def test_a_failed_commit_leaves_the_table_as_it_was(launchbay_run, tmp_path):
     assert query(scores, "select * from scores order by row_id") == [(7, "a"), (8, "b")]
 
 
+def test_a_run_that_fails_while_scoring_leaves_the_table_as_it_was(launchbay_run, tmp_path):
+    data = make_database(tmp_path / "data.duckdb", train=rows(2000), today=rows(500, seed=1))
+    scores = str(tmp_path / "scores.duckdb")
+    pipeline(launchbay_run, data, scores)
+    before = query(scores, "select * from scores order by row_id")
+    wrong_type = "batch.query='select * replace (num_0::varchar as num_0) from today'"  # the contract stops it
+    with pytest.raises(RunFailed, match=r"rows break the model's data contract \(.*num_0"):
+        pipeline(launchbay_run, data, scores, wrong_type)
+    assert query(scores, "select * from scores order by row_id") == before and len(before) == 250
+
+
 def test_replace_refuses_a_table_launchbay_did_not_create(tmp_path):
     scores = make_database(tmp_path / "scores.duckdb", scores=pa.table({"row_id": [1]}))
     with pytest.raises(LaunchbayError, match="table: scores of .* was not created by launchbay, and mode=replace"):
