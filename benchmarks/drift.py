@@ -8,7 +8,9 @@ Everything runs in one process on the same data. Printed ratios compare:
      mainstream drift tools do it: per column, pandas + scipy (normed
      ``wasserstein_distance`` for numeric columns, ``jensenshannon`` over
      ``value_counts`` for categorical ones), and ``ks_2samp`` against launchbay's ks;
-  2. the counting pass alone against ``a.sum()`` over the same arrays (memory bandwidth).
+  2. the counting pass alone against ``a.sum()`` over the same arrays (memory bandwidth);
+  3. with ``--device gpu``: the CUDA counting kernel against the CPU kernel on the same arrays
+     (counts checked equal, host-to-device copies included), then nothing else.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--categorical", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing; the best is printed")
     parser.add_argument("--skip-scipy", action="store_true", help="leave out the slow per-column baseline")
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="gpu: time the CUDA counting kernel against the CPU's")
     args = parser.parse_args()
 
     from numba import get_num_threads
@@ -133,6 +136,9 @@ def main() -> None:
           f"numpy a.sum(): {sum_s * 1e3:6.1f} ms; ratio {count_s / sum_s:5.1f}x "
           f"(sketch() of the numeric columns: {sketch_s * 1e3:.1f} ms)")
 
+    if args.device == "gpu":
+        gpu_against_cpu(numeric, lookups, centers, count_s, args.repeat)
+        return
     if args.skip_scipy:
         return
     ref_pd, cur_pd = reference.to_pandas(), current.to_pandas()
@@ -143,6 +149,24 @@ def main() -> None:
     print(f"scipy ks_2samp per numeric column: {scipy_ks_s * 1e3:10.1f} ms")
     print(f"speed-up, default metrics end to end: {scipy_s / launchbay_s:6.1f}x")
     print(f"speed-up, ks with a stored reference:  {scipy_ks_s / ks_s:6.1f}x")
+
+
+def gpu_against_cpu(numeric: list[np.ndarray], lookups: list, centers: list[float], cpu_s: float, repeat: int) -> None:
+    """The CUDA counting kernel on the arrays the CPU kernel counted in ``cpu_s``: same counts, time and ratio."""
+    from numba import cuda
+
+    from launchbay.drift.device import count_arrays
+
+    if not cuda.is_available():
+        raise SystemExit("--device gpu: no CUDA GPU is available here")
+    cpu, gpu = count_arrays(numeric, lookups, centers, "cpu"), count_arrays(numeric, lookups, centers, "gpu")
+    assert all(np.array_equal(c[0], g[0]) for c, g in zip(cpu, gpu)), "CUDA and CPU counts differ"
+    gpu_s = best_of(lambda: count_arrays(numeric, lookups, centers, "gpu"), 2 * repeat)
+    values = sum(x.size for x in numeric)
+    name = cuda.get_current_device().name if hasattr(cuda, "get_current_device") else "the CUDA simulator"
+    print(f"counting pass on {name.decode() if isinstance(name, bytes) else name}: {gpu_s * 1e3:8.1f} ms "
+          f"({values / gpu_s / 1e9:.2f} G values/s, host-to-device copies included); "
+          f"CPU {cpu_s * 1e3:.1f} ms; GPU is {cpu_s / gpu_s:.1f}x the CPU")
 
 
 if __name__ == "__main__":

@@ -74,12 +74,18 @@ class DataSink(Component):
     Optional ``write_part(tables, path, config, filesystem) -> int``: write an iterator of
     Arrow tables as one part (``path`` has no extension; add yours); it lets scoring skip
     Ray Data.
+
+    Optional ``commit(path, config, filesystem)``: a sink that keeps its rows elsewhere (a
+    database table) moves what was written under the staging ``path`` there, all or nothing.
+    It runs on the driver once every part is written and the run's checks passed, just before
+    launchbay commits the staging folder; if it raises, nothing is committed.
     """
 
     write: Callable[[ray.data.Dataset, str, Any, FileSystem], int]
     config: type = NoConfig
     description: str = ""
     write_part: Callable[[Iterator[pa.Table], str, Any, FileSystem], int] | None = None
+    commit: Callable[[str, Any, FileSystem], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,12 +94,19 @@ class ModelFamily(Component):
 
     The estimator follows scikit-learn's API: ``fit(X, y)``, ``predict(X)`` and, for
     classifiers, ``predict_proba(X)``; ``X`` is a pandas DataFrame of feature columns.
+
+    ``num_gpus``: the GPUs each fit and scoring task of the family asks Ray for, or a function
+    of the family's settings that says it (``lambda cfg: 1.0 if cfg.device == "cuda" else 0.0``).
     """
 
     build: Callable[[Any], Any]
     config: type = NoConfig
     description: str = ""
-    num_gpus: float = 0.0
+    num_gpus: float | Callable[[Any], float] = 0.0
+
+    def gpus(self, settings: Any) -> float:
+        """The GPUs each task asks for with ``settings`` (the family's typed config)."""
+        return float(self.num_gpus(settings) if callable(self.num_gpus) else self.num_gpus)
 
 
 @dataclass(frozen=True)

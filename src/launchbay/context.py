@@ -66,9 +66,9 @@ class Guarded:
             raise LaunchbayError(f"{self.key} ({self.component}): {root_cause(exc)}") from exc
 
 
-# The callables the driver calls. ``write_part`` is not among them: it runs in a worker and pulls
+# The callables the driver calls: a source's read and fragments, a sink's write and commit. ``write_part`` is not among them: it runs in a worker and pulls
 # the source's rows itself, so what it raises may be the source's (the scoring pass names the cause).
-GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write",))}
+GUARDED = {"data": ("source", ("read", "fragments")), "sink": ("sink", ("write", "commit"))}
 
 
 def guarded(manager: PluginManager, kind: Kind, record: Any, key: str) -> Any:

@@ -378,7 +378,10 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     if output and (warning := storage.node_local_warning(filesystem, final, alive_hosts())):
         ctx.console.print(f"[yellow]warning:[/] score.output {warning}")
     monitor = ctx.monitor if drift else None
-    model_gpus = max(settings.num_gpus, ctx.manager.component("model", version.meta["family"]).num_gpus)
+    family = ctx.manager.component("model", version.meta["family"])
+    # a family whose GPUs depend on its settings is asked with those the version was trained with
+    trained_with = ctx.settings("model", version.meta["config"]["model"])[1] if callable(family.num_gpus) else None
+    model_gpus = max(settings.num_gpus, family.gpus(trained_with))
     strategy = choose(settings, source, sink, model_gpus)
     # with monitor.device=gpu each worker also counts drift on a GPU
     resources = ray_resources(settings.num_cpus, max(model_gpus, monitor.counting_gpus() if monitor else 0.0), settings.memory_mb)
@@ -438,6 +441,9 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                 yield rows, scoring_pass
             except LaunchbayError as exc:  # the caller's check (drift) failed: nothing is committed
                 raise LaunchbayError(f"{exc}; {unwritten}" if unwritten else str(exc)) from exc
+            if sink is not None and sink.commit is not None:
+                with ctx.step("commit"):
+                    sink.commit(target, sink_settings, filesystem)
     except BaseException as exc:
         from ray.exceptions import RayError
 

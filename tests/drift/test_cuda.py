@@ -35,9 +35,13 @@ SIMULATED = textwrap.dedent(
         cases.append((near, bin_lookup(dense, 4), 0.0))
     assert cases[2][1].steps <= COUNTED_STEPS < cases[3][1].steps
     for values, lookup, shift in cases:
-        [(cpu_counts, cpu_stats)] = count_arrays([values], [lookup], [shift], "cpu")
-        gpu_counts, gpu_stats = count_column_gpu(values, lookup, shift)
+        [(cpu_counts, cpu_sums, cpu_stats)] = count_arrays([values], [lookup], [shift], "cpu")
+        gpu_counts, gpu_sums, gpu_stats = count_column_gpu(values, lookup, shift)
         assert np.array_equal(cpu_counts, gpu_counts), (cpu_counts, gpu_counts)
+        finite = values[np.isfinite(values)].astype(np.float64)
+        bins = np.searchsorted(lookup.edges[: lookup.bins - 1], finite, side="right")
+        expected = np.bincount(bins, finite - shift, lookup.bins)  # per-bin sums, numpy's way
+        assert np.allclose(cpu_sums, expected, rtol=1e-12, atol=1e-9) and np.allclose(gpu_sums, expected, rtol=1e-12, atol=1e-9)
         for k in (NULLS, INFS, COUNT):
             assert cpu_stats[:, k].sum() == gpu_stats[0, k]
         assert cpu_stats[:, NEGINFS].sum() == gpu_stats[0, NEGINFS] == np.sum(values == -np.inf)

@@ -35,10 +35,13 @@ def expected_counts(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.bincount(np.searchsorted(edges, finite(x), side="right"), minlength=edges.size + 1)
 
 
-def check(x: np.ndarray, edges: np.ndarray, counts: np.ndarray, stats: np.ndarray, shift: float) -> None:
+def check(x: np.ndarray, edges: np.ndarray, counts: np.ndarray, sums: np.ndarray, stats: np.ndarray, shift: float) -> None:
     x = x.astype(np.float64)  # float32 input is counted as its exact float64 values
     np.testing.assert_array_equal(counts, expected_counts(edges, x))
     fx = finite(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # sums near the float range overflow on both sides
+        expected_sums = np.bincount(np.searchsorted(edges, fx, side="right"), fx - shift, edges.size + 1)
+    np.testing.assert_allclose(sums, expected_sums, rtol=1e-9, atol=1e-6)
     assert stats[:, NULLS].sum() == np.isnan(x).sum()
     assert stats[:, INFS].sum() == np.isinf(x).sum()
     assert stats[:, COUNT].sum() == fx.size
@@ -65,8 +68,8 @@ def test_one_pass_over_many_arrays_equals_numpy(columns, bins, seed):
     edges = [e if e.size else np.array([0.0]) for e in edges]
     shifts = [float(np.median(e)) for e in edges]
     counted = count_arrays(arrays, [bin_lookup(e, 4) for e in edges], shifts, "cpu")
-    for x, e, shift, (counts, stats) in zip(arrays, edges, shifts, counted):
-        check(x, e, counts, stats, shift)
+    for x, e, shift, (counts, sums, stats) in zip(arrays, edges, shifts, counted):
+        check(x, e, counts, sums, stats, shift)
 
 
 @pytest.mark.parametrize(("dense", "path"), [(5, "compared"), (50, "bisected")])
@@ -77,8 +80,8 @@ def test_values_on_and_next_to_every_edge_land_in_the_right_bin(dense, path):
     lookup = bin_lookup(edges, 4)
     # dense edges next to a wide span: the grid stops at its size limit with many edges a cell
     assert 1 < lookup.steps <= COUNTED_STEPS if path == "compared" else lookup.steps > COUNTED_STEPS
-    [(counts, stats)] = count_arrays([x], [lookup], [0.0], "cpu")
-    check(x, edges, counts, stats, 0.0)
+    [(counts, sums, stats)] = count_arrays([x], [lookup], [0.0], "cpu")
+    check(x, edges, counts, sums, stats, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -93,8 +96,9 @@ def test_values_on_and_next_to_every_edge_land_in_the_right_bin(dense, path):
 def test_spans_of_subnormals_and_past_the_float_range_land_in_the_right_bin(edges):
     edges = np.array(edges)
     x = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf), [0.0, np.nan, np.inf, -np.inf]])
-    [(counts, stats)] = count_arrays([x], [bin_lookup(edges, 4)], [0.0], "cpu")
+    [(counts, sums, stats)] = count_arrays([x], [bin_lookup(edges, 4)], [0.0], "cpu")
     np.testing.assert_array_equal(counts, expected_counts(edges, x))
+    np.testing.assert_array_equal(sums, np.bincount(np.searchsorted(edges, finite(x), side="right"), finite(x), edges.size + 1))
     assert stats[:, COUNT].sum() == finite(x).size
 
 
@@ -107,9 +111,9 @@ def test_heavy_tails_and_a_single_edge(chunks, monkeypatch):
     x = np.random.default_rng(chunks).standard_t(0.5, 50_000)
     cases = [(x, quantile_edges(x, 2000)), (x, np.array([0.0])), (np.full(9000, 3.0), np.array([3.0]))]
     counted = count_arrays([c[0] for c in cases], [bin_lookup(c[1], 4) for c in cases], [0.0] * 3, "cpu")
-    for (values, edges), (counts, stats) in zip(cases, counted):
+    for (values, edges), (counts, sums, stats) in zip(cases, counted):
         assert stats.shape[0] == chunks
-        check(values, edges, counts, stats, 0.0)
+        check(values, edges, counts, sums, stats, 0.0)
 
 
 def pyarrow_counts(column: pa.ChunkedArray) -> tuple[dict[str, int], int]:

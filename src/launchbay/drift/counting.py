@@ -61,19 +61,20 @@ def count_numeric(
     arrays = [x for arrays in columns.values() for x in arrays]
     counted = count_arrays(arrays, [refs[n].lookup for n in names], [refs[n].center for n in names], device)
     out: dict[str, FeatureProfile] = {}
-    for name, x, (counts, stats) in zip(names, arrays, counted):
-        part = _numeric_part(refs[name], x, counts, stats)
+    for name, x, (counts, sums, stats) in zip(names, arrays, counted):
+        part = _numeric_part(refs[name], x, counts, sums, stats)
         out[name] = out[name].merge(part) if name in out else part
     return {name: out.get(name) or refs[name].empty() for name in columns}
 
 
-def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, stats: np.ndarray) -> FeatureProfile:
-    """The profile of ``x`` from its bin counts and per-chunk statistics."""
+def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, sums: np.ndarray, stats: np.ndarray) -> FeatureProfile:
+    """The profile of ``x`` from its bin counts and sums and its per-chunk statistics."""
     from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NEGINFS, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
 
     part = ref.empty()
     part.rows = x.size
     part.counts = counts
+    part.sums = sums
     part.null_count = int(stats[:, NULLS].sum())
     part.inf_count = int(stats[:, INFS].sum())
     part.neginf_count = int(stats[:, NEGINFS].sum())

@@ -2,7 +2,7 @@
 
 The kernel runs the very bin lookup of the CPU kernel (``kernels.grid_cell`` and
 ``kernels.bin_in_cell``), so both give the same counts. The sums behind the mean and variance are added atomically in
-whatever order threads finish, so those agree with the CPU to float rounding.
+whatever order threads finish, so those and the per-bin sums agree with the CPU to float rounding.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ bin_of = cuda.jit(device=True)(bin_in_cell)
 
 
 @cuda.jit
-def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
-    """Grid-stride loop: bin counts by atomic adds, per-thread statistics added once."""
+def count_kernel(x, edges, lut, scale, steps, shift, counts, sums, stats):
+    """Grid-stride loop: bin counts and sums by atomic adds, per-thread statistics added once."""
     first, last, top = bounds_of(edges, lut, steps)
     nulls = 0.0
     infs = 0.0
@@ -48,7 +48,7 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
     s1 = 0.0
     s2 = 0.0
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        v = x[i]
+        v = np.float64(x[i])  # float32 input is summed in float64, as on the CPU
         if v != v:
             nulls += 1
         elif v == math.inf or v == -math.inf:
@@ -61,7 +61,9 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
             s2 += d * d
             lo = min(lo, v)
             hi = max(hi, v)
-            cuda.atomic.add(counts, bin_of(v, cell_of(v, first, last, top, scale), edges, lut, steps), 1)
+            b = bin_of(v, cell_of(v, first, last, top, scale), edges, lut, steps)
+            cuda.atomic.add(counts, b, 1)
+            cuda.atomic.add(sums, b, d)
     cuda.atomic.add(stats, NULLS, nulls)
     cuda.atomic.add(stats, INFS, infs)
     cuda.atomic.add(stats, NEGINFS, neginfs)
@@ -71,17 +73,18 @@ def count_kernel(x, edges, lut, scale, steps, shift, counts, stats):
     cuda.atomic.add(stats, SHIFTED_SUMSQ, s2)
 
 
-def count_column_gpu(x: np.ndarray, lookup: BinLookup, shift: float) -> tuple[np.ndarray, np.ndarray]:
+def count_column_gpu(x: np.ndarray, lookup: BinLookup, shift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``kernels.count_columns`` for one array on the GPU; the statistics come back as one chunk."""
     stats = np.zeros(N_STATS)
     stats[MIN], stats[MAX] = math.inf, -math.inf
     edges, lut, scale, steps = lookup
     counts = cuda.to_device(np.zeros(lookup.bins, np.int64))
+    sums = cuda.to_device(np.zeros(lookup.bins))
     device_stats = cuda.to_device(stats)
     blocks = max(1, min(MAX_BLOCKS, -(-x.size // THREADS_PER_BLOCK)))
     count_kernel[blocks, THREADS_PER_BLOCK](
-        cuda.to_device(x), cuda.to_device(edges), cuda.to_device(lut), scale, steps, shift, counts, device_stats
+        cuda.to_device(x), cuda.to_device(edges), cuda.to_device(lut), scale, steps, shift, counts, sums, device_stats
     )
     stats = device_stats.copy_to_host()
     stats[COUNT] = x.size - stats[NULLS] - stats[INFS]
-    return counts.copy_to_host(), stats[None, :]
+    return counts.copy_to_host(), sums.copy_to_host(), stats[None, :]

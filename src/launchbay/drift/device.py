@@ -23,10 +23,10 @@ NO_CUDA_GPU = "monitor.device=gpu but no CUDA GPU is available: use monitor.devi
 
 def count_arrays(
     arrays: list[np.ndarray], lookups: list[BinLookup], shifts: list[float], device: Device
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Bin counts and per-chunk statistics of each float64 or float32 array over its
-    lookup's bins (see ``kernels.count_columns``); on the CPU, all of them in one parallel
-    region."""
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Bin counts, per-bin sums of ``x - shift`` and per-chunk statistics of each float64 or
+    float32 array over its lookup's bins (see ``kernels.count_columns``); on the CPU, all of
+    them in one parallel region."""
     if use_gpu(device):
         from launchbay.drift.cuda import count_column_gpu
 
@@ -44,7 +44,7 @@ def count_arrays(
         [(k.edges.ctypes.data, k.edges.size, k.lut.ctypes.data, k.lut.size, k.bins) for k in lookups], np.int64
     )
     chunks = max(1, min(get_num_threads(), max(x.size for x in arrays) // ROWS_PER_CHUNK))
-    counts, starts, stats = count_columns(
+    counts, sums, starts, stats = count_columns(
         columns,
         tables,
         np.array([k.scale for k in lookups], np.float64),
@@ -52,7 +52,8 @@ def count_arrays(
         np.array(shifts, np.float64),
         chunks,
     )
-    return [(counts[starts[i] : starts[i + 1] - PAD], stats[i]) for i in range(len(arrays))]
+    bins = [slice(starts[i], starts[i + 1] - PAD) for i in range(len(arrays))]
+    return [(counts[b], sums[b], stats[i]) for i, b in enumerate(bins)]
 
 
 @cache

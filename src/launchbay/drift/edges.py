@@ -3,7 +3,9 @@
 Numeric features get two sets of bins from one pass: fine bins (about ``fine_bins``
 reference quantiles, for sketch-mode KS and Wasserstein) and coarse bins (``bins``
 quantiles, a subset of the fine edges, for psi, jensen_shannon, hellinger, kl, chi2).
-A numeric column with few distinct values gets one bin per value.
+A numeric column with few distinct values (up to ``fine_bins``) gets one fine bin per
+value, so that each bin's sum places its mass exactly (see ``metrics``); when a sample
+missed some of the values, ``missed_values`` tells from the counted sums.
 """
 
 from __future__ import annotations
@@ -27,11 +29,24 @@ def numeric_skeleton(name: str, sample: np.ndarray, config: MonitorConfig, limit
         edges=fine,
         coarse_starts=np.concatenate([[0], np.searchsorted(fine, coarse) + 1]).astype(np.int64),
         counts=np.zeros(fine.size + 1, np.int64),
+        sums=np.zeros(fine.size + 1),
         center=float(sample[sample.size // 2]),
         distinct=distinct,
         values=np.empty(0) if limit else None,
         exact_limit=limit,
     )
+
+
+def missed_values(feature: FeatureProfile) -> bool:
+    """Whether a counted profile whose fine edges are distinct values holds other values too:
+    a bin holding only its left edge (the first bin: the min) sums to count * (edge - center),
+    to float rounding (2**-30 of it: exact up to about 10**7 values a bin)."""
+    counts, sums, edges = feature.counts, feature.sums, feature.edges
+    if counts is None or sums is None or edges is None:  # not counted, or counted without sums
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):  # sums that overflowed tell nothing (NaN compares False)
+        expected = counts * (np.concatenate([[feature.min], edges]) - feature.center)
+        return bool(np.any(np.abs(sums - expected) > 2.0**-30 * np.abs(expected)))
 
 
 def edge_sample(x: np.ndarray, size: int) -> np.ndarray:

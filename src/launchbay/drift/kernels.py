@@ -131,15 +131,20 @@ bin_of = njit(inline="always")(bin_in_cell)
 
 
 @njit(cache=True, nogil=True)
-def _count_bins(x, edges, lut, scale, steps, hist, cells):
+def _count_bins(x, shift, all_finite, edges, lut, scale, steps, hist, sums, cells):
     """Add the bin of every value of ``x`` to ``hist`` (non-finite values included, see
-    ``bin_in_cell``): the grid cells of all values first, in a loop that vectorises, into
-    ``cells`` (at least as long as ``x``), then the edges within each cell."""
+    ``bin_in_cell``) and its ``v - shift`` to that bin's ``sums`` (finite values only;
+    ``all_finite``: ``x`` has no others, so none is checked): the grid cells of all values
+    first, in a loop that vectorises, into ``cells`` (at least as long as ``x``), then the
+    edges within each cell."""
     first, last, top = bounds_of(edges, lut, steps)
     for j in range(x.size):
         cells[j] = cell_of(x[j], first, last, top, scale)
     for j in range(x.size):
-        hist[bin_of(x[j], cells[j], edges, lut, steps)] += 1
+        v = np.float64(x[j])
+        b = bin_of(v, cells[j], edges, lut, steps)
+        hist[b] += 1
+        sums[b] += v - shift if all_finite or (v - v) == 0.0 else 0.0
 
 
 @intrinsic
@@ -153,14 +158,13 @@ def _float_bits(typingctx, value):
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
-def _add_moments(x, shift, sums, keys):
-    """Add the shifted sums of the finite values of ``x`` (float32 or float64) to ``sums``
-    and fold its extremes (as ordered int64 keys of their float64 values) and non-finite
+def _add_moments(x, shift, moments, keys):
+    """Add the sum of squares of ``v - shift`` over the finite values of ``x`` (float32 or
+    float64) to ``moments[0]`` (their sum comes from the per-bin sums) and fold its extremes (as ordered int64 keys of their float64 values) and non-finite
     counts into ``keys``: [min, max, nan, +inf, -inf].
 
     Branch-free, so that it vectorises.
     """
-    s1 = 0.0
     s2 = 0.0
     lo = keys[0]
     hi = keys[1]
@@ -171,7 +175,6 @@ def _add_moments(x, shift, sums, keys):
         v = np.float64(x[j])
         finite = (v - v) == 0.0
         d = v - shift if finite else 0.0
-        s1 += d
         s2 += d * d
         bits = _float_bits(v)
         k = bits ^ ((bits >> 63) & ORDER_MASK)
@@ -180,8 +183,7 @@ def _add_moments(x, shift, sums, keys):
         nans += v != v
         pos += v == np.inf
         neg += v == -np.inf
-    sums[0] += s1
-    sums[1] += s2
+    moments[0] += s2
     keys[0] = lo
     keys[1] = hi
     keys[2] += nans
@@ -190,19 +192,21 @@ def _add_moments(x, shift, sums, keys):
 
 
 @njit(cache=True, nogil=True)
-def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
-    """Bin counts of ``x`` added to ``hist`` and its statistics written to ``stats``.
+def _count_chunk(x, edges, lut, scale, steps, shift, hist, sums, stats):
+    """Bin counts of ``x`` added to ``hist``, per-bin sums of ``x - shift`` to ``sums`` and
+    its statistics written to ``stats``.
 
     A tile is read into cache while summing it, then binned from there. Non-finite
     values land in the outer bins (see ``bin_in_cell``) and are taken out again.
     """
-    sums = np.zeros(2)
+    moments = np.zeros(1)
     keys = np.array([ORDER_MASK, LOWEST_KEY, 0, 0, 0])
     cells = np.empty(TILE, np.uint32)
     for tile in range(0, x.size, TILE):
         part = x[tile : tile + TILE]
-        _add_moments(part, shift, sums, keys)
-        _count_bins(part, edges, lut, scale, steps, hist, cells)
+        nonfinite = keys[2] + keys[3] + keys[4]
+        _add_moments(part, shift, moments, keys)
+        _count_bins(part, shift, keys[2] + keys[3] + keys[4] == nonfinite, edges, lut, scale, steps, hist, sums, cells)
     nans, pos, neg = keys[2], keys[3], keys[4]
     hist[0] -= nans + neg
     hist[hist.size - 1] -= pos
@@ -214,8 +218,8 @@ def _count_chunk(x, edges, lut, scale, steps, shift, hist, stats):
     stats[COUNT] = count
     stats[MIN] = extremes[0] if count else np.inf
     stats[MAX] = extremes[1] if count else -np.inf
-    stats[SHIFTED_SUM] = sums[0]
-    stats[SHIFTED_SUMSQ] = sums[1]
+    stats[SHIFTED_SUM] = sums.sum()
+    stats[SHIFTED_SUMSQ] = moments[0]
 
 
 @intrinsic
@@ -229,17 +233,17 @@ def _pointer(typingctx, address):
 
 
 @njit(cache=True, nogil=True)
-def _count_share(x, c, n_chunks, edges, lut, scale, steps, shift, hist, stats):
+def _count_share(x, c, n_chunks, edges, lut, scale, steps, shift, hist, sums, stats):
     """``_count_chunk`` over chunk ``c`` of ``n_chunks`` of ``x``."""
     size = (x.size + n_chunks - 1) // n_chunks
     lo = min(x.size, c * size)
-    _count_chunk(x[lo : lo + size], edges, lut, scale, steps, shift, hist, stats)
+    _count_chunk(x[lo : lo + size], edges, lut, scale, steps, shift, hist, sums, stats)
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def count_columns(columns, tables, scales, steps, shifts, n_chunks):
-    """One pass over each float64 or float32 array: bin counts plus per-chunk statistics,
-    in one parallel region.
+    """One pass over each float64 or float32 array: bin counts, per-bin sums of
+    ``x - shifts[i]`` (finite values) and per-chunk statistics, in one parallel region.
 
     Arrays come by address so that one compiled kernel takes any number of them without
     building a typed list: ``columns[i]`` is (address, length, itemsize) of array ``i``,
@@ -247,9 +251,9 @@ def count_columns(columns, tables, scales, steps, shifts, n_chunks):
     ``bin_lookup``, C-contiguous), then its number of bins; it is summed as ``x - shifts[i]``. NaN counts as null
     and +-inf as infinite; neither is binned. Task ``t`` counts chunk ``t // n`` of array
     ``t % n``, so with one chunk per thread every thread gets a share of every array; each
-    task has its own histogram, padded against false sharing. Returns (counts, starts,
-    stats): the counts of array ``i`` are ``counts[starts[i]:starts[i + 1] - PAD]``, its
-    statistics ``stats[i]`` (n_chunks x N_STATS).
+    task has its own histogram and sums, padded against false sharing. Returns (counts,
+    sums, starts, stats): the counts of array ``i`` are ``counts[starts[i]:starts[i + 1] - PAD]``,
+    its sums the same slice of ``sums``, its statistics ``stats[i]`` (n_chunks x N_STATS).
     """
     n = columns.shape[0]
     starts = np.zeros(n + 1, np.int64)
@@ -257,23 +261,27 @@ def count_columns(columns, tables, scales, steps, shifts, n_chunks):
         starts[i + 1] = starts[i] + tables[i, 4] + PAD
     width = starts[n]
     hist = np.zeros(n_chunks * width, np.int64)
+    bin_sums = np.zeros(n_chunks * width)
     stats = np.zeros((n, n_chunks, N_STATS))
     for t in prange(n * n_chunks):
         i = t % n
         c = t // n
         edges = carray(_pointer(tables[i, 0]), tables[i, 1], np.float64)
         lut = carray(_pointer(tables[i, 2]), tables[i, 3], np.uint32)
-        row = hist[c * width + starts[i] : c * width + starts[i + 1] - PAD]
+        lo = c * width + starts[i]
+        hi = c * width + starts[i + 1] - PAD
         if columns[i, 2] == 4:
             x32 = carray(_pointer(columns[i, 0]), columns[i, 1], np.float32)
-            _count_share(x32, c, n_chunks, edges, lut, scales[i], steps[i], shifts[i], row, stats[i, c])
+            _count_share(x32, c, n_chunks, edges, lut, scales[i], steps[i], shifts[i], hist[lo:hi], bin_sums[lo:hi], stats[i, c])
         else:
             x = carray(_pointer(columns[i, 0]), columns[i, 1], np.float64)
-            _count_share(x, c, n_chunks, edges, lut, scales[i], steps[i], shifts[i], row, stats[i, c])
+            _count_share(x, c, n_chunks, edges, lut, scales[i], steps[i], shifts[i], hist[lo:hi], bin_sums[lo:hi], stats[i, c])
     counts = np.zeros(width, np.int64)
+    sums = np.zeros(width)
     for c in range(n_chunks):
         counts += hist[c * width : (c + 1) * width]
-    return counts, starts, stats
+        sums += bin_sums[c * width : (c + 1) * width]
+    return counts, sums, starts, stats
 
 
 # Open-addressing table of distinct strings: multiplicative hashing, linear probing.

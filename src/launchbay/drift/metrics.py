@@ -11,8 +11,15 @@ Every metric compares a reference and a current ``FeatureProfile``. Definitions:
   when both profiles keep their values (exact mode); a sketch reads D from the fine bins
   with ``D <= D_true <= D + ks_error_bound``.
 - ``wasserstein``: first Wasserstein distance (the area between the CDFs), exact in exact
-  mode; a sketch interpolates the CDFs linearly inside each fine bin and is within
-  ``wasserstein_error_bound`` of the true value.
+  mode. A sketch keeps per fine bin the count and the sum of the values (the outer bins,
+  closed at the observed min and max, hold everything below the first and above the last
+  edge, the values past the reference's range among them): it places each side's bin mass
+  at its mean, which gives the integral of the CDF gap over every bin exactly, so the
+  distance is exact wherever the gap cannot change sign inside a bin, and exact for
+  features with one bin per value. It is within ``wasserstein_error_bound`` of the true
+  value (see there: per bin where the CDFs may cross, twice the smaller of the bounds on
+  the gap's positive and negative parts, at most w * (r + c)). Profiles without sums
+  (format 1) interpolate the CDFs linearly inside each bin, with that method's bound.
   Values beyond 2**500 are divided by a power of two first (exact), so that no width
   overflows; a distance past the float range is undefined.
 - ``wasserstein_norm``: ``wasserstein / max(reference std (ddof=0), 0.001)``, as Evidently;
@@ -44,7 +51,7 @@ drift is these metrics applied to the prediction column.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 
@@ -182,10 +189,9 @@ def ks_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
     return float(np.minimum(r, c).max())
 
 
-def _fine_bins(ref: FeatureProfile, cur: FeatureProfile, unit: float = 1.0):
-    """Fine bin widths in ``unit``s (outer bins closed at the observed min and max) and shares."""
-    bounds = np.concatenate([[min(ref.min, cur.min)], ref.edges, [max(ref.max, cur.max)]])
-    return np.diff(_scaled(bounds, unit)), ref.counts / ref.count, cur.counts / cur.count
+def _bounds(ref: FeatureProfile, cur: FeatureProfile) -> np.ndarray:
+    """Fine bin bounds: the observed min, the inner edges, the observed max."""
+    return np.concatenate([[min(ref.min, cur.min)], ref.edges, [max(ref.max, cur.max)]])
 
 
 def _unit(ref: FeatureProfile, cur: FeatureProfile) -> float:
@@ -198,6 +204,39 @@ def _scaled(x: np.ndarray, unit: float) -> np.ndarray:
     return x if unit == 1.0 else x / unit
 
 
+class _Bins(NamedTuple):
+    """Per fine bin [a, b), in ``unit``s: width, shares, the CDF gap F_ref - F_cur at a, and
+    each side's area ``integral over [a, b) of F(x) - F(a)`` (``share * (b - bin mean)``;
+    None without per-bin sums)."""
+
+    widths: np.ndarray
+    r: np.ndarray
+    c: np.ndarray
+    gap: np.ndarray
+    area_r: np.ndarray | None
+    area_c: np.ndarray | None
+
+
+def _bins(ref: FeatureProfile, cur: FeatureProfile, unit: float) -> _Bins:
+    bounds = _scaled(_bounds(ref, cur), unit)
+    widths, r, c = np.diff(bounds), ref.counts / ref.count, cur.counts / cur.count
+    gap = np.concatenate([[0.0], np.cumsum(r - c)[:-1]])
+    areas = [_areas(side, bounds[1:], ref.center / unit, unit) for side in (ref, cur)]
+    if areas[0] is None or areas[1] is None:
+        return _Bins(widths, r, c, gap, None, None)
+    return _Bins(widths, r, c, gap, np.clip(areas[0], 0.0, widths * r), np.clip(areas[1], 0.0, widths * c))
+
+
+def _areas(side: FeatureProfile, ends: np.ndarray, center: float, unit: float) -> np.ndarray | None:
+    """``share * (b - bin mean)`` per bin from the sums of v - center; None without sums or
+    where they overflowed."""
+    if side.sums is None or not np.isfinite(side.sums).all():
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        area = (side.counts * (ends - center) - _scaled(side.sums, unit)) / side.count
+    return area if np.isfinite(area).all() else None
+
+
 def _wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> tuple[float, float]:
     """The Wasserstein distance in units of ``_unit``, and the unit."""
     from launchbay.drift.kernels import wasserstein_sorted
@@ -205,14 +244,21 @@ def _wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> tuple[float, float
     unit = _unit(ref, cur)
     if _exact(ref, cur):
         return wasserstein_sorted(_scaled(ref.values, unit), _scaled(cur.values, unit)), unit
-    widths, r, c = _fine_bins(ref, cur, unit)
-    gaps = np.concatenate([[0.0], np.cumsum(r - c)])
-    lo, hi = gaps[:-1], gaps[1:]
-    same_sign = lo * hi >= 0
-    total = np.abs(lo) + np.abs(hi)
+    bins = _bins(ref, cur, unit)
+    lo, hi = bins.gap, bins.gap + bins.r - bins.c
+    if bins.area_r is None or bins.area_c is None:  # no sums (format 1): the CDFs interpolated linearly
+        total = np.abs(lo) + np.abs(hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            area = np.where(lo * hi >= 0, total / 2, (lo * lo + hi * hi) / (2 * total))
+        return float(np.sum(bins.widths * area)), unit
+    # each side's bin mass at its mean: F steps once, ``to_end`` before the bin's end b
     with np.errstate(invalid="ignore", divide="ignore"):
-        area = np.where(same_sign, total / 2, (lo * lo + hi * hi) / (2 * total))
-    return float(np.sum(widths * area)), unit
+        to_end_r = np.where(bins.r > 0, bins.area_r / bins.r, 0.0)
+        to_end_c = np.where(bins.c > 0, bins.area_c / bins.c, 0.0)
+    first, second = np.maximum(to_end_r, to_end_c), np.minimum(to_end_r, to_end_c)
+    between = np.where(to_end_r > to_end_c, lo + bins.r, lo - bins.c)
+    area = (bins.widths - first) * np.abs(lo) + (first - second) * np.abs(between) + second * np.abs(hi)
+    return float(np.sum(area)), unit
 
 
 def wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
@@ -223,16 +269,49 @@ def wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
 
 
 def wasserstein_error_bound(ref: FeatureProfile, cur: FeatureProfile) -> float:
-    """Largest gap between the sketch and the exact Wasserstein distance.
+    """Largest gap between the sketch and the exact Wasserstein distance (0 in exact mode).
 
-    Per fine bin of width w with shares r, c: w * (r + c) / 2 when the CDF gap keeps its
-    sign across the bin, w * (r + c) when it may cross zero.
+    Per fine bin [a, b) of width w, shares r and c, CDF gap g = F_ref(a) - F_cur(a) and
+    areas A_r, A_c (see ``_Bins``): over the bin the gap is D = g + R - C with R rising
+    from 0 to r and C from 0 to c, and its integral is exactly ``w * g + A_r - A_c``. Where
+    D cannot change sign (g >= c or g <= -r) the sketch is exact. Elsewhere both the sketch
+    and the true value lie in [|I|, |I| + 2 * min(P, N)] where P and N bound the integrals
+    of D's positive and negative parts (see ``_part_bound``): P of (g + R)+ and N of
+    (-g + C)+, and the same seen from the bin's end, where D = g' + (c - C) - (r - R) with
+    g' = g + r - c and the areas of c - C and r - R are w * c - A_c and w * r - A_r (so a
+    bin where both sides sit at one point has a bound near 0). The bound is the sum of
+    2 * min(P, N) over those bins, at most w * (r + c) each, plus the float rounding of the sums (``max(n) * 2**-52`` times
+    sum((r + c) * max|bound - center|)). Without sums (format-1 profiles) the CDFs are
+    interpolated: w * (r + c) / 2 per bin whose gap keeps its sign, w * (r + c) otherwise.
     """
+    if _exact(ref, cur):
+        return 0.0
     unit = _unit(ref, cur)
-    widths, r, c = _fine_bins(ref, cur, unit)
-    below = np.concatenate([[0.0], np.cumsum(r - c)[:-1]])
-    may_cross = (below - c < 0) & (below + r > 0)
-    return float(np.sum(widths * (r + c) * np.where(may_cross, 1.0, 0.5))) * unit
+    bins = _bins(ref, cur, unit)
+    w, r, c, g = bins.widths, bins.r, bins.c, bins.gap
+    may_cross = (g - c < 0) & (g + r > 0)
+    if bins.area_r is None or bins.area_c is None:
+        return float(np.sum(w * (r + c) * np.where(may_cross, 1.0, 0.5))) * unit
+    g_end = g + r - c
+    parts = [  # bounds on the positive and the negative part, from the bin's start and from its end
+        _part_bound(w, g, r, bins.area_r),
+        _part_bound(w, -g, c, bins.area_c),
+        _part_bound(w, g_end, c, w * c - bins.area_c),
+        _part_bound(w, -g_end, r, w * r - bins.area_r),
+    ]
+    crossing = np.sum(np.where(may_cross, 2 * np.minimum.reduce(parts), 0.0))
+    bounds = _scaled(_bounds(ref, cur), unit) - ref.center / unit
+    reach = np.maximum(np.abs(bounds[:-1]), np.abs(bounds[1:]))
+    rounding = max(ref.count, cur.count) * 2.0**-52 * float(np.sum((r + c) * reach))
+    return (float(crossing) + rounding) * unit
+
+
+def _part_bound(w: np.ndarray, g: np.ndarray, share: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """A bound on the integral over a bin of width ``w`` of (g + S)+, for S rising from 0 to
+    ``share`` with integral ``area``: w * g + area when g >= 0, else area * (share + g) / share
+    (the chord of the convex (S + g)+ over [0, share])."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(g >= 0, w * g + area, area * np.maximum(share + g, 0.0) / share)
 
 
 def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:

@@ -3,10 +3,15 @@
 A reference profile fixes, per feature, the bin edges (numeric, from reference
 quantiles, see ``edges``) or the categories (categorical). A profile of current data
 counts over the same bins and categories, so profiles of blocks add up: ``merge`` is
-exact whatever the split for counts, min and max (the mean and variance agree to float
-rounding). NaN is missing, like null (pandas turns NaN into null on the way to Arrow, so
+exact whatever the split for counts, min and max (the mean, the variance and the per-bin
+sums are float sums: they agree to float rounding, a few ulps of the sum of the absolute
+values, whatever the split). NaN is missing, like null (pandas turns NaN into null on the way to Arrow, so
 the two are not told apart); +inf and -inf are counted apart; none of them enters a
 distribution.
+
+A numeric profile keeps, per fine bin, the sum of its values less the reference's center
+(format 2), so that sketch-mode Wasserstein places each bin's mass where it is; profiles
+of format 1 have no sums and still load.
 
 In exact mode a numeric profile also keeps its sorted finite values (8 bytes a value,
 in memory and in JSON), so KS and Wasserstein equal scipy's. A current profile drops
@@ -32,7 +37,9 @@ if TYPE_CHECKING:
 NUMERIC: Final = "numeric"
 CATEGORICAL: Final = "categorical"
 OTHER = "(other)"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Format 1 (before per-bin sums) still loads: its sketches compare as they did then.
+READABLE_FORMATS = (1, FORMAT_VERSION)
 # Grid cells per fine edge in the O(1) bin lookup.
 CELLS_PER_EDGE = 4
 # The default selection's cut between few and many distinct values.
@@ -54,6 +61,7 @@ class FeatureProfile:
     edges: np.ndarray | None = None  # fine inner edges: bin k holds edges[k-1] <= v < edges[k]
     coarse_starts: np.ndarray | None = None  # first fine bin of each coarse bin
     counts: np.ndarray | None = None  # fine bin counts, len(edges) + 1
+    sums: np.ndarray | None = None  # per fine bin, the sum of v - center; None: not recorded (format 1)
     min: float = math.inf
     max: float = -math.inf
     mean: float = 0.0
@@ -136,6 +144,7 @@ class FeatureProfile:
         blank.unseen, blank.unseen_overflow = {}, False
         if self.kind == NUMERIC:
             blank.counts = np.zeros_like(self.counts)
+            blank.sums = None if self.sums is None else np.zeros(self.counts.size)
             blank.values = None if self.values is None else np.empty(0)
             if "lookup" in self.__dict__:
                 blank.__dict__["lookup"] = self.lookup
@@ -156,6 +165,7 @@ class FeatureProfile:
             out.neginf_count = self.neginf_count + other.neginf_count
         if self.kind == NUMERIC:
             out.counts = self.counts + other.counts
+            out.sums = None if self.sums is None or other.sums is None else self.sums + other.sums
             out.min, out.max = min(self.min, other.min), max(self.max, other.max)
             out.mean, out.m2 = merge_moments((self.count, self.mean, self.m2), (other.count, other.mean, other.m2))
             out.values = _merge_values(self, other)
@@ -198,6 +208,7 @@ class FeatureProfile:
                 edges=self.edges.tolist(),
                 coarse_starts=self.coarse_starts.tolist(),
                 counts=self.counts.tolist(),
+                sums=None if self.sums is None else [_number(x) for x in self.sums.tolist()],
                 min=_number(self.min),
                 max=_number(self.max),
                 mean=_number(self.mean),  # NaN or inf when values near the float range overflow the sums
@@ -226,6 +237,8 @@ class FeatureProfile:
             data["edges"] = np.array(data["edges"], np.float64)
             data["coarse_starts"] = np.array(data["coarse_starts"], np.int64)
             data["counts"] = np.array(data["counts"], np.int64)
+            if data.get("sums") is not None:
+                data["sums"] = np.array([float(x) for x in data["sums"]], np.float64)
             for key in ("min", "max", "mean", "m2"):
                 data[key] = float(data[key])
             if data["values"] is not None:
@@ -272,7 +285,7 @@ class DatasetProfile:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DatasetProfile:
         """Inverse of ``to_dict``; a profile without a multivariate part (earlier versions) reads as one."""
-        if data.get("format") != FORMAT_VERSION:
+        if data.get("format") not in READABLE_FORMATS:
             raise LaunchbayError(f"drift profile format {data.get('format')} is not supported (expected {FORMAT_VERSION})")
         features = [FeatureProfile.from_dict(f) for f in data["features"]]
         multivariate = Reconstruction.from_dict(data["multivariate"]) if data.get("multivariate") else None

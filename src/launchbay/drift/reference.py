@@ -26,7 +26,7 @@ from launchbay.drift.columns import as_arrow, column_values, feature_kinds
 from launchbay.drift.config import Device, MonitorConfig, ValuesMode
 from launchbay.drift.counting import category_counts, count_numeric
 from launchbay.drift.dataset import DRIFT_STAGES, arrow_schema, sketch_dataset
-from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_sample, numeric_skeleton, sorted_unique
+from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_sample, missed_values, numeric_skeleton, sorted_unique
 from launchbay.drift.multivariate import Reconstruction, fit
 from launchbay.drift.profile import CATEGORICAL, NUMERIC, DatasetProfile, FeatureProfile
 from launchbay.errors import LaunchbayError
@@ -138,6 +138,7 @@ class ReferenceBuilder:
         self.inputs = [name for name in self.numeric if name not in outputs]  # the multivariate part's features
         self.multivariate = wants_multivariate(self.inputs, config)
         self.rows_kept: list[np.ndarray] = []
+        self.one_bin_per_value: set[str] = set()  # numeric features with a fine bin per sampled value
 
     def add(self, block: pa.Table) -> None:
         """Take in a block of the reference data."""
@@ -178,6 +179,10 @@ class ReferenceBuilder:
         multivariate = self._reconstruction()
         if count is None:
             counted = count_numeric(features, {name: [self._kept(name)] for name in self.numeric}, self.device)
+            missed = [name for name in self.one_bin_per_value if missed_values(counted[name])]
+            if missed:  # the edge sample missed some of few distinct values: edges from all of them
+                whole = {name: self._skeleton(name, NUMERIC, whole=True) for name in missed}
+                counted.update(count_numeric(whole, {name: [self._kept(name)] for name in missed}, self.device))
         elif self.numeric:
             skeleton = DatasetProfile({name: features[name] for name in self.numeric}, multivariate=multivariate)
             recounted = count(skeleton)
@@ -196,19 +201,27 @@ class ReferenceBuilder:
             columns = list(np.concatenate(self.rows_kept or [np.empty((0, len(self.inputs)))]).T)
         return fit(self.inputs, columns, self.config.multivariate_variance, self.config.multivariate_chunks)
 
-    def _skeleton(self, name: str, kind: str) -> FeatureProfile:
-        """The categorical profile, or the numeric one with its edges and nothing counted."""
+    def _skeleton(self, name: str, kind: str, *, whole: bool = False) -> FeatureProfile:
+        """The categorical profile, or the numeric one with its edges and nothing counted:
+        from a sample of the values, or from all of them (``whole``). A numeric feature
+        whose sampled values are few gets one bin per value (see ``edges``) and is noted
+        in ``one_bin_per_value``."""
         if kind == CATEGORICAL:
             feature = categorical_profile(name, self.found[name], self.nulls[name], self.config)
             require_values(name, feature.count, "reference")
             return feature
         values = self._kept(name)
-        if self.rate is None:
+        if whole:
+            sample = np.sort(values[np.isfinite(values)])
+        elif self.rate is None:
             sample = edge_sample(values, SAMPLE_PER_FINE_BIN * self.config.fine_bins)
         else:
             sample = np.sort(values)  # already a sample
         require_values(name, sample.size, "reference", 0 if sample.size else int(np.isinf(values).sum()))
-        return numeric_skeleton(name, sample, self.config, self.limit, distinct_count(values, sorted_unique(sample)))
+        distinct = sorted_unique(sample)
+        if self.rate is None and distinct.size <= self.config.fine_bins and sample.size < values.size:
+            self.one_bin_per_value.add(name)
+        return numeric_skeleton(name, sample, self.config, self.limit, distinct_count(values, distinct))
 
     def _kept(self, name: str) -> np.ndarray:
         values = self.values[name]

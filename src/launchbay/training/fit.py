@@ -104,12 +104,12 @@ def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: st
     from launchbay.training.segments import fit_segments
 
     cfg = ctx.cfg.train
-    resources = ray_resources(cfg.num_cpus, max(cfg.num_gpus, family.num_gpus), cfg.memory_mb)
-    require_resources(resources, f"training a {family.name} model (per fit, fold or segment)")
     points = grid(plain(cfg.search))
     candidates = [candidate_settings(ctx, point) for point in points]
     for settings in candidates:
         family.build(settings)  # a wrong setting fails here, on the driver, before any task starts
+    resources = ray_resources(cfg.num_cpus, max(cfg.num_gpus, *(family.gpus(c) for c in candidates)), cfg.memory_mb)
+    require_resources(resources, f"training a {family.name} model (per fit, fold or segment)")
     info: dict[str, Any] = {}
     chosen = 0
     if len(candidates) > 1:

@@ -1,11 +1,10 @@
-"""The plugin manager: built-ins, ``launchbay`` entry points and ``plugins.modules`` from config.
+"""The plugin manager: what each plugin is (ok, broken, disabled) and provides.
 
-``new_manager`` builds a manager of its own for each run (and each test): what one run loads
-never leaks into the next. A plugin that cannot be loaded, names an unknown hook, or whose
-registration hook raises or returns the wrong thing is *broken*: it is left out, named in one
-warning line, and only a run that needs it fails. A name claimed by two plugins is left out
-of both (a built-in keeps its own names). Lifecycle hooks are called one plugin at a time
-(``notify``), so a failing one is one line naming its plugin and hook.
+A plugin that cannot be loaded, names an unknown hook, or whose registration hook raises or
+returns the wrong thing is *broken*: it is left out, named in one warning line, and only a run
+that needs it fails. A name claimed by two plugins is left out of both (a built-in keeps its
+own names). Lifecycle hooks are called one plugin at a time (``notify``), so a failing one is
+one line naming its plugin and hook.
 
 A manager's component configs go to Hydra's ConfigStore (``data/<name>``, ``model/<name>``,
 ``sink/<name>``) in place of the previous manager's, so third-party components compose like
@@ -14,15 +13,11 @@ built-ins and a later run without the plugin does not compose them.
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import difflib
 import importlib
-import os
-import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Literal, cast, overload
@@ -31,11 +26,9 @@ import pluggy
 
 from launchbay import hookspecs
 from launchbay.components import AlertChannel, Component, Configured, DataSink, DataSource, DriftMetric, ModelFamily
-from launchbay.errors import DEBUG_HINT, LaunchbayError, debugging, root_cause
+from launchbay.errors import DEBUG_HINT, LaunchbayError, debugging, one_line, root_cause
 
 ENTRY_POINT_GROUP = "launchbay"
-# The plugin packages a submitted job needs (set by ``launchbay submit``, checked by ``launchbay run``).
-REQUIRES_ENV = "LAUNCHBAY_REQUIRES"
 # As pytest's ``-p no:NAME`` and ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
 DISABLE_ENV = "LAUNCHBAY_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD"
@@ -61,9 +54,6 @@ LIFECYCLE_HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("lau
 
 # (group, name) of the nodes plugin managers put in Hydra's ConfigStore (process-wide, as the store is).
 _STORED: set[tuple[str, str]] = set()
-_WARNED: set[str] = set()
-_ACTIVE: contextvars.ContextVar[PluginManager | None] = contextvars.ContextVar("launchbay_plugin_manager", default=None)
-_default: tuple[tuple, PluginManager] | None = None
 
 
 class PluginError(LaunchbayError):
@@ -72,15 +62,6 @@ class PluginError(LaunchbayError):
 
 class WrongReturn(Exception):
     """A registration hook returned something else than a list of its records."""
-
-
-@dataclass
-class PluginsConfig:
-    """``plugins.*`` of the config: which plugins a run loads (``plugins=[mod]`` is short for ``plugins.modules=[mod]``)."""
-
-    modules: list[str] = field(default_factory=list)  # modules (or entry-point names) to load besides the installed plugins
-    disable: list[str] = field(default_factory=list)  # plugin names not to load (as LAUNCHBAY_DISABLE_PLUGINS)
-    autoload: bool = True  # load the installed entry points (false: only built-ins and modules, as LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD=1)
 
 
 @dataclass
@@ -357,88 +338,6 @@ class PluginManager(pluggy.PluginManager):
                 _STORED.add((group, name))
 
 
-def new_manager(modules: Sequence[str] = (), *, autoload: bool = True, disable: Sequence[str] = ()) -> PluginManager:
-    """A plugin manager of its own: the built-ins, every ``launchbay`` entry point unless
-    ``autoload`` is false, minus the plugins named in ``disable``, plus ``modules`` (dotted module
-    names or entry-point names, as pytest's ``-p``). Built-ins cannot be disabled.
-
-    Broken plugins do not raise: they are in ``manager.plugins`` with their reason."""
-    builtins = [name for name in disable if name in BUILTIN_PLUGINS]
-    if builtins:
-        raise PluginError(f"plugin '{builtins[0]}' is built in and cannot be disabled")
-    manager = PluginManager()
-    for name in disable:
-        manager.set_blocked(name)
-    for module in BUILTIN_PLUGINS:
-        manager.load_module(module, "built-in")
-    points = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    for name, ep in points.items():
-        if autoload or name in modules:
-            manager.load_entry_point(ep)
-    for module in modules:
-        if module not in points:
-            manager.load_module(module)
-    manager.settle()
-    return manager
-
-
-def manager_for(settings: PluginsConfig | None = None, quiet: bool = False) -> PluginManager:
-    """The manager of a run's ``plugins.*`` settings with ``LAUNCHBAY_DISABLE_PLUGINS`` and
-    ``LAUNCHBAY_DISABLE_PLUGIN_AUTOLOAD`` applied; unless ``quiet``, its problems are warned
-    about, each once a process."""
-    settings = settings or PluginsConfig()
-    from_env = [name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()]
-    autoload = settings.autoload and os.environ.get(NO_AUTOLOAD_ENV, "") in ("", "0")
-    try:
-        manager = new_manager(settings.modules, autoload=autoload, disable=[*settings.disable, *from_env])
-    except PluginError as exc:
-        key = "plugins.disable" if any(name in BUILTIN_PLUGINS for name in settings.disable) else DISABLE_ENV
-        raise PluginError(f"{key}: {exc}") from None
-    manager.require(settings.modules, "plugins.modules")
-    if not quiet:
-        warn_once(manager.problems())
-    return manager
-
-
-def plugin_settings(node: Any) -> PluginsConfig:
-    """The typed ``plugins`` node of a composed config."""
-    from omegaconf import OmegaConf
-
-    return cast(PluginsConfig, OmegaConf.to_object(node)) if node is not None else PluginsConfig()
-
-
-def warn_once(lines: list[str]) -> None:
-    """Each line as a warning on stderr, once a process."""
-    for line in lines:
-        if line not in _WARNED:
-            _WARNED.add(line)
-            print(f"launchbay: warning: {line}", file=sys.stderr)
-
-
-@contextmanager
-def use_manager(manager: PluginManager) -> Iterator[PluginManager]:
-    """Make ``manager`` the one ``get_manager()`` returns (a run's own) and its configs Hydra's."""
-    manager.store_configs()
-    token = _ACTIVE.set(manager)
-    try:
-        yield manager
-    finally:
-        _ACTIVE.reset(token)
-
-
-def get_manager() -> PluginManager:
-    """The manager of the run in progress (``use_manager``); outside a run, one for this process
-    (installed plugins, ``LAUNCHBAY_DISABLE_*`` applied), built again when ``sys.path`` or those
-    variables change."""
-    global _default
-    if (active := _ACTIVE.get()) is not None:
-        return active
-    key = (tuple(sys.path), os.environ.get(DISABLE_ENV), os.environ.get(NO_AUTOLOAD_ENV))
-    if _default is None or _default[0] != key:
-        _default = (key, manager_for())
-    return _default[1]
-
-
 def named_config(config: type, name: str) -> type:
     """A dataclass that extends a component's config with the ``name`` that selects it."""
     return dataclasses.make_dataclass(config.__name__, [("name", str, dataclasses.field(default=name))], bases=(config,))
@@ -464,11 +363,6 @@ def returned_records(value: Any, hook: str, record_type: type[Component]) -> lis
     return list(value)
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: launchbay's own message, else ``Type: message``."""
-    return str(exc) if isinstance(exc, LaunchbayError) else root_cause(exc)
-
-
 def hinted(message: str) -> str:
     """``message`` with the hint at ``--debug`` (the plugin's traceback), while not debugging."""
     return message if debugging() else f"{message} {DEBUG_HINT}"
@@ -482,15 +376,3 @@ def launchbay_version() -> str:
     return metadata.version("launchbay")
 
 
-def require_packages(requirements: str) -> None:
-    """A one-line error naming the first plugin package of ``requirements`` (``name==version``,
-    space-separated: what ``launchbay submit`` found the job's config needs) not installed here."""
-    for requirement in requirements.split():
-        name = requirement.partition("==")[0]
-        try:
-            metadata.version(name)
-        except metadata.PackageNotFoundError:
-            raise PluginError(
-                f"plugin package {name} is not installed where the job runs: add {requirement} to the cluster's image, "
-                "or resubmit with launchbay submit --install-plugins (pip-installs it for the job)"
-            ) from None
