@@ -207,9 +207,7 @@ def test_a_drop_reads_each_metrics_direction_and_override():
 def home(ray_session, tmp_path_factory):
     """A directory with one pipeline run (which trains v1) and a parquet batch without labels."""
     home = tmp_path_factory.mktemp("performance")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(home)
-        first = launchbay.run(["job=pipeline", *SMALL, "approval.trigger=never"])
+    first = run_in(home, "job=pipeline", *SMALL, "approval.trigger=never")
     from launchbay.data.synthetic import SyntheticConfig, generate
 
     batch = generate(SyntheticConfig(rows=3000, chunk_rows=3000, seed=5), 0)

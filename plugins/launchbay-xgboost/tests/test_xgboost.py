@@ -76,7 +76,7 @@ def test_pipeline_registers_scores_and_checks_drift(launchbay_run):
     summary = launchbay_run("job=pipeline", "model=xgboost", "model.n_estimators=50", "data.rows=5000", "batch.rows=5000", "approval.trigger=never")
     version = Registry(str(launchbay_run.home / ".launchbay/registry")).get("demo", 1)
     assert version.meta["family"] == "xgboost" and version.meta["model_plugin"] == {"xgboost": "0.1.0"}
-    assert set(summary["train"]["metrics"]) == {"accuracy", "roc_auc", "log_loss"} and summary["train"]["metrics"]["roc_auc"] > 0.8
+    assert set(summary["train"]["metrics"]) == {"accuracy", "roc_auc", "log_loss", "f1"} and summary["train"]["metrics"]["roc_auc"] > 0.8
     assert version.load_contract() is not None and "score" in version.load_profile().features
     assert summary["scores"]["rows"] == 5000 and summary["model"] == {"name": "demo", "version": 1}
     assert {"num_0", "num_1", "cat_0"} <= set(summary["drift"]["drifted_features"])
@@ -93,7 +93,7 @@ def test_multiclass_and_regression_through_launchbay(launchbay_run, tmp_path):
     data["label"] = np.array(["a", "b", "c"])[np.digitize(data.num_0, data.num_0.quantile([0.3, 0.6]))]
     data.to_parquet(tmp_path / "multi.parquet")
     summary = launchbay_run("job=train", "model=xgboost", "model.n_estimators=30", "data=parquet", f"data.path={tmp_path / 'multi.parquet'}")
-    assert set(summary["metrics"]) == {"accuracy", "roc_auc", "log_loss"} and summary["metrics"]["accuracy"] > 0.9
+    assert set(summary["metrics"]) == {"accuracy", "roc_auc", "log_loss", "f1"} and summary["metrics"]["accuracy"] > 0.9
     data["label"] = data.num_1 * 3.0
     data.to_parquet(tmp_path / "reg.parquet")
     summary = launchbay_run("job=train", "model=xgboost", "model.n_estimators=30", "data=parquet", f"data.path={tmp_path / 'reg.parquet'}",
