@@ -3,7 +3,7 @@ point and passes its own tests.
 
 Generated packages are installed into a folder of the test's own (``pip install --target``)
 and tested in a subprocess with that folder on ``PYTHONPATH``, never into the virtualenv the
-suite runs in. The metric kind runs in the fast suite; the other five under ``-m slow``.
+suite runs in. The metric kind runs in the fast suite; the other five under ``-m slow``, in one pytest session.
 """
 
 from __future__ import annotations
@@ -24,26 +24,38 @@ def launchbay(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def install(package: Path, site: Path) -> None:
+def test_a_generated_metric_plugin_installs_and_passes_its_tests(tmp_path):
+    passed = install_and_test(tmp_path, [FAST_KIND])
+    assert passed == {FAST_KIND}
+
+
+@pytest.mark.slow
+def test_every_other_kind_installs_and_passes_its_tests(tmp_path):
+    """The five other kinds, installed together and tested in one pytest session (one Ray start)."""
+    kinds = [kind for kind in KINDS if kind != FAST_KIND]
+    assert install_and_test(tmp_path, kinds) == set(kinds)
+
+
+def install_and_test(tmp_path: Path, kinds: list[str]) -> set[str]:
+    """Generate a package per kind, install them into ``tmp_path/site``, check ``plugins list`` names
+    each, run their own tests (in the package's folder for one kind, else all in one session); returns the kinds whose tests all passed."""
+    packages = {kind: write_plugin(f"acme-{kind}", kind, tmp_path) for kind in kinds}
+    site = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), str(package)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), *map(str, packages.values())],
         check=True,
         capture_output=True,
     )
-
-
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=() if k == FAST_KIND else pytest.mark.slow) for k in KINDS])
-def test_a_generated_plugin_installs_and_passes_its_tests(kind, tmp_path):
-    package = write_plugin(f"acme-{kind}", kind, tmp_path)
-    site = tmp_path / "site"
-    install(package, site)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     listed = subprocess.run([sys.executable, "-m", "launchbay", "plugins", "list"], capture_output=True, text=True, env=env)
-    assert listed.returncode == 0 and f"acme_{kind}" in listed.stdout, listed.stderr
-    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
-                            cwd=package, env=env)
+    assert listed.returncode == 0 and all(f"acme_{kind}" in listed.stdout for kind in kinds), listed.stderr
+    cwd, paths = (packages[kinds[0]], []) if len(kinds) == 1 else (tmp_path, [str(p / "tests") for p in packages.values()])
+    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", *paths],
+                            capture_output=True, text=True, cwd=cwd, env=env)
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
-    assert " passed" in tested.stdout and "failed" not in tested.stdout and "skipped" not in tested.stdout
+    outcomes = [line.split(" ", 1) for line in tested.stdout.splitlines() if line.startswith(("PASSED ", "FAILED ", "ERROR ", "SKIPPED "))]
+    assert outcomes and all(outcome == "PASSED" for outcome, _ in outcomes), tested.stdout[-3000:]
+    return {kind for kind in kinds if any(f"test_acme_{kind}.py::" in test for _, test in outcomes)}
 
 
 def test_the_package_has_the_entry_point_and_the_module(tmp_path):
