@@ -50,6 +50,11 @@ def _errors(columns, rows, parameters, basis, kept, tasks):
                 else:
                     _standardise(carray(_pointer(columns[j, 0]), rows, np.float64), lo, n, per_unit, mean, per_scale, z[j])
             _squares(z, n, norm)
+            if 2 * kept > d:  # fewer axes discarded than kept: the residual is summed over them (fewer products, no cancellation)
+                _projections(z, basis[kept:], d - kept, n, projected, s)
+                for i in range(n):
+                    out[lo + i] = np.inf if norm[i] == np.inf else np.sqrt(projected[i])
+                continue
             _projections(z, basis, kept, n, projected, s)
             for i in range(n):
                 residual = norm[i] - projected[i]
@@ -79,10 +84,10 @@ def _squares(z, n, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _projections(z, basis, kept, n, out, s):
-    """``out[i]``: the sum of the squared projections of column i of ``z`` on ``basis[:kept]``."""
+def _projections(z, basis, count, n, out, s):
+    """``out[i]``: the sum of the squared projections of column i of ``z`` on ``basis[:count]``."""
     out[:n] = 0.0
-    for a in range(kept):
+    for a in range(count):
         s[:n] = 0.0
         for j in range(z.shape[0]):
             w = basis[a, j]
