@@ -127,7 +127,8 @@ class Plan:
 class Scorer:
     """Scores pyarrow batches: the id column, the predictions and the ``extra`` constants.
 
-    Row counts and drift sketches add up in the scorer and go to the tally on ``flush``:
+    Row counts and drift counts add up in the scorer (the drift profile is built once, on
+    ``take``) and go to the tally on ``flush``:
     once per fragment on the fragments path, once per batch under Ray Data (``__call__``).
     """
 
@@ -144,7 +145,7 @@ class Scorer:
         self.reference = worker_reference(plan.reference_key, plan.reference) if plan.reference is not None else None
         self.device = ("gpu" if use_gpu(plan.device) else "cpu") if self.reference is not None else None
         self.rows = 0
-        self.sketch: Any = None  # DatasetProfile of the rows scored since the last take
+        self.counter: Any = None  # drift counts of the rows scored since the last take (a ``drift.counting.Counter``)
         self.ids: list[pa.ChunkedArray] = []  # the ids of those rows, where the input has ids
         self.batches = 0  # batches of the current piece, to name their contract counts
         self.outcomes: Any = None  # counts of the model's outcomes on those rows
@@ -157,7 +158,7 @@ class Scorer:
     def score(self, batch: pa.Table, piece: int | None = None) -> pa.Table:
         """Score one batch; ``piece`` (the fragment's index) names its contract counts, so that a
         piece run again after its worker died replaces them instead of adding to them."""
-        from launchbay.drift.counting import sketch
+        from launchbay.drift.counting import Counter
         from launchbay.validation import enforce_batch
 
         plan = self.plan
@@ -183,8 +184,9 @@ class Scorer:
         if self.reference is not None and batch.num_rows:
             observed = {**dict(zip(batch.column_names, batch.columns)), **predictions}
             monitored = pa.table({name: observed[name] for name in self.reference.features if name in observed})
-            counted = sketch(monitored, self.reference, device=self.plan.device)
-            self.sketch = counted if self.sketch is None else self.sketch.merge(counted)
+            if self.counter is None:
+                self.counter = Counter(self.reference, self.plan.device)
+            self.counter.add(monitored)
         if plan.performance is not None and batch.num_rows:
             proba = (lambda: self.model.predict_proba(frame)) if hasattr(self.model, "predict_proba") else None
             outcomes = plan.performance.gather(batch, predictions, proba)
@@ -196,8 +198,9 @@ class Scorer:
         gathered since the last take, where the sketch was counted and the outcomes, and start afresh."""
         seen = pa.chunked_array(self.ids).drop_null() if self.ids else pa.chunked_array([], pa.int64())
         ids = id_keys(seen) if self.plan.ids_across else len(seen) - pc.count_distinct(seen).as_py()
-        gathered = self.rows, self.sketch, ids, self.device, self.outcomes
-        self.rows, self.sketch, self.ids, self.batches, self.outcomes = 0, None, [], 0, None
+        sketch = self.counter.profile() if self.counter is not None else None
+        gathered = self.rows, sketch, ids, self.device, self.outcomes
+        self.rows, self.counter, self.ids, self.batches, self.outcomes = 0, None, [], 0, None
         return gathered
 
     def flush(self) -> None:

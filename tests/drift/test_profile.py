@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, merge, sketch
+from launchbay.drift.counting import Counter
 from launchbay.errors import LaunchbayError
 
 
@@ -75,6 +76,25 @@ def test_merge_of_any_split_equals_the_whole(seed, cuts, mode):
     table = pa.Table.from_pandas(current, preserve_index=False)
     chunked = pa.Table.from_batches(table.to_batches(max_chunksize=max(1, min(cuts, default=3000))))
     pd.testing.assert_frame_equal(compare(reference, chunked, config=config).to_pandas(), whole_result)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.lists(st.integers(0, 3000), max_size=6), st.sampled_from(["exact", "sketch"]))
+def test_counter_of_the_parts_equals_their_merged_sketches(seed, cuts, mode):
+    config = MonitorConfig(exclude=["id"], max_categories=3, fine_bins=300, mode=mode)
+    reference = build_reference(mixed(2000, seed), config)
+    current = mixed(3000, seed + 1, shift=0.5)
+    bounds = [0, *sorted(cuts), len(current)]
+    parts = [current.iloc[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
+    counter = Counter(reference)
+    for part in parts:
+        counter.add(part)
+    counted, merged = counter.profile(), reduce(merge, [sketch(part, reference) for part in parts])
+    assert_same_profile(counted, merged)
+    assert_same_profile(counted, sketch(current, reference))
+    assert counted.multivariate is not None and merged.multivariate is not None
+    assert counted.multivariate.rows == merged.multivariate.rows == len(current)
+    assert counted.multivariate.error_sum == pytest.approx(merged.multivariate.error_sum, rel=1e-12)
 
 
 def test_merge_is_associative():

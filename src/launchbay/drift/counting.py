@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import cache, reduce
 from typing import TYPE_CHECKING, Any
 
@@ -30,21 +31,46 @@ ROWS_PER_PIECE = 1 << 16
 def sketch(table: Any, reference: DatasetProfile, *, device: Device = Device.auto) -> DatasetProfile:
     """Count a table (or one block of a dataset) over the reference's bins and categories,
     and its reconstruction errors when the reference has a multivariate part."""
-    table = as_arrow(table, "current")
-    require_features(reference.features, table.column_names)
-    numeric = {
-        name: [as_counted(chunk, name) for chunk in table.column(name).chunks]
-        for name, ref in reference.features.items()
-        if ref.kind == NUMERIC
-    }
-    counted = count_numeric(reference.features, numeric, device)
-    categorical = [name for name in reference.features if name not in counted]
-    for name, (found, nulls) in zip(categorical, category_counts([table.column(name) for name in categorical])):
-        counted[name] = categorical_part(reference.features[name], table.num_rows, found, nulls)
-    multivariate = reference.multivariate
-    if multivariate is not None:
-        multivariate = multivariate.count([_whole(numeric[name]) for name in multivariate.features])
-    return DatasetProfile({name: counted[name] for name in reference.features}, rows=table.num_rows, multivariate=multivariate)
+    return Counter(reference, device).add(table).profile()
+
+
+class Counter:
+    """The counts of many tables over one reference, added up as they come (``add``): the bin
+    counts, sums and statistics of the numeric features in arrays, so that the profile is
+    built once (``profile``), not once per table and merged; equal to merging the sketches of
+    the tables (counts exactly, sums and moments added in the same order)."""
+
+    def __init__(self, reference: DatasetProfile, device: Device = Device.auto) -> None:
+        self.reference, self.device = reference, device
+        self.numeric = {name: NumericCounts(ref) for name, ref in reference.features.items() if ref.kind == NUMERIC}
+        self.categorical: dict[str, FeatureProfile] = {}
+        self.rows = 0
+        self.error_sum = 0.0  # of the multivariate part
+
+    def add(self, table: Any) -> Counter:
+        """Count one more table (pyarrow or pandas)."""
+        table = as_arrow(table, "current")
+        require_features(self.reference.features, table.column_names)
+        numeric = {name: [as_counted(chunk, name) for chunk in table.column(name).chunks] for name in self.numeric}
+        add_numeric(self.numeric, numeric, self.device)
+        categorical = [name for name in self.reference.features if name not in self.numeric]
+        for name, (found, nulls) in zip(categorical, category_counts([table.column(name) for name in categorical])):
+            part = categorical_part(self.reference.features[name], table.num_rows, found, nulls)
+            self.categorical[name] = self.categorical[name].merge(part) if name in self.categorical else part
+        multivariate = self.reference.multivariate
+        if multivariate is not None:
+            self.error_sum += float(multivariate.errors([_whole(numeric[name]) for name in multivariate.features]).sum())
+        self.rows += table.num_rows
+        return self
+
+    def profile(self) -> DatasetProfile:
+        """The profile of every table added."""
+        counted = {name: counts.profile() for name, counts in self.numeric.items()} | self.categorical
+        multivariate = self.reference.multivariate
+        if multivariate is not None:
+            multivariate = replace(multivariate, error_sum=self.error_sum, rows=self.rows)
+        features = {name: counted.get(name) or ref.empty() for name, ref in self.reference.features.items()}
+        return DatasetProfile(features, rows=self.rows, multivariate=multivariate)
 
 
 def _whole(chunks: list[np.ndarray]) -> np.ndarray:
@@ -52,42 +78,82 @@ def _whole(chunks: list[np.ndarray]) -> np.ndarray:
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks or [np.empty(0)])
 
 
+class NumericCounts:
+    """What the counting pass gave for one numeric feature so far: bin counts and sums added
+    up, the statistics of every chunk, and its finite values while they are few enough to keep."""
+
+    def __init__(self, ref: FeatureProfile) -> None:
+        self.ref = ref
+        self.rows = 0
+        self.finite = 0  # values binned
+        self.counts: np.ndarray | None = None
+        self.sums: np.ndarray | None = None
+        self.stats: list[np.ndarray] = []
+        self.values: list[np.ndarray] | None = [] if ref.values is not None else None
+
+    def add(self, x: np.ndarray, counts: np.ndarray, sums: np.ndarray, stats: np.ndarray) -> None:
+        """Add the kernel's counts, sums and per-chunk statistics of ``x``."""
+        from launchbay.drift.kernels import COUNT
+
+        self.rows += x.size
+        if self.counts is None or self.sums is None:
+            self.counts, self.sums = counts.copy(), sums.copy()
+        else:
+            self.counts += counts
+            self.sums += sums
+        self.stats.append(stats)
+        self.finite += int(stats[:, COUNT].sum())
+        if self.values is not None:
+            if self.finite <= self.ref.exact_limit:
+                self.values.append(x[np.isfinite(x)].astype(np.float64))
+            else:
+                self.values = None
+
+    def profile(self) -> FeatureProfile | None:
+        """The profile of the values added (None before any)."""
+        from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NEGINFS, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
+
+        if self.counts is None:
+            return None
+        ref, stats = self.ref, np.concatenate(self.stats)
+        part = ref.empty()
+        part.rows = self.rows
+        part.counts = self.counts
+        part.sums = self.sums
+        part.null_count = int(stats[:, NULLS].sum())
+        part.inf_count = int(stats[:, INFS].sum())
+        part.neginf_count = int(stats[:, NEGINFS].sum())
+        part.min, part.max = float(stats[:, MIN].min()), float(stats[:, MAX].max())
+        chunks = []
+        with np.errstate(over="ignore", invalid="ignore"):  # sums of values near the float range overflow (see metrics)
+            for n, s1, s2 in stats[:, [COUNT, SHIFTED_SUM, SHIFTED_SUMSQ]]:
+                mean = s1 / n if n else 0.0
+                chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
+            _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *merge_moments(a, b)), chunks)
+        if self.values is not None:
+            part.values = np.sort(np.concatenate(self.values))
+        return part
+
+
+def add_numeric(counts: dict[str, NumericCounts], columns: dict[str, list[np.ndarray]], device: Device) -> None:
+    """Count float64 or float32 arrays (the chunks of each named column) into ``counts``: one
+    counting pass for all of them."""
+    names = [name for name, arrays in columns.items() for _ in arrays]
+    arrays = [x for arrays in columns.values() for x in arrays]
+    refs = [counts[name].ref for name in names]
+    counted = count_arrays(arrays, [ref.lookup for ref in refs], [ref.center for ref in refs], device)
+    for name, x, (bins, sums, stats) in zip(names, arrays, counted):
+        counts[name].add(x, bins, sums, stats)
+
+
 def count_numeric(
     refs: dict[str, FeatureProfile], columns: dict[str, list[np.ndarray]], device: Device
 ) -> dict[str, FeatureProfile]:
     """Profiles of float64 or float32 arrays (the chunks of each named column) over ``refs``' bins:
     one counting pass for all of them."""
-    names = [name for name, arrays in columns.items() for _ in arrays]
-    arrays = [x for arrays in columns.values() for x in arrays]
-    counted = count_arrays(arrays, [refs[n].lookup for n in names], [refs[n].center for n in names], device)
-    out: dict[str, FeatureProfile] = {}
-    for name, x, (counts, sums, stats) in zip(names, arrays, counted):
-        part = _numeric_part(refs[name], x, counts, sums, stats)
-        out[name] = out[name].merge(part) if name in out else part
-    return {name: out.get(name) or refs[name].empty() for name in columns}
-
-
-def _numeric_part(ref: FeatureProfile, x: np.ndarray, counts: np.ndarray, sums: np.ndarray, stats: np.ndarray) -> FeatureProfile:
-    """The profile of ``x`` from its bin counts and sums and its per-chunk statistics."""
-    from launchbay.drift.kernels import COUNT, INFS, MAX, MIN, NEGINFS, NULLS, SHIFTED_SUM, SHIFTED_SUMSQ
-
-    part = ref.empty()
-    part.rows = x.size
-    part.counts = counts
-    part.sums = sums
-    part.null_count = int(stats[:, NULLS].sum())
-    part.inf_count = int(stats[:, INFS].sum())
-    part.neginf_count = int(stats[:, NEGINFS].sum())
-    part.min, part.max = float(stats[:, MIN].min()), float(stats[:, MAX].max())
-    chunks = []
-    with np.errstate(over="ignore", invalid="ignore"):  # sums of values near the float range overflow (see metrics)
-        for n, s1, s2 in stats[:, [COUNT, SHIFTED_SUM, SHIFTED_SUMSQ]]:
-            mean = s1 / n if n else 0.0
-            chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
-        _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *merge_moments(a, b)), chunks)
-    if ref.values is not None:
-        part.values = np.sort(x[np.isfinite(x)].astype(np.float64)) if part.count <= ref.exact_limit else None
-    return part
+    counts = {name: NumericCounts(refs[name]) for name in columns}
+    add_numeric(counts, columns, device)
+    return {name: counts[name].profile() or refs[name].empty() for name in columns}
 
 
 def category_counts(columns: list[pa.ChunkedArray]) -> list[tuple[dict[str, int], int]]:

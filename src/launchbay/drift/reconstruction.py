@@ -43,13 +43,18 @@ def _errors(columns, rows, parameters, basis, kept, tasks):
         for tile in range(task * per_task, min(tiles, (task + 1) * per_task)):
             lo = tile * TILE
             n = min(TILE, rows - lo)
+            norm[:n] = 0.0
             for j in range(d):
                 per_unit, mean, per_scale = parameters[0, j], parameters[1, j], parameters[2, j]
                 if columns[j, 2] == 4:
-                    _standardise(carray(_pointer(columns[j, 0]), rows, np.float32), lo, n, per_unit, mean, per_scale, z[j])
+                    _standardise(carray(_pointer(columns[j, 0]), rows, np.float32), lo, n, per_unit, mean, per_scale, z[j], norm)
                 else:
-                    _standardise(carray(_pointer(columns[j, 0]), rows, np.float64), lo, n, per_unit, mean, per_scale, z[j])
-            _squares(z, n, norm)
+                    _standardise(carray(_pointer(columns[j, 0]), rows, np.float64), lo, n, per_unit, mean, per_scale, z[j], norm)
+            if 2 * kept > d:  # fewer axes discarded than kept: the residual is summed over them (fewer products, no cancellation)
+                _projections(z, basis[kept:], d - kept, n, projected, s)
+                for i in range(n):
+                    out[lo + i] = np.inf if norm[i] == np.inf else np.sqrt(projected[i])
+                continue
             _projections(z, basis, kept, n, projected, s)
             for i in range(n):
                 residual = norm[i] - projected[i]
@@ -63,26 +68,20 @@ def _errors(columns, rows, parameters, basis, kept, tasks):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _standardise(x, lo, n, per_unit, mean, per_scale, z):
+def _standardise(x, lo, n, per_unit, mean, per_scale, z, norm):
+    """Rows ``lo:lo + n`` of ``x`` standardised into ``z``, their squares added to ``norm`` (in the same read)."""
     for i in range(n):
         v = np.float64(x[lo + i])
-        z[i] = (v * per_unit - mean) * per_scale if np.isfinite(v) else 0.0
+        w = (v * per_unit - mean) * per_scale if np.isfinite(v) else 0.0
+        z[i] = w
+        norm[i] += w * w
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _squares(z, n, out):
-    """``out[i]``: the squared norm of column i of ``z``."""
+def _projections(z, basis, count, n, out, s):
+    """``out[i]``: the sum of the squared projections of column i of ``z`` on ``basis[:count]``."""
     out[:n] = 0.0
-    for j in range(z.shape[0]):
-        for i in range(n):
-            out[i] += z[j, i] * z[j, i]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _projections(z, basis, kept, n, out, s):
-    """``out[i]``: the sum of the squared projections of column i of ``z`` on ``basis[:kept]``."""
-    out[:n] = 0.0
-    for a in range(kept):
+    for a in range(count):
         s[:n] = 0.0
         for j in range(z.shape[0]):
             w = basis[a, j]
