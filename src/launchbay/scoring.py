@@ -47,6 +47,7 @@ from launchbay.models.predict import predict_columns
 from launchbay.performance.sketch import Target
 from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
+from launchbay.rowids import generated_ids, id_keys, repeats
 from launchbay.runtime import alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
 
 if TYPE_CHECKING:
@@ -208,27 +209,6 @@ class Scorer:
         import ray
 
         ray.get(self.plan.tally.add.remote(*self.take()))
-
-
-def id_keys(ids: pa.ChunkedArray) -> np.ndarray:
-    """64-bit keys of non-null row ids, equal exactly when the ids are (integers), or with a
-    chance of about n² / 2⁶⁵ of any collision among n ids (others, hashed)."""
-    import pandas as pd
-
-    if pa.types.is_integer(ids.type):
-        return ids.to_numpy().astype(np.int64).view(np.uint64)
-    return pd.util.hash_array(np.asarray(ids.to_pandas(), dtype=object))
-
-
-def repeats(keys: np.ndarray) -> int:
-    """How many of ``keys`` repeat an earlier one."""
-    return int(keys.size - np.unique(keys).size)
-
-
-def generated_ids(n: int) -> pa.Array:
-    """Random 63-bit row ids for inputs without one: unique, not stable across runs."""
-    start = int.from_bytes(np.random.default_rng().bytes(8), "little") >> 2
-    return pa.array(np.arange(start, start + n, dtype=np.int64))
 
 
 @lru_cache(maxsize=4)
