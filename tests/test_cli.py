@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def launchbay(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
@@ -37,6 +39,7 @@ def test_pipeline_from_the_command_line(tmp_path):
     assert missing.returncode == 1 and "no run 'nope'" in missing.stderr
 
 
+@pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_multirun_sweep_runs_every_job(tmp_path):
     out = launchbay("run", "--multirun", "job=train", "data.rows=1500", "model=logreg,gbm", cwd=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -59,12 +59,14 @@ def test_worker_errors_read_as_their_cause(ray_session):
         assert root_cause(raised.value) == f"{expected}: Expected 2 columns, got 3"
 
 
+@pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_training_on_a_csv_broken_deep_in_is_one_line(broken_csv, tmp_path):
     line = error_line(launchbay_cli("run", "job=train", "data=csv", f"data.path={broken_csv}", cwd=tmp_path))
     assert line.startswith(f"launchbay: error: data: reading the training data failed: {broken_csv}: CSV parse error: Row #{BROKEN_ROW + 1}: ")
     assert "Expected 13 columns, got 14" in line
 
 
+@pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_scoring_a_csv_broken_deep_in_is_one_line(ray_session, broken_csv, in_tmp):
     launchbay.run(["job=train", "data.rows=2000"])
     line = error_line(launchbay_cli("run", "job=score", "data@batch=csv", f"batch.path={broken_csv}", cwd=in_tmp))

@@ -58,6 +58,7 @@ def fallback_warnings(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("warning: monitor.device=gpu")]
 
 
+@pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_gpu_drift_on_a_cluster_without_cuda_falls_back_to_the_cpu_with_one_warning(tmp_path):
     done, summary = launchbay_run(tmp_path, "job=pipeline", "data.rows=2000", "batch.rows=2000", "approval.trigger=never",
                                   "monitor.device=gpu", "runtime.num_gpus=1")

@@ -69,6 +69,7 @@ def test_masking_rules():
     assert mask_text("cannot open 's3://b/x?access_key=AK&region=eu' (boom)") == "cannot open 's3://b/x?access_key=***&region=eu' (boom)"
 
 
+@pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_a_pipeline_keeps_its_secrets(s3_server, tmp_path, webhook):
     host, received = webhook
     bucket = f"secrets-{uuid.uuid4().hex[:8]}"

@@ -107,6 +107,7 @@ def test_synthetic_data_with_chosen_drift(pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_jobs_run_in_a_directory_of_their_own_and_fail_in_one_line(pytester, tmp_path):
     pytester.makepyfile(
         """
