@@ -61,14 +61,20 @@ def assert_same_profile(a: DatasetProfile, b: DatasetProfile) -> None:
             np.testing.assert_array_equal(fa.category_counts, fb.category_counts)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**31), st.lists(st.integers(0, 3000), max_size=6), st.sampled_from(["exact", "sketch"]))
-def test_merge_of_any_split_equals_the_whole(seed, cuts, mode):
+def split_at(seed: int, cuts: list[int], mode: str):
+    """A config, a reference built with it, a shifted current table and that table cut at ``cuts``."""
     config = MonitorConfig(exclude=["id"], max_categories=3, fine_bins=300, mode=mode)
     reference = build_reference(mixed(2000, seed), config)
     current = mixed(3000, seed + 1, shift=0.5)
     bounds = [0, *sorted(cuts), len(current)]
-    parts = [sketch(current.iloc[lo:hi], reference) for lo, hi in zip(bounds, bounds[1:])]
+    return config, reference, current, [current.iloc[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.lists(st.integers(0, 3000), max_size=6), st.sampled_from(["exact", "sketch"]))
+def test_merge_of_any_split_equals_the_whole(seed, cuts, mode):
+    config, reference, current, pieces = split_at(seed, cuts, mode)
+    parts = [sketch(piece, reference) for piece in pieces]
     whole = sketch(current, reference)
     assert_same_profile(reduce(merge, parts), whole)
     assert_same_profile(reduce(merge, reversed(parts)), whole)
@@ -81,11 +87,7 @@ def test_merge_of_any_split_equals_the_whole(seed, cuts, mode):
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31), st.lists(st.integers(0, 3000), max_size=6), st.sampled_from(["exact", "sketch"]))
 def test_counter_of_the_parts_equals_their_merged_sketches(seed, cuts, mode):
-    config = MonitorConfig(exclude=["id"], max_categories=3, fine_bins=300, mode=mode)
-    reference = build_reference(mixed(2000, seed), config)
-    current = mixed(3000, seed + 1, shift=0.5)
-    bounds = [0, *sorted(cuts), len(current)]
-    parts = [current.iloc[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
+    _, reference, current, parts = split_at(seed, cuts, mode)
     counter = Counter(reference)
     for part in parts:
         counter.add(part)
