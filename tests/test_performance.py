@@ -352,3 +352,11 @@ def test_bad_performance_settings_are_one_line(ray_session, in_tmp):
         launchbay.run(["job=train", "data.rows=500", "monitor.performance.bins=3"])
     with pytest.raises(LaunchbayError, match="monitor.performance.max_drops.auc must be a metric"):
         launchbay.run(["job=train", "data.rows=500", "+monitor.performance.max_drops.auc=0.1"])
+
+
+def test_a_label_that_is_none_of_the_classes_is_unknown_alone():
+    """A NaN or 2.5 among float labels of integer classes leaves the other rows' labels known."""
+    target = Target("multiclass", "label", (0, 1, 2))
+    for odd in (math.nan, 2.5):
+        assert target.class_index(pa.array([0.0, 1.0, 2.0, odd])).tolist() == [0, 1, 2, -1]
+    assert Target("multiclass", "label", ("a", "b")).class_index(pa.array(["b", None, "c"])).tolist() == [1, -1, -1]

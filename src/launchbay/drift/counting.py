@@ -38,7 +38,7 @@ class Counter:
     """The counts of many tables over one reference, added up as they come (``add``): the bin
     counts, sums and statistics of the numeric features in arrays, so that the profile is
     built once (``profile``), not once per table and merged; equal to merging the sketches of
-    the tables (counts exactly, sums and moments added in the same order)."""
+    the tables (counts exactly; sums and moments to float rounding)."""
 
     def __init__(self, reference: DatasetProfile, device: Device = Device.auto) -> None:
         self.reference, self.device = reference, device

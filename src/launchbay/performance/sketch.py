@@ -76,10 +76,13 @@ class Target:
         if not isinstance(values, pa.ChunkedArray):
             values = pa.chunked_array([pa.array(values)])
         known = pa.array(list(self.classes))
-        try:
-            values = values.cast(known.type)
+        try:  # the classes in the values' type, so that each value is matched on its own (a NaN or 2.5 is -1, not the batch)
+            known = known.cast(values.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return np.full(len(values), -1, np.int64)
+            try:
+                values = values.cast(known.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return np.full(len(values), -1, np.int64)
         return np.asarray(pc.index_in(values, value_set=known).fill_null(-1).to_numpy(), dtype=np.int64)
 
     def gather(self, batch: pa.Table, predictions: dict[str, Any], probabilities: Callable[[], np.ndarray] | None = None) -> Any:
@@ -144,8 +147,8 @@ class ClassifierSketch:
         counted, histograms, confusion = np.zeros(bins, np.int64), np.zeros((2, 1, bins), np.int64), np.zeros((2, 2), np.int64)
         chosen = np.empty(len(score))
         count_binary(score, labels, predicted, negative, positive, counted, histograms[:, 0], confusion, chosen)
-        loss = float(-np.log(chosen).sum())
         labeled = int(confusion.sum())
+        loss = float(-np.log(chosen).sum()) if labeled else 0.0  # unlabelled rows add log(1) each
         return cls(len(score), labeled, len(score) - labeled - nulls, confusion, loss, histograms, counted)
 
     def merge(self, other: ClassifierSketch) -> ClassifierSketch:
