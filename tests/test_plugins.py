@@ -229,6 +229,34 @@ def test_a_module_or_an_entry_point_name_loads_without_autoload(modules):
     assert set(manager.plugins) == {*BUILTIN_PLUGINS, "my_source", "webhook"}
 
 
+def test_a_config_hydra_cannot_take_or_an_exit_on_import_breaks_only_its_plugin(modules):
+    modules(
+        frozen_source="""
+            from dataclasses import dataclass
+
+            from launchbay import hookimpl
+            from launchbay.components import DataSource
+
+
+            @dataclass(frozen=True)
+            class Frozen:
+                path: str = "x"
+
+
+            @hookimpl
+            def launchbay_data_sources():
+                return [DataSource("frozen", lambda settings: None, Frozen)]
+        """,
+        exits_on_import="import sys\n\nsys.exit('no')\n",
+    )
+    manager = new_manager(["frozen_source", "exits_on_import"], autoload=False)
+    frozen, exits = manager.plugins["frozen_source"], manager.plugins["exits_on_import"]
+    assert frozen.status == "broken" and frozen.reason.startswith("launchbay_data_sources returned 'frozen' with a config (Frozen) that Hydra cannot compose: ")
+    assert exits.status == "broken" and exits.reason == "cannot be loaded: SystemExit: no"
+    assert "frozen" not in manager.components("data") and "parquet" in manager.components("data")
+    manager.store_configs()  # the rest still goes to Hydra's ConfigStore
+
+
 def test_an_unimportable_module_named_by_a_run_fails_it_in_one_line():
     with pytest.raises(PluginError, match=r"^plugins.modules: plugin 'no_such_module' is broken: cannot be loaded: ModuleNotFoundError: "):
         manager_for(PluginsConfig(modules=["no_such_module"]))

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, merge, sketch, sketch_dataset
 from launchbay.drift.multivariate import METRIC, fit
-from launchbay.drift.reference import build_reference_dataset
+from launchbay.drift.reference import BlockPart, ReferenceBuilder, build_reference_dataset
 from launchbay.errors import LaunchbayError
 from launchbay.report import write_report
 
@@ -251,3 +251,13 @@ def test_the_result_shows_the_row_in_the_table_the_summary_and_the_report(tmp_pa
     assert f'<td>{METRIC}</td><td class="num">{result.multivariate.value:.4g}</td>' in page
     calm = compare(correlated(3000, 0.8, 13), correlated(3000, 0.8, 15))
     assert calm.verdict == "no drift" and calm.to_dict()["multivariate"]["drifted"] is False
+
+
+def test_a_sampled_block_part_keeps_its_rows_width_through_json():
+    """The sampled rows hold the model's inputs only: JSON gives them back in that width, outputs left out."""
+    rng = np.random.default_rng(3)
+    table = pa.table({"a": rng.normal(size=500), "b": rng.normal(size=500), "score": rng.random(500)})
+    part = ReferenceBuilder(table.schema, 500, MonitorConfig(), sampled=True, outputs=["score"]).part(table)
+    back = BlockPart.from_json(part.to_json())
+    assert part.rows.shape[1] == 2 and back.rows.shape == part.rows.shape
+    np.testing.assert_array_equal(back.rows, part.rows)

@@ -93,6 +93,7 @@ class BlockPart(NamedTuple):
                 "counts": {name: found for name, (found, _) in self.categories.items()},
                 "nulls": {name: nulls for name, (_, nulls) in self.categories.items()},
                 "rows": None if self.rows is None else self.rows.tolist(),  # NaN and inf as JSON's extensions
+                "width": None if self.rows is None else self.rows.shape[1],
             }
         )
 
@@ -101,7 +102,7 @@ class BlockPart(NamedTuple):
         """Inverse of ``to_json``."""
         part = json.loads(text)
         values = {name: np.array(x, np.float64) for name, x in part["samples"].items()}
-        rows = None if part["rows"] is None else np.array(part["rows"], np.float64).reshape(-1, len(values))
+        rows = None if part["rows"] is None else np.array(part["rows"], np.float64).reshape(-1, part["width"])
         return cls(values, {name: (found, part["nulls"][name]) for name, found in part["counts"].items()}, rows)
 
 

@@ -26,7 +26,7 @@ import pluggy
 
 from launchbay import hookspecs
 from launchbay.components import AlertChannel, Component, Configured, DataSink, DataSource, DriftMetric, ModelFamily
-from launchbay.errors import DEBUG_HINT, LaunchbayError, debugging, one_line, root_cause
+from launchbay.errors import DEBUG_HINT, LaunchbayError, debugging, one_line
 
 ENTRY_POINT_GROUP = "launchbay"
 # As pytest's ``-p no:NAME`` and ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
@@ -91,7 +91,7 @@ class HookFailure:
     error: Exception
 
     def __str__(self) -> str:
-        return f"{self.plugin.label} failed in {self.hook}: {root_cause(self.error)}"
+        return f"{self.plugin.label} failed in {self.hook}: {one_line(self.error)}"
 
 
 class PluginManager(pluggy.PluginManager):
@@ -126,7 +126,7 @@ class PluginManager(pluggy.PluginManager):
             definition, *_, problem = str(exc).splitlines()[1:]
             self._break(plugin.name, f"{definition.removeprefix('hookimpl definition: ')}: {problem}", exc)
             return
-        except Exception as exc:  # an import error
+        except (Exception, SystemExit) as exc:  # an import error, or a module that exits on import
             self._break(plugin.name, f"cannot be loaded: {one_line(exc)}", exc)
             return
         if self.get_plugin(plugin.name) is None:  # already registered under another name
@@ -166,6 +166,9 @@ class PluginManager(pluggy.PluginManager):
                     continue
                 except Exception as exc:
                     self._break(impl.plugin_name, f"{hook_name} raised {one_line(exc)}", exc)
+                    continue
+                if KINDS[kind][2] is not None and (problem := next(filter(None, map(config_problem, records)), None)):
+                    self._break(impl.plugin_name, f"{hook_name} returned {problem}")
                     continue
                 for record in records:
                     claims[kind].setdefault(record.name, []).append((record, impl.plugin_name))
@@ -336,6 +339,19 @@ class PluginManager(pluggy.PluginManager):
                 config = cast(Configured, record).config
                 store.store(group=group, name=name, node=named_config(config, name), provider=provider)
                 _STORED.add((group, name))
+
+
+def config_problem(record: Component) -> str | None:
+    """Why a component's config cannot be a node of Hydra's ConfigStore (a frozen dataclass, a
+    field type OmegaConf does not take), or None."""
+    from omegaconf import OmegaConf
+
+    config = cast(Configured, record).config
+    try:
+        OmegaConf.structured(named_config(config, record.name))
+    except Exception as exc:
+        return f"'{record.name}' with a config ({getattr(config, '__name__', config)}) that Hydra cannot compose: {one_line(exc)}"
+    return None
 
 
 def named_config(config: type, name: str) -> type:
