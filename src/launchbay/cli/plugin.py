@@ -54,6 +54,20 @@ def plugin_new(args: argparse.Namespace) -> None:
     print(f"wrote {package}: pip install -e {package} && (cd {package} && pytest)")
 
 
+def name_taken(module: str, kind: str) -> str | None:
+    """Why ``module`` cannot name a new plugin of ``kind`` here: a plugin of that name, or a component
+    of that kind and name, is installed already (built-ins included); None when it is free."""
+    from launchbay.plugins import manager_for
+
+    manager = manager_for(quiet=True)
+    if module in manager.plugins:
+        return f"a plugin named {module} is installed already"
+    catalogue_kind = {"source": "data"}.get(kind, kind)
+    if catalogue_kind in manager.catalogue and module in manager.catalogue[catalogue_kind]:
+        return f"{catalogue_kind} '{module}' is provided by plugin '{manager.provider(catalogue_kind, module)}' already"
+    return None
+
+
 def write_plugin(name: str, kind: str, where: Path) -> Path:
     """Write the package ``where/name`` for a plugin of ``kind``; returns its folder."""
     if not NAME.fullmatch(name) or keyword.iskeyword(module := name.replace("-", "_")):
@@ -63,6 +77,8 @@ def write_plugin(name: str, kind: str, where: Path) -> Path:
         raise LaunchbayError(f"plugin new: NAME '{name}': a module {module} is already installed here; choose another NAME")
     if kind not in KINDS:
         raise LaunchbayError(f"plugin new: unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
+    if taken := name_taken(module, kind):  # the new plugin would be left out of its own name
+        raise LaunchbayError(f"plugin new: NAME '{name}': {taken}; choose another NAME")
     package = where / name
     if package.exists():
         raise LaunchbayError(f"plugin new: {package} already exists; choose another NAME or --dir")
