@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-EPS = float(np.finfo(np.float64).eps)  # probabilities are clipped to [EPS, 1 - EPS] for log loss, as scikit-learn does
+from launchbay.performance.metrics import EPS
 
 
 @njit(cache=True, nogil=True)

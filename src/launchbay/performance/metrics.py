@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+EPS = float(np.finfo(np.float64).eps)  # probabilities are clipped to [EPS, 1 - EPS] for log loss, as scikit-learn does
+
 # Every model metric launchbay measures; f1 is for binary classifiers only.
 METRICS = ("accuracy", "roc_auc", "log_loss", "f1", "r2", "rmse", "mae")
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})

@@ -25,9 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from launchbay.performance.metrics import histogram_auc
-
-EPS = np.finfo(np.float64).eps  # probabilities are clipped to [EPS, 1 - EPS] for log loss, as scikit-learn does
+from launchbay.performance.metrics import EPS, histogram_auc
 
 
 def task_of(model: Any) -> str:
