@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import launchbay
 from launchbay.errors import LaunchbayError
 from launchbay.registry import Registry
+from launchbay.rowids import id_keys, repeats
 from launchbay.validation import (
+    CHECKS,
     ColumnRule,
     Contract,
     ContractConfig,
     ContractError,
+    _violations,
     check,
     discard,
     enforce_batch,
@@ -159,3 +166,47 @@ def test_a_batch_checked_again_under_its_name_is_counted_once_and_a_failed_pass_
     discard(tmp_path, "pass-a")
     assert [p.name for p in (tmp_path / "quarantine").iterdir()] == ["training.parquet"]
     assert [p.name for p in (tmp_path / "contract").iterdir()] == ["training.json"]
+
+
+numbers = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.sampled_from([0.0, -0.0, 1e300, -1e300, 2.0**53 + 1]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(numbers, max_size=60),
+    chunks=st.integers(1, 3),
+    dtype=st.sampled_from([pa.float32(), pa.float64(), pa.int64(), pa.int32()]),
+    bounds=st.one_of(st.none(), st.tuples(st.floats(-10, 10), st.floats(0, 20)), st.tuples(st.none(), st.floats(0, 20))),
+    nullable=st.booleans(),
+    enforce=st.sampled_from([["type"], ["range"], ["nullable", "finite"], list(CHECKS)]),
+)
+def test_one_pass_counts_equal_the_row_masks(values, chunks, dtype, bounds, nullable, enforce):
+    """The counting pass over a numeric column gives exactly the rows the masks mark, and the rows
+    an enforced check breaks, over nulls, NaN, infinities, huge values and chunked columns."""
+    if pa.types.is_integer(dtype):
+        values = [None if v is None or not math.isfinite(v) or abs(v) > 1e15 else int(v) for v in values]
+    cut = sorted({0, len(values), *(len(values) * k // chunks for k in range(1, chunks))})
+    column = pa.chunked_array([pa.array(values[a:b], dtype) for a, b in zip(cut, cut[1:])], dtype)
+    low, high = bounds if bounds is not None else (None, None)
+    rule = ColumnRule("x", "float", nullable=nullable, min=low, max=None if high is None or low is None else low + high)
+    table = pa.table({"x": column})
+    checked = check(table, Contract([rule], enforce=enforce))
+    masks = _violations(table, rule)
+    assert checked.counts == ({"x": {k: int(m.sum()) for k, m in masks.items() if m.sum()}} if any(m.any() for m in masks.values()) else {})
+    expected = np.zeros(len(values), bool)
+    for name in enforce:
+        expected |= masks.get(name, np.zeros(len(values), bool))
+    assert np.array_equal(checked.bad, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 3), max_size=200), st.booleans())
+def test_repeated_ids_are_counted_as_numpy_unique_counts_them(ids, ordered):
+    keys = np.array(sorted(ids) if ordered else ids, np.int64).view(np.uint64)
+    assert repeats(keys) == keys.size - np.unique(keys).size
+    column = pa.chunked_array([pa.array(ids[:3], pa.int64()), pa.array([*ids[3:], None], pa.int64())]).dictionary_encode()
+    assert repeats(id_keys(column)) == len(ids) - len(set(ids))

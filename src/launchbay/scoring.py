@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from launchbay import storage, validation
 from launchbay.config import Strategy, typed
@@ -147,7 +146,7 @@ class Scorer:
         self.device = ("gpu" if use_gpu(plan.device) else "cpu") if self.reference is not None else None
         self.rows = 0
         self.counter: Any = None  # drift counts of the rows scored since the last take (a ``drift.counting.Counter``)
-        self.ids: list[pa.ChunkedArray] = []  # the ids of those rows, where the input has ids
+        self.ids: list[np.ndarray] = []  # the id keys of those rows (``rowids.id_keys``), where the input has ids
         self.batches = 0  # batches of the current piece, to name their contract counts
         self.outcomes: Any = None  # counts of the model's outcomes on those rows
 
@@ -176,11 +175,11 @@ class Scorer:
         predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()} if len(frame) else {}
         if plan.id_column in batch.column_names:
             ids = batch.column(plan.id_column)
-            self.ids.append(ids)
+            self.ids.append(id_keys(ids))
         else:
             ids = generated_ids(batch.num_rows)
         columns = {plan.id_column: ids, **predictions}
-        columns.update({name: pa.array([value] * batch.num_rows) for name, value in plan.extra})
+        columns.update({name: pa.repeat(value, batch.num_rows) for name, value in plan.extra})
         self.rows += batch.num_rows
         if self.reference is not None and batch.num_rows:
             observed = {**dict(zip(batch.column_names, batch.columns)), **predictions}
@@ -197,8 +196,8 @@ class Scorer:
     def take(self) -> tuple[int, Any, np.ndarray | int, str | None, Any]:
         """The rows, the sketch, the id keys (or, not across pieces, how many rows repeat an id)
         gathered since the last take, where the sketch was counted and the outcomes, and start afresh."""
-        seen = pa.chunked_array(self.ids).drop_null() if self.ids else pa.chunked_array([], pa.int64())
-        ids = id_keys(seen) if self.plan.ids_across else len(seen) - pc.count_distinct(seen).as_py()
+        keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
+        ids = keys if self.plan.ids_across else repeats(keys)
         sketch = self.counter.profile() if self.counter is not None else None
         gathered = self.rows, sketch, ids, self.device, self.outcomes
         self.rows, self.counter, self.ids, self.batches, self.outcomes = 0, None, [], 0, None

@@ -180,16 +180,46 @@ class Checked:
 
 
 def check(table: pa.Table, contract: Contract) -> Checked:
-    """Count every check on every column of the contract; missing columns are a type violation."""
+    """Count every check on every column of the contract; missing columns are a type violation.
+
+    Counting is one pass over each numeric column; the rows of an enforced check are found only
+    where it counted some."""
     bad = np.zeros(table.num_rows, dtype=bool)
     counts: dict[str, dict[str, int]] = {}
     for rule in contract.columns:
-        masks = _violations(table, rule)
-        for name, mask in masks.items():
-            counts.setdefault(rule.name, {})[name] = int(mask.sum())
-            if name in contract.enforce:
-                bad |= mask
-    return Checked(table.num_rows, bad, {c: {k: n for k, n in v.items() if n} for c, v in counts.items() if any(v.values())})
+        broken = {name: n for name, n in _counts(table, rule).items() if n}
+        if broken:
+            counts[rule.name] = broken
+        if any(name in contract.enforce for name in broken):
+            masks = _violations(table, rule)
+            for name in broken:
+                if name in contract.enforce:
+                    bad |= masks[name]
+    return Checked(table.num_rows, bad, counts)
+
+
+def _counts(table: pa.Table, rule: ColumnRule) -> dict[str, int]:
+    """Rows of ``table`` that break each check of ``rule``: what ``_violations`` marks, counted."""
+    if rule.name not in table.column_names or rule.categories is not None:
+        return {name: int(mask.sum()) for name, mask in _violations(table, rule).items()}
+    column = table.column(rule.name)
+    numeric = pa.types.is_integer(column.type) or column.type in (pa.float32(), pa.float64())
+    if not numeric or not compatible(rule.kind, kind_of(column.type)):
+        return {name: int(mask.sum()) for name, mask in _violations(table, rule).items()}
+    from launchbay.kernels import numeric_violations
+
+    low = -np.inf if rule.min is None else float(rule.min)
+    high = np.inf if rule.max is None else float(rule.max)
+    missing = infinite = outside = 0
+    for chunk in column.chunks:  # a null reads as NaN: counted missing, never outside
+        m, i, o = numeric_violations(chunk.to_numpy(zero_copy_only=False), low, high)
+        missing, infinite, outside = missing + m, infinite + i, outside + o
+    counts = {"nullable": 0 if rule.nullable else missing}
+    if pa.types.is_floating(column.type):
+        counts["finite"] = missing - column.null_count + infinite
+    if rule.min is not None:
+        counts["range"] = outside
+    return counts
 
 
 def _violations(table: pa.Table, rule: ColumnRule) -> dict[str, np.ndarray]:
