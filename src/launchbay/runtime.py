@@ -60,7 +60,7 @@ AUTOSCALING = threading.Event()
 # How often workers report their task events: Ray's default on a cluster; an embedded Ray's
 # workers report sooner, so that a run's usage is read soon after its last task.
 CLUSTER_TASK_EVENTS_S = 1.0
-EMBEDDED_TASK_EVENTS_S = 0.25
+EMBEDDED_TASK_EVENTS_S = 0.05
 LOCAL_GCS: set[str] = set()  # the GCS addresses of the Ray instances this process started in-process
 
 
