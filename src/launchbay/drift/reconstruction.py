@@ -81,22 +81,23 @@ def _errors(columns, rows, tiles, parameters, basis, kept, tasks):
         z = np.empty((d, TILE))  # one standardised feature per row: every inner loop runs along the rows
         norm, projected, s = np.empty(TILE), np.empty(TILE), np.empty(TILE)
         for tile in range(task * per_task, min(tiles.shape[0], (task + 1) * per_task)):
-            lo, n, at = tiles[tile, 0], tiles[tile, 1], offsets[tile]
-            _standardise_tile(columns, rows, lo, n, parameters, z, norm)
+            n = tiles[tile, 1]
+            _standardise_tile(columns, rows, tiles[tile, 0], n, parameters, z, norm)
+            errors = out[offsets[tile] : offsets[tile] + n]
             if 2 * kept > d:  # fewer axes discarded than kept: the residual is summed over them (fewer products, no cancellation)
                 _projections(z, basis[kept:], d - kept, n, projected, s)
                 for i in range(n):
-                    out[at + i] = np.inf if norm[i] == np.inf else np.sqrt(projected[i])
+                    errors[i] = np.inf if norm[i] == np.inf else np.sqrt(projected[i])
                 continue
             _projections(z, basis, kept, n, projected, s)
             for i in range(n):
                 residual = norm[i] - projected[i]
                 if norm[i] == np.inf:
-                    out[at + i] = np.inf
+                    errors[i] = np.inf
                 elif residual < CANCELLATION * norm[i]:
-                    out[at + i] = np.sqrt(_discarded(z, basis, kept, i))
+                    errors[i] = np.sqrt(_discarded(z, basis, kept, i))
                 else:
-                    out[at + i] = np.sqrt(residual)
+                    errors[i] = np.sqrt(residual)
     return out
 
 
@@ -161,9 +162,9 @@ def _sums(columns, rows, tiles, per_unit, tasks):
 
 @njit(cache=True, nogil=True, inline="always")
 def _top(x, lo, n):
-    top = 0.0
-    for i in range(lo, lo + n):
-        v = np.float64(x[i])
+    top, tile = 0.0, x[lo : lo + n]
+    for i in range(n):
+        v = np.float64(tile[i])
         if np.isfinite(v):
             top = max(top, abs(v))
     return top
@@ -171,9 +172,9 @@ def _top(x, lo, n):
 
 @njit(cache=True, nogil=True, inline="always")
 def _add_finite(x, lo, n, per_unit, out):
-    count, total = 0.0, 0.0
-    for i in range(lo, lo + n):
-        v = np.float64(x[i])
+    count, total, tile = 0.0, 0.0, x[lo : lo + n]
+    for i in range(n):
+        v = np.float64(tile[i])
         if np.isfinite(v):
             count += 1.0
             total += v * per_unit
@@ -196,8 +197,9 @@ def _standardise_tile(columns, rows, lo, n, parameters, z, norm):
 @njit(cache=True, nogil=True, inline="always")
 def _standardise(x, lo, n, per_unit, mean, per_scale, z, norm):
     """Rows ``lo:lo + n`` of ``x`` standardised into ``z``, their squares added to ``norm`` (in the same read)."""
+    tile = x[lo : lo + n]  # indexed from 0 by the loop: no negative-index check, the loop vectorises
     for i in range(n):
-        v = np.float64(x[lo + i])
+        v = np.float64(tile[i])
         w = (v * per_unit - mean) * per_scale if np.isfinite(v) else 0.0
         z[i] = w
         norm[i] += w * w
