@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, merge, sketch, sketch_dataset
-from launchbay.drift.multivariate import METRIC, fit
+from launchbay.drift.multivariate import FIT_ROWS, HELD_OUT_ROWS, METRIC, RUNS, fit, split
+from launchbay.drift.reconstruction import TILE
 from launchbay.drift.reference import BlockPart, ReferenceBuilder, build_reference_dataset
 from launchbay.errors import LaunchbayError
 from launchbay.report import write_report
@@ -65,16 +66,19 @@ def test_no_false_alarm_on_fresh_samples_of_the_reference_distribution(reference
 
 
 def test_the_false_alarm_rate_is_the_stated_one():
-    """A current sample of a chunk's rows leaves the 3-sigma band about 1.9% of the time (see the module)."""
+    """A current batch drawn like the reference leaves the band with probability 2 * (1 - Phi(sigmas)) (see the module),
+    whatever its size: at 1 sigma 31.7%, at 2 sigmas 4.6%, out of 600 trials."""
     mix = np.array([[1.0, 0.8, 0.0, 0.0], [0.0, 0.6, 0.0, 0.0], [0.0, 0.0, 1.0, 0.3], [0.0, 0.0, 0.0, 1.0]])
-    trials, alarms = 150, 0
+    trials, alarms = 600, {1.0: 0, 2.0: 0}
     for seed in range(trials):
         rng = np.random.default_rng(seed)
-        model = fit(list("abcd"), list((rng.normal(size=(2000, 4)) @ mix).T), 0.65, chunks=10)
-        current = model.count(list((rng.normal(size=(model.chunk_rows, 4)) @ mix).T))
-        lower, upper = model.band(current.rows, 3.0)
-        alarms += not lower <= current.error <= upper
-    assert alarms <= 0.06 * trials  # 1.9% expected: 2.9 of 150; 9 or fewer with a probability of 99.9%
+        model = fit(list("abcd"), list((rng.normal(size=(2000, 4)) @ mix).T), 0.65)
+        current = model.count(list((rng.normal(size=([200, 2000, 20000][seed % 3], 4)) @ mix).T))
+        for sigmas in alarms:
+            lower, upper = model.band(current.rows, sigmas)
+            alarms[sigmas] += not lower <= current.error <= upper
+    # binomial standard deviations: 11.4 alarms at 1 sigma (190 expected), 5.1 at 2 (27.3): within 3.5 of them
+    assert abs(alarms[1.0] - 0.3173 * trials) <= 40 and abs(alarms[2.0] - 0.0455 * trials) <= 18, alarms
 
 
 def sklearn_errors(train: np.ndarray, test: np.ndarray, components: int) -> np.ndarray:
@@ -110,26 +114,68 @@ def matrices(draw):
     return reference, current
 
 
+def rows_of(tiles: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.arange(lo, lo + n) for lo, n in tiles])
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(matrices(), st.sampled_from([0.3, 0.65, 0.9]))
 def test_the_reconstruction_error_equals_scikit_learns(pair, variance):
+    """The PCA of the fit rows (see ``split``) is scikit-learn's of those rows; the band's rows are the held-out ones."""
     from sklearn.decomposition import PCA
 
     reference, current = pair
     d = reference.shape[1]
-    assume(np.isfinite(reference).sum(axis=0).min() >= 2)
-    model = fit([f"x{j}" for j in range(d)], list(reference.T), variance, chunks=4)
+    fitted, held = (rows_of(tiles) for tiles in split(reference.shape[0]))
+    train = reference[fitted]
+    assume(np.isfinite(train).sum(axis=0).min() >= 2)
+    model = fit([f"x{j}" for j in range(d)], list(reference.T), variance)
+    assert model.fit_rows == fitted.size and model.held_out_rows == model.rows == held.size
     gaps = np.abs(np.diff(model.explained)) / model.explained.max()
     assume(gaps[model.kept - 1] > 1e-6)  # a tie at the cut leaves the kept span undetermined
-    imputed = np.where(np.isfinite(reference), reference, np.nan)
+    imputed = np.where(np.isfinite(train), train, np.nan)
     z = (np.where(np.isnan(imputed), np.nanmean(imputed, axis=0), imputed) / model.unit - model.mean) / model.scale
     chosen = PCA(n_components=variance, svd_solver="full").fit(z).n_components_
     assert model.kept == min(chosen, d - 1)
     for data in (reference, current):
-        expected = sklearn_errors(reference, data, model.kept)
+        expected = sklearn_errors(train, data, model.kept)
         got = model.errors(list(data.T))
         np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9 * max(1.0, expected.max()))
-    assert model.error_sum == pytest.approx(sklearn_errors(reference, reference, model.kept).sum(), rel=1e-9)
+    held_out = sklearn_errors(train, reference[held], model.kept)
+    assert model.error_sum == pytest.approx(held_out.sum(), rel=1e-9, abs=1e-12)
+    assert model.held_out_mean == pytest.approx(held_out.mean(), rel=1e-9, abs=1e-12)
+
+
+def test_the_split_keeps_the_parts_apart_and_within_their_sizes():
+    for rows in (1, 2, 3, 600, 5000, 2 * FIT_ROWS + 1, 1_000_000):
+        run = min(TILE, max(1, rows // RUNS))
+        fitted, held = (rows_of(tiles) for tiles in split(rows))
+        target = max(1, min(FIT_ROWS, rows // 2))
+        assert target <= fitted.size < target + run and 0 < held.size <= HELD_OUT_ROWS
+        assert np.all(np.diff(fitted) > 0) and np.all(np.diff(held) > 0) and max(fitted.max(), held.max()) < rows
+        if rows == 1:
+            assert fitted.tolist() == held.tolist() == [0]  # one row is both
+        else:
+            assert np.intersect1d(fitted, held).size == 0 and held.size > min(HELD_OUT_ROWS, rows - fitted.size) - run
+
+
+def test_a_pca_fitted_on_a_sample_costs_at_most_the_stated_error_against_the_pca_of_all_rows():
+    """Normal data, 400,000 rows: the mean error under the PCA of FIT_ROWS of them is within 3 / sqrt(FIT_ROWS) of
+    scikit-learn's PCA of all of them (see the module), for the reference's rows and for other data."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(4)
+    mix = rng.normal(size=(6, 6)) * np.array([3.0, 2.0, 1.5, 1.0, 0.5, 0.2])[:, None]
+    reference = rng.normal(size=(400_000, 6)) @ mix + 5.0
+    model = fit([f"x{j}" for j in range(6)], list(reference.T), 0.65)
+    assert FIT_ROWS <= model.fit_rows < FIT_ROWS + TILE
+    scaler = StandardScaler().fit(reference)
+    pca = PCA(n_components=model.kept, svd_solver="full").fit(scaler.transform(reference))
+    for data in (reference, rng.normal(size=(50_000, 6)) @ mix[::-1] + 4.0):
+        z = scaler.transform(data)
+        expected = np.linalg.norm(z - pca.inverse_transform(pca.transform(z)), axis=1).mean()
+        assert abs(model.errors(list(data.T)).mean() / expected - 1) <= 3 / np.sqrt(model.fit_rows)
 
 
 def test_a_missing_value_counts_as_the_reference_mean():
@@ -174,7 +220,7 @@ def test_ray_datasets_count_the_error_block_by_block(ray_session, blocks):
     # a reference built from a Ray Dataset fits on its sampled rows and counts every row's error
     sampled = build_reference_dataset(ray_session.data.from_pandas(frame).repartition(blocks), MonitorConfig(fine_bins=200))
     model = sampled.multivariate
-    assert model.rows == 20_000 and model.chunk_rows < 20_000 // 10
+    assert model.rows == 20_000 and model.fit_rows + model.held_out_rows < 20_000  # of the sampled rows
     assert model.error == pytest.approx(sketch(frame, sampled).multivariate.error, rel=1e-12)
     assert model.features == reference.multivariate.features and model.kept == reference.multivariate.kept
     assert model.error == pytest.approx(reference.multivariate.error, rel=0.05)
@@ -187,7 +233,7 @@ def test_a_profile_round_trips_through_json():
     a, b = reference.multivariate, back.multivariate
     for key in ("unit", "mean", "scale", "components", "explained"):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
-    for key in ("features", "kept", "variance", "chunk_rows", "chunk_mean", "chunk_std", "error_sum", "rows"):
+    for key in ("features", "kept", "variance", "fit_rows", "held_out_rows", "held_out_mean", "held_out_std", "error_sum", "rows"):
         assert getattr(a, key) == getattr(b, key), key
     current = correlated(2000, -0.8, 8)
     assert compare(back, current).to_dict() == compare(reference, current).to_dict()
@@ -261,3 +307,72 @@ def test_a_sampled_block_part_keeps_its_rows_width_through_json():
     back = BlockPart.from_json(part.to_json())
     assert part.rows.shape[1] == 2 and back.rows.shape == part.rows.shape
     np.testing.assert_array_equal(back.rows, part.rows)
+
+
+def draw(rows: int, kind: str, rng: np.random.Generator, *, rho: float = 0.8, features: int = 8) -> np.ndarray:
+    """Rows x features, standard normal marginals: all independent, or (``correlated``) the first two with
+    correlation ``rho`` and the rest mixed by a fixed matrix."""
+    x = rng.standard_normal((rows, features))
+    if kind == "correlated":
+        x[:, 1] = rho * x[:, 0] + np.sqrt(1 - rho**2) * x[:, 1]
+        mix = np.linalg.qr(np.random.default_rng(99).normal(size=(features - 2, features - 2)))[0] @ np.diag(np.linspace(2.0, 0.3, features - 2))
+        x[:, 2:] = x[:, 2:] @ mix / np.linalg.norm(mix, axis=0)
+    return x
+
+
+def multivariate_verdicts(reference_rows: int, current_rows: list[int], seeds: int, *, piece: int = 1_000_000) -> list[tuple]:
+    """Per seed, kind of features and current size: (..., drifted) of a batch drawn like the reference, counted in pieces."""
+    out = []
+    for seed in range(seeds):
+        for kind in ("independent", "correlated"):
+            rng = np.random.default_rng(seed)
+            columns = list(draw(reference_rows, kind, rng).T)
+            model = fit([f"x{j}" for j in range(len(columns))], columns, 0.65)
+            for rows in current_rows:
+                current = model.empty()
+                for start in range(0, rows, piece):
+                    current = current.merge(model.count(list(draw(min(piece, rows - start), kind, rng).T)))
+                lower, upper = model.band(current.rows, MonitorConfig().multivariate_sigmas)
+                out.append((seed, kind, rows, current.error, lower, upper, not lower <= current.error <= upper))
+    return out
+
+
+def test_batches_of_the_reference_distribution_raise_no_dataset_drift_at_any_size():
+    """Small sizes: a reference of 20,000 rows, batches of 1,000 to 200,000 (the band is out of sample, sized to the batch)."""
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame(draw(20_000, "correlated", rng), columns=[f"x{j}" for j in range(8)])
+    profile = build_reference(reference)
+    for rows in (1_000, 200_000):
+        result = compare(profile, pd.DataFrame(draw(rows, "correlated", rng), columns=reference.columns))
+        assert not result.dataset_drift and not result.multivariate.drifted, result.multivariate
+    flipped = compare(profile, pd.DataFrame(draw(10_000, "correlated", rng, rho=-0.8), columns=reference.columns))
+    assert flipped.drifted_features == [] and flipped.multivariate.drifted and flipped.dataset_drift
+    alarms = [row for row in multivariate_verdicts(20_000, [1_000, 10_000, 200_000], seeds=10) if row[-1]]
+    assert alarms == []
+
+
+@pytest.mark.slow
+def test_large_batches_of_the_reference_distribution_raise_no_multivariate_drift():
+    """20 seeds x {independent, correlated} x batches of 10,000, 1M and 10M rows against references of 500,000;
+    a flip of one correlation (+0.8 to -0.8, marginals unchanged) is still found at 10,000 rows."""
+    alarms = [row for row in multivariate_verdicts(500_000, [10_000, 1_000_000, 10_000_000], seeds=20) if row[-1]]
+    assert alarms == []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        model = fit([f"x{j}" for j in range(8)], list(draw(500_000, "correlated", rng).T), 0.65)
+        flipped = model.count(list(draw(10_000, "correlated", rng, rho=-0.8).T))
+        assert flipped.error > model.band(flipped.rows, MonitorConfig().multivariate_sigmas)[1]
+
+
+def test_a_profile_with_the_chunk_statistics_of_earlier_versions_loads():
+    reference = build_reference(correlated(3000, 0.8, 18))
+    stored = reference.to_dict()
+    model = stored["multivariate"]
+    for key in ("fit_rows", "held_out_rows", "held_out_mean", "held_out_std"):
+        del model[key]
+    model.update(chunk_rows=300, chunk_mean=1.25, chunk_std=0.02)
+    old = DatasetProfile.from_json(json.dumps(stored)).multivariate
+    assert (old.held_out_rows, old.held_out_mean, old.fit_rows) == (300, 1.25, model["rows"])
+    assert old.held_out_std == pytest.approx(0.02 * np.sqrt(300))
+    assert old.band(300, 3.0) == pytest.approx((1.25 - 3 * 0.02 * np.sqrt(2), 1.25 + 3 * 0.02 * np.sqrt(2)))
+    assert compare(DatasetProfile.from_json(json.dumps(stored)), correlated(3000, -0.8, 19)).multivariate.drifted

@@ -87,10 +87,10 @@ class MonitorConfig:
     multivariate: bool | None = None
     # Share of the standardised variance the kept principal components explain (more than).
     multivariate_variance: float = 0.65
-    # The reference's rows are cut into this many chunks, in order, to measure the spread of the mean error.
-    multivariate_chunks: int = 10
-    # Alert band: the reference mean error +- this many standard deviations of the chunk means.
-    multivariate_sigmas: float = 3.0
+    # Alert band: the reference's held-out mean error +- this many standard deviations of the
+    # difference between it and the current mean error (see drift.multivariate): a current batch
+    # drawn like the reference leaves it with probability 2 * (1 - Phi(sigmas)), 6.3e-5 at 4.
+    multivariate_sigmas: float = 4.0
     # The model's performance on each batch (see PerformanceConfig).
     performance: PerformanceConfig = field(default_factory=PerformanceConfig)
 
@@ -104,7 +104,6 @@ class MonitorConfig:
         require(self.exact_max_rows >= 0, "monitor.exact_max_rows", "0 or more rows", self.exact_max_rows)
         require(0 < self.psi_epsilon < 1, "monitor.psi_epsilon", "a share in (0, 1)", self.psi_epsilon)
         require(0 < self.multivariate_variance < 1, "monitor.multivariate_variance", "a share in (0, 1)", self.multivariate_variance)
-        require(self.multivariate_chunks >= 2, "monitor.multivariate_chunks", "at least 2", self.multivariate_chunks)
         require(self.multivariate_sigmas > 0, "monitor.multivariate_sigmas", "positive", self.multivariate_sigmas)
         check_resources("monitor", self.num_cpus, self.num_gpus, self.memory_mb)
         for metric, threshold in self.thresholds.items():

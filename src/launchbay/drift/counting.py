@@ -17,7 +17,7 @@ from launchbay.drift.checks import require_features
 from launchbay.drift.columns import as_arrow, as_counted
 from launchbay.drift.config import Device
 from launchbay.drift.device import count_arrays
-from launchbay.drift.profile import NUMERIC, DatasetProfile, FeatureProfile, merge_moments
+from launchbay.drift.profile import NUMERIC, DatasetProfile, FeatureProfile, exact_values, merge_moments
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -130,8 +130,7 @@ class NumericCounts:
                 mean = s1 / n if n else 0.0
                 chunks.append((int(n), ref.center + mean, s2 - s1 * mean))
             _, part.mean, part.m2 = reduce(lambda a, b: (a[0] + b[0], *merge_moments(a, b)), chunks)
-        if self.values is not None:
-            part.values = np.sort(np.concatenate(self.values))
+        part.values = None if self.values is None else exact_values(np.sort(np.concatenate(self.values)), part.count, ref.exact_limit)
         return part
 
 

@@ -85,7 +85,7 @@ def multivariate_row(ref: DatasetProfile, cur: DatasetProfile, config: MonitorCo
         components=model.kept,
         variance=model.variance,
         value=value,
-        reference=model.chunk_mean,
+        reference=model.held_out_mean,
         lower=lower,
         upper=upper,
         sigmas=config.multivariate_sigmas,

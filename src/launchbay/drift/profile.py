@@ -14,8 +14,10 @@ A numeric profile keeps, per fine bin, the sum of its values less the reference'
 of format 1 have no sums and still load.
 
 In exact mode a numeric profile also keeps its sorted finite values (8 bytes a value,
-in memory and in JSON), so KS and Wasserstein equal scipy's. A current profile drops
-them once a merge passes ``exact_limit`` values, the same way whatever the split.
+in memory and in JSON), so KS and Wasserstein equal scipy's. A profile keeps them while it
+has at most ``exact_limit`` finite values and holds all of them (``exact_values``): counted,
+merged or read from JSON, past the limit it has None, the same way whatever the split, and
+the metrics fall back to the sketch.
 """
 
 from __future__ import annotations
@@ -241,8 +243,8 @@ class FeatureProfile:
                 data["sums"] = np.array([float(x) for x in data["sums"]], np.float64)
             for key in ("min", "max", "mean", "m2"):
                 data[key] = float(data[key])
-            if data["values"] is not None:
-                data["values"] = np.array(data["values"], np.float64)
+            if data["values"] is not None:  # profiles written before exact_values kept an empty array past the limit
+                data["values"] = exact_values(np.array(data["values"], np.float64), int(data["counts"].sum()), data.get("exact_limit", 0))
         else:
             data["category_counts"] = np.array(data["category_counts"], np.int64)
         return cls(**data)
@@ -330,7 +332,14 @@ def _number(x: float) -> float | str:
     return float(x) if math.isfinite(x) else str(float(x))
 
 
+def exact_values(values: np.ndarray | None, count: int, limit: int) -> np.ndarray | None:
+    """What a numeric profile of ``count`` finite values keeps of its sorted ``values``: them
+    while they are all of its values and ``count`` is at most ``limit``, else None (sketch only)."""
+    return values if values is not None and values.size == count <= limit else None
+
+
 def _merge_values(a: FeatureProfile, b: FeatureProfile) -> np.ndarray | None:
-    if a.values is None or b.values is None or a.count + b.count > a.exact_limit:
+    count = a.count + b.count
+    if a.values is None or b.values is None or count > a.exact_limit:
         return None
-    return np.sort(np.concatenate([a.values, b.values]), kind="stable")
+    return exact_values(np.sort(np.concatenate([a.values, b.values]), kind="stable"), count, a.exact_limit)

@@ -9,7 +9,7 @@ in the first each block keeps a seeded share of its finite values (about
 counts the numeric bins with ``sketch_dataset``.
 The multivariate part (see ``multivariate``) is fitted on the same rows as the edges: all
 of a table's, or the sampled rows of a Ray Dataset (whole rows, missing values kept, for
-the PCA and the chunk spread), whose second pass then counts every row's error.
+the PCA and its held-out errors), whose second pass then counts every row's error.
 Build it once and store it: a stored profile never needs the data again.
 """
 
@@ -200,7 +200,7 @@ class ReferenceBuilder:
             columns = [self._kept(name) for name in self.inputs]
         else:
             columns = list(np.concatenate(self.rows_kept or [np.empty((0, len(self.inputs)))]).T)
-        return fit(self.inputs, columns, self.config.multivariate_variance, self.config.multivariate_chunks)
+        return fit(self.inputs, columns, self.config.multivariate_variance)
 
     def _skeleton(self, name: str, kind: str, *, whole: bool = False) -> FeatureProfile:
         """The categorical profile, or the numeric one with its edges and nothing counted:

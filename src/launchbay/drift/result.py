@@ -33,7 +33,7 @@ class MetricRow:
 @dataclass(frozen=True)
 class MultivariateRow:
     """The reconstruction error of the current data (``value``) against the reference's
-    (``reference``, its mean chunk error) and the alert band [``lower``, ``upper``]: drifted
+    (``reference``, the mean error of its held-out rows) and the alert band [``lower``, ``upper``]: drifted
     outside it. ``undefined`` says why there is no verdict (the error is not finite)."""
 
     metric: str
