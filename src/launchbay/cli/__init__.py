@@ -13,7 +13,7 @@ import sys
 
 from launchbay.errors import exit_with
 
-GROUPS = ("run", "plugins", "plugin", "models", "runs", "monitor", "jobs", "cluster", "bench", "drift")
+GROUPS = ("run", "plugins", "plugin", "models", "runs", "monitor", "jobs", "cluster", "bench", "drift", "warmup")
 
 EPILOG = """\
 examples:
@@ -31,6 +31,7 @@ examples:
   launchbay jobs list --address http://head:8265  jobs on the cluster
   launchbay cluster up --local --workers 2        a multi-node Ray cluster on this machine (status, down)
   launchbay bench cost trace=bursty cost=aws      fixed against autoscaling clusters: cost, latency, a recommendation
+  launchbay warmup                                compile the numba kernels into their cache (make install runs it)
   launchbay --debug run job=train                 an error's Python traceback too (or LAUNCHBAY_DEBUG=1)
 """
 
