@@ -6,7 +6,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 DEMO_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-slow lint bench install install-dev clean
+.PHONY: demo test test-slow lint bench bench-check install install-dev clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "launchbay needs Python 3.11+ (PYTHON=$(PYTHON))"; exit 1; }
@@ -44,6 +44,10 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/drift.py
+
+# The speed gate: ratios to baselines run side by side, medians of 3 rounds; fails only below a floor (benchmarks/README.md).
+bench-check: $(DEV_STAMP)
+	$(BIN)/python benchmarks/check.py
 
 clean:
 	rm -rf $(VENV) runs .launchbay
