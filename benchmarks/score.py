@@ -165,7 +165,8 @@ def worker_profile(model, version, folder: Path, repeat: int) -> None:
         for b, p in zip(batches, predicted):
             target.gather(b, p)
 
-    pieces = {"read": read, "contract check": check, "repeated ids": ids, "predict": predict, "write": write, "drift counts, per feature": lambda: counts(per_feature),
+    pieces = {"read": read, "contract check": check, "repeated ids": ids, "predict": predict,
+              "write": write, "drift counts, per feature": lambda: counts(per_feature),
               "drift counts + multivariate": lambda: counts(reference), "performance counts (labelled)": performance}
     import numba
 

@@ -58,7 +58,7 @@ class MultivariateRow:
         return (
             f"multivariate: mean PCA reconstruction error over {', '.join(self.features)} "
             f"({self.components} of {len(self.features)} components, over {self.variance:.0%} of the variance); "
-            f"reference {self.reference:.4g}, band ±{self.sigmas:g} std of the reference's chunk means"
+            f"reference {self.reference:.4g}, band ±{self.sigmas:g} std of the difference of two means (held-out reference rows, this batch's rows)"
         )
 
 
