@@ -147,7 +147,7 @@ def test_calibration_is_scikit_learns_isotonic_regression(seed, n):
     rng = np.random.default_rng(seed)
     scores = rng.random(n)
     positive = rng.random(n) < scores
-    calibration = Calibration.fit(scores, positive)
+    calibration = Calibration.fit(scores, positive, "isotonic")
     if positive.all() or not positive.any():
         assert calibration is None
         return
@@ -155,6 +155,22 @@ def test_calibration_is_scikit_learns_isotonic_regression(seed, n):
     probe = np.r_[rng.random(50), -1.0, 0.0, 1.0, 2.0]
     assert np.allclose(calibration(probe), iso.predict(probe), atol=1e-12)
     assert Calibration.from_dict(json.loads(json.dumps(calibration.to_dict()))) == calibration
+    older = {k: v for k, v in calibration.to_dict().items() if k != "method"}  # as versions registered before the choice of method
+    assert Calibration.from_dict(older) == calibration
+
+
+def test_the_calibration_is_the_simplest_that_held_out_folds_support():
+    """A score that is already a probability keeps it (isotonic steps would only add the holdout's noise);
+    one that is too confident is recalibrated, and the map stays monotone."""
+    rng = np.random.default_rng(7)
+    scores = rng.beta(2, 2, 15_000)
+    calibrated = Calibration.fit(scores, rng.random(15_000) < scores)
+    assert calibrated.method == "identity" and np.allclose(calibrated(scores), scores)
+    truth = 1 / (1 + np.exp(-0.5 * np.log(scores / (1 - scores))))  # the score's logit is twice the truth's
+    overconfident = Calibration.fit(scores, rng.random(15_000) < truth)
+    assert overconfident.method in ("platt", "isotonic")
+    assert np.abs(overconfident(scores) - truth).max() < 0.05 and np.all(np.diff(overconfident(np.sort(scores))) >= 0)
+    assert Calibration.from_dict(json.loads(json.dumps(overconfident.to_dict()))) == overconfident
 
 
 def test_estimate_without_labels_tracks_realized_under_covariate_shift():
@@ -177,14 +193,14 @@ def test_estimate_without_labels_tracks_realized_under_covariate_shift():
             batch = generate(SyntheticConfig(rows=20000, chunk_rows=20000, seed=seed, drift=drift), 0)
             predictions = {k: pa.array(v) for k, v in predict_columns(model, batch.select(features).to_pandas()).items()}
             sketch = target.gather(batch, predictions)
-            realized, estimated = sketch.realized(), estimate(sketch.scores, calibration)
+            realized, (estimated, _) = sketch.realized(), estimate(sketch.scores, sketch.score_sums, calibration)
             errors.append(max(abs(estimated[m] - realized[m]) for m in ("accuracy", "roc_auc", "f1")))
     assert max(errors) <= 0.03, errors
     # and a concept change (the label follows the features as they were) is what CBPE cannot see
     drift = DriftSpec(features=["num_0", "num_1", "num_2"], mean_shift=1.5, scale=1.5, covariate=False)
     batch = generate(SyntheticConfig(rows=20000, chunk_rows=20000, seed=1, drift=drift), 0)
     sketch = target.gather(batch, {k: pa.array(v) for k, v in predict_columns(model, batch.select(features).to_pandas()).items()})
-    assert abs(estimate(sketch.scores, calibration)["accuracy"] - sketch.realized()["accuracy"]) > 0.05
+    assert abs(estimate(sketch.scores, sketch.score_sums, calibration)[0]["accuracy"] - sketch.realized()["accuracy"]) > 0.05
 
 
 def test_a_drop_reads_each_metrics_direction_and_override():
