@@ -51,7 +51,7 @@ def probability(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-logit))
 
 
-def rows(n: int, rng: np.random.Generator, shift=(np.zeros(6), 1.0)) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def rows(n: int, rng: np.random.Generator, shift=SHIFTS["none"]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """``n`` rows: the features, their true probability and a label drawn from it."""
     mean, spread = shift
     x = mean + spread * rng.multivariate_normal(np.zeros(6), CORRELATION, n)

@@ -22,7 +22,6 @@ import numpy as np
 
 from launchbay.performance.metrics import histogram_auc
 
-
 # The calibrations a holdout chooses from, simplest first: the raw score as it is, Platt scaling (a logistic
 # regression on the score's logit) and isotonic regression (scikit-learn's, linear between its steps).
 METHODS = ("identity", "platt", "isotonic")
