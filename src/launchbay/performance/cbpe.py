@@ -114,8 +114,9 @@ def held_out_losses(scores: np.ndarray, positive: np.ndarray, method: str) -> np
 def simplest_within_noise(scores: np.ndarray, positive: np.ndarray) -> str:
     """The first of ``METHODS`` whose held-out Brier score is above the best one's by at most the standard error of
     the difference (rows paired); isotonic where the holdout is too small for folds."""
-    losses = {m: held_out_losses(scores, positive, m) for m in METHODS}
-    if any(v is None for v in losses.values()):
+    held_out = {m: held_out_losses(scores, positive, m) for m in METHODS}
+    losses = {m: v for m, v in held_out.items() if v is not None}
+    if len(losses) < len(METHODS):
         return "isotonic"
     best = min(METHODS, key=lambda m: losses[m].mean())
     for method in METHODS:
