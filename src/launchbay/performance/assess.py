@@ -83,7 +83,10 @@ def assess(task: str, reference: dict[str, float], sketch: Any, calibration: dic
     elif sketch.scores is None:
         note = "the model gives no scores (predict_proba) to estimate from"
     else:
-        estimated = {k: (v if math.isfinite(v) else None) for k, v in (estimate(sketch.scores, Calibration.from_dict(calibration)) or {}).items()}
+        values, bound = estimate(sketch.scores, sketch.score_sums, Calibration.from_dict(calibration)) or ({}, math.nan)
+        estimated = {k: (v if math.isfinite(v) else None) for k, v in values.items()}
+        if estimated.get("roc_auc") is not None:
+            notes.append(f"estimated roc_auc from {bins}-bin score histograms: within ±{bound:.2g} of the exact estimate")
     if note:
         notes.append(note)
     limits = {metric: float(max_drops.get(metric, max_drop)) for metric in reference}

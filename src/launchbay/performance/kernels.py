@@ -9,10 +9,10 @@ from launchbay.performance.metrics import EPS
 
 
 @njit(cache=True, nogil=True)
-def count_binary(score, labels, predicted, negative, positive, counted, histograms, confusion, chosen) -> None:
-    """Add every row's score bin to ``counted``; for rows whose label is the ``negative`` or the ``positive``
-    class (others, NaN included, are not labelled) also to ``histograms[class]`` and ``confusion[class,
-    predicted class]``, and put the probability of the row's class in ``chosen`` (1 for rows not labelled:
+def count_binary(score, labels, predicted, negative, positive, counted, sums, histograms, confusion, chosen) -> None:
+    """Add every row's score bin to ``counted`` and its score (clipped to [0, 1], NaN as 0) to ``sums``;
+    for rows whose label is the ``negative`` or the ``positive`` class (others, NaN included, are not labelled) also to ``histograms[class]``
+    and ``confusion[class, predicted class]``, and put the probability of the row's class in ``chosen`` (1 for rows not labelled:
     their log loss is 0, and the caller takes the logarithms, vectorised).
 
     Bins are right-closed, (b / bins, (b + 1) / bins], the first holding 0 (and NaN) too.
@@ -21,12 +21,13 @@ def count_binary(score, labels, predicted, negative, positive, counted, histogra
     for i in range(score.size):
         s = score[i]
         if not s > 0.0:
-            b = 0
+            b, v = 0, 0.0
         elif s >= 1.0:
-            b = bins - 1
+            b, v = bins - 1, 1.0
         else:
-            b = max(int(np.ceil(s * bins)) - 1, 0)
+            b, v = max(int(np.ceil(s * bins)) - 1, 0), s
         counted[b] += 1
+        sums[b] += v
         label = labels[i]
         chosen[i] = 1.0
         if label == positive or label == negative:

@@ -7,7 +7,8 @@ so the performance of a run comes from the same read as its scores, however it w
   to float rounding), and per true class a histogram of each scored probability column over
   ``bins`` equal bins of [0, 1], right-closed so that the decision threshold 0.5 is an edge
   (ROC AUC, within the bound of ``metrics.histogram_auc``). Binary classifiers also count every
-  row's score, labelled or not: the estimate without labels (``cbpe``) reads it.
+  row's score, labelled or not, and the scores' total per bin: the estimate without labels
+  (``cbpe``) reads them.
 - Regressors: the labels' count, mean and sum of squared deviations (merged by Chan's rule) and
   the sums of squared and absolute errors: r2, rmse and mae, exact up to float rounding.
 
@@ -100,7 +101,7 @@ class Target:
         if probabilities is not None:
             proba = probabilities()[labelled] if len(y) else np.zeros((0, len(self.classes)))
             chosen, cells = proba[np.arange(len(y)), y], bin_of(proba, self.bins)
-        return ClassifierSketch.of(self, batch.num_rows, y, predicted[labelled], chosen, cells, None, unknown)
+        return ClassifierSketch.of(self, batch.num_rows, y, predicted[labelled], chosen, cells, unknown)
 
 
 @dataclass
@@ -114,11 +115,12 @@ class ClassifierSketch:
     log_loss: float  # sum over labelled rows; NaN where the probabilities were not seen
     histograms: np.ndarray | None  # [true class, scored column, bin]: binary: the score column only
     scores: np.ndarray | None  # binary: every row's score per bin, labelled or not
+    score_sums: np.ndarray | None  # binary: the total of those scores per bin (clipped to [0, 1], NaN as 0)
 
     @classmethod
-    def of(cls, target: Target, rows: int, y: np.ndarray, predicted: np.ndarray, chosen, cells, scores, unknown: int) -> ClassifierSketch:
+    def of(cls, target: Target, rows: int, y: np.ndarray, predicted: np.ndarray, chosen, cells, unknown: int) -> ClassifierSketch:
         """From ``rows`` rows: the labelled rows' classes ``y``, predicted classes, probability of their
-        true class and bins of each scored column (None: probabilities not seen), every row's score counts."""
+        true class and bins of each scored column (None: probabilities not seen)."""
         k, bins = len(target.classes), target.bins
         confusion = np.bincount(y * k + predicted, minlength=k * k).reshape(k, k)
         log_loss, histograms = float("nan"), None
@@ -127,7 +129,7 @@ class ClassifierSketch:
             histograms = np.stack(
                 [np.bincount(y * bins + cells[:, c], minlength=k * bins).reshape(k, bins) for c in range(cells.shape[1])], axis=1
             )
-        return cls(rows, len(y), unknown, confusion, log_loss, histograms, scores)
+        return cls(rows, len(y), unknown, confusion, log_loss, histograms, None, None)
 
     @classmethod
     def binary(cls, target: Target, score: np.ndarray, labels: Any, predicted: Any) -> ClassifierSketch:
@@ -142,12 +144,13 @@ class ClassifierSketch:
             negative, positive = 0.0, 1.0
             labels, predicted = target.class_index(labels).astype(np.float64), target.class_index(predicted).astype(np.float64)
         bins = target.bins
-        counted, histograms, confusion = np.zeros(bins, np.int64), np.zeros((2, 1, bins), np.int64), np.zeros((2, 2), np.int64)
+        counted, sums = np.zeros(bins, np.int64), np.zeros(bins)
+        histograms, confusion = np.zeros((2, 1, bins), np.int64), np.zeros((2, 2), np.int64)
         chosen = np.empty(len(score))
-        count_binary(score, labels, predicted, negative, positive, counted, histograms[:, 0], confusion, chosen)
+        count_binary(score, labels, predicted, negative, positive, counted, sums, histograms[:, 0], confusion, chosen)
         labeled = int(confusion.sum())
         loss = float(-np.log(chosen).sum()) if labeled else 0.0  # unlabelled rows add log(1) each
-        return cls(len(score), labeled, len(score) - labeled - nulls, confusion, loss, histograms, counted)
+        return cls(len(score), labeled, len(score) - labeled - nulls, confusion, loss, histograms, counted, sums)
 
     def merge(self, other: ClassifierSketch) -> ClassifierSketch:
         return replace(self, **{f.name: add(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)})
