@@ -17,7 +17,7 @@ import launchbay
 from launchbay.data.synthetic import SyntheticConfig, generate
 from launchbay.errors import LaunchbayError
 from launchbay.registry import Registry
-from launchbay.storage import SUCCESS, files_under, staged_output
+from launchbay.storage import SUCCESS, Owner, files_under, staged_output
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_a_commit_that_finds_another_runs_commit_claim_fails_and_keeps_the_outpu
         pq.write_table(pa.table({"x": [1]}), f"{staging}/part-0.parquet", filesystem=filesystem)
     parent = path.rsplit("/", 1)[0]
     with filesystem.open_output_stream(f"{parent}/.scores.commit-{'0' * 20}-00000000") as out:
-        out.write(b"{}")  # an older claim: another run is committing
+        out.write(Owner.me("other", 600).to_json().encode())  # an older claim of a live owner: another run is committing
     with pytest.raises(LaunchbayError, match=r"scores was not committed: another run is committing it"):
         with staged_output(filesystem, path, run_id="second") as staging:
             pq.write_table(pa.table({"x": [2, 3]}), f"{staging}/part-0.parquet", filesystem=filesystem)

@@ -24,7 +24,7 @@ from launchbay.plugins import (
     REGISTRATION_HOOKS,
     PluginError,
     PluginsConfig,
-    get_manager,
+    current_manager,
     manager_for,
     new_manager,
 )
@@ -340,7 +340,7 @@ def test_disabling_by_argument_environment_and_config(broken, monkeypatch):
     manager = manager_for(PluginsConfig(disable=["unimportable"]))
     assert manager.provider("data", "twin") == "twin_a"
     assert {name for name, p in manager.plugins.items() if p.status == "disabled"} == {"twin_b", "raising", "unimportable"}
-    assert get_manager().provider("data", "twin") == "twin_a"  # outside a run too
+    assert current_manager().provider("data", "twin") == "twin_a"  # outside a run too
     with pytest.raises(PluginError, match=r"^plugins.disable: plugin 'launchbay.data' is built in and cannot be disabled$"):
         manager_for(PluginsConfig(disable=["launchbay.data"]))
 
@@ -437,7 +437,7 @@ def test_runs_do_not_leak_plugins_into_each_other_and_observers_fail_as_warnings
     assert EVENTS[before:] == [("started", "train"), ("registered", "demo:1"), ("promoted", "demo:champion:1"), ("finished", "train")]
     with pytest.raises(LaunchbayError, match=r"^config: Could not find 'data/ephemeral' \(available: "):
         launchbay.run([*TRAIN, "data=ephemeral"])  # the previous run's config of that source is gone
-    assert "ephemeral" not in get_manager().components("data") and get_manager().get_plugin("observer") is None
+    assert "ephemeral" not in current_manager().components("data") and current_manager().get_plugin("observer") is None
 
 
 def test_a_failing_job_started_fails_the_run_before_any_work_and_job_failed_hears_of_it(modules):

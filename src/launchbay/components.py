@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from launchbay.deprecation import warn_deprecated
 from launchbay.errors import LaunchbayError
+
+__all__ = ["Alert", "AlertChannel", "Component", "DataSink", "DataSource", "DriftMetric", "MetricValue", "ModelFamily", "NoConfig"]
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -163,3 +166,11 @@ class Alert:
 
 # The records that carry a config (every kind but drift metrics).
 Configured = DataSource | DataSink | ModelFamily | AlertChannel
+
+
+def __getattr__(name: str) -> Any:
+    """``ComponentKind``, the names of the kinds as a ``Literal`` in 0.1.0."""
+    if name == "ComponentKind":
+        warn_deprecated("launchbay.components.ComponentKind", "str, one of launchbay.plugins.KINDS")
+        return Literal["data", "sink", "model", "metric", "alert"]
+    raise AttributeError(f"module 'launchbay.components' has no attribute '{name}'")

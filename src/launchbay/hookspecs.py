@@ -32,6 +32,23 @@ import pluggy
 if TYPE_CHECKING:
     from launchbay.components import Alert, AlertChannel, DataSink, DataSource, DriftMetric, ModelFamily
 
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "launchbay_data_sources",
+    "launchbay_data_sinks",
+    "launchbay_model_families",
+    "launchbay_drift_metrics",
+    "launchbay_alert_channels",
+    "launchbay_job_started",
+    "launchbay_job_finished",
+    "launchbay_job_failed",
+    "launchbay_model_registered",
+    "launchbay_model_promoted",
+    "launchbay_batch_scored",
+    "launchbay_drift_detected",
+]
+
 hookspec = pluggy.HookspecMarker("launchbay")
 hookimpl = pluggy.HookimplMarker("launchbay")
 

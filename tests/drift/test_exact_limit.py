@@ -15,9 +15,9 @@ from scipy.stats import ks_2samp, wasserstein_distance
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, merge, sketch
 from launchbay.drift.metrics import ks_error_bound, wasserstein_error_bound
 from launchbay.drift.profile import FeatureProfile
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 
-METRICS = get_manager().components("metric")
+METRICS = current_manager().components("metric")
 NUMERIC_METRICS = [name for name, metric in METRICS.items() if metric.applies_to in ("any", "numeric")]
 LIMIT = 300  # exact_max_rows: a reference of at most this many rows keeps its values, a current as long as it has this many
 CONFIG = MonitorConfig(exact_max_rows=LIMIT)

@@ -23,14 +23,14 @@ from rich.console import Console
 
 from launchbay.drift import DatasetProfile, DriftResult, MonitorConfig, compare
 from launchbay.errors import LaunchbayError
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 from launchbay.report import write_report
 from launchbay.validation import Contract, ContractConfig, check, infer
 
 KINDS = ("int32", "int64", "float32", "float64", "string", "dictionary", "bool")
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 1.7e308, -1.7e308, 5e-324, -0.0])
 EMPTY_DATA = re.compile(r"the (reference|current) data is empty|feature 'c\d' has no (finite )?values in the (reference|current) data .*")
-ALL_METRICS = sorted(get_manager().components("metric"))
+ALL_METRICS = sorted(current_manager().components("metric"))
 SIZES = st.one_of(st.integers(0, 3), st.integers(0, 1000))
 
 # kind, scale of the values, share of special values, share of nulls, distinct values (5 or fewer: discrete)

@@ -12,9 +12,9 @@ from scipy.stats import chi2_contingency, entropy, ks_2samp, wasserstein_distanc
 
 from launchbay.drift import MonitorConfig, build_reference, sketch
 from launchbay.drift.metrics import ks_error_bound, wasserstein_error_bound
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 
-METRICS = get_manager().components("metric")
+METRICS = current_manager().components("metric")
 EPSILON = MonitorConfig().psi_epsilon
 
 
@@ -31,7 +31,7 @@ def value(name, ref, cur):
 def test_builtin_metrics_are_registered_through_the_plugin_manager():
     expected = {"psi", "ks", "wasserstein", "wasserstein_norm", "jensen_shannon", "hellinger", "kl", "chi2"}
     assert expected | {"tvd", "linf", "missing_rate"} <= set(METRICS)
-    assert get_manager().provider("metric", "ks") == "launchbay.drift.metrics"
+    assert current_manager().provider("metric", "ks") == "launchbay.drift.metrics"
 
 
 @settings(max_examples=60, deadline=None)

@@ -17,7 +17,7 @@ from launchbay.components import DriftMetric, MetricValue
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, merge, sketch
 from launchbay.drift.metrics import wasserstein_error_bound
 from launchbay.errors import LaunchbayError
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 from launchbay.report import write_report
 
 SIGNED = np.array([1.0, np.nan, np.inf, -np.inf, -np.inf, 2.0, np.nan])
@@ -174,7 +174,7 @@ def test_a_drifted_feature_stays_drifted_and_the_dataset_can_drift_with_undefine
 )
 def test_third_party_metrics_without_a_finite_value_are_undefined(compute, reason, monkeypatch):
     metric = DriftMetric("odd", compute=compute, applies_to="any", threshold=0.1, drift_when="below")
-    monkeypatch.setitem(get_manager().catalogue["metric"], "odd", (metric, "tests"))
+    monkeypatch.setitem(current_manager().catalogue["metric"], "odd", (metric, "tests"))
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
     [row] = compare(df, df, metrics=["odd"]).rows
     assert (row.undefined, row.drifted, row.p_value) == (reason, False, None)

@@ -13,9 +13,9 @@ from scipy.stats import ks_2samp, wasserstein_distance
 
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, sketch
 from launchbay.drift.metrics import ks_error_bound, wasserstein_error_bound
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 
-METRICS = get_manager().components("metric")
+METRICS = current_manager().components("metric")
 FORMAT_1 = Path(__file__).parent / "data" / "profile_format1.json"
 SHAPES = ("point_masses", "zero_inflated", "pareto", "cauchy", "normal")
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from launchbay.data import synthetic
 from launchbay.errors import LaunchbayError
 from launchbay.ownership import MARK
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 from launchbay.testing import RunFailed, assert_composes, assert_registered
 from launchbay_duckdb.sink import DuckDBSinkConfig, Mode
 from launchbay_duckdb.source import DuckDBSourceConfig, fragments
@@ -55,7 +55,7 @@ def pipeline(run, database: str, scores: str, *overrides: str) -> dict:
 def test_registered_through_entry_point():
     assert_registered("data", "duckdb", plugin="duckdb")
     assert_registered("sink", "duckdb", plugin="duckdb")
-    manager = get_manager()
+    manager = current_manager()
     assert manager.component("data", "duckdb").fragments is not None
     assert manager.component("sink", "duckdb").commit is not None
 

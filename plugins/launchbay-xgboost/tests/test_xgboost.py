@@ -10,7 +10,7 @@ from sklearn import metrics
 
 from launchbay.data import synthetic
 from launchbay.errors import LaunchbayError
-from launchbay.plugins import get_manager
+from launchbay.plugins import current_manager
 from launchbay.registry import Registry
 from launchbay.testing import RunFailed, assert_composes, assert_registered
 from launchbay_xgboost import gpus
@@ -28,7 +28,7 @@ def features(df: pd.DataFrame) -> pd.DataFrame:
 def test_registered_through_entry_point():
     assert_registered("model", "xgboost", plugin="xgboost")
     assert_composes("model=xgboost", "model.device=cuda", "model.early_stopping_rounds=5", "+model.params.subsample=0.8")
-    family = get_manager().component("model", "xgboost")
+    family = current_manager().component("model", "xgboost")
     assert family.config is XGBoostConfig
     assert family.gpus(XGBoostConfig()) == gpus(XGBoostConfig()) == 0.0
     assert family.gpus(XGBoostConfig(device=Device.cuda)) == 1.0

@@ -107,9 +107,9 @@ def models_rollback(args: argparse.Namespace) -> None:
 def announce(model: str, alias: str, version: int, reason: str) -> None:
     """Tell the plugins' ``launchbay_model_promoted`` hooks about a move made by hand; a plugin
     failing in it is a warning (the move is made)."""
-    from launchbay.plugins import get_manager, warn_once
+    from launchbay.plugins import current_manager, warn_once
 
-    failures = get_manager().notify("launchbay_model_promoted", model=model, alias=alias, version=version, reason=reason)
+    failures = current_manager().notify("launchbay_model_promoted", model=model, alias=alias, version=version, reason=reason)
     warn_once([f"{failure}; {alias} is v{version} all the same" for failure in failures])
 
 

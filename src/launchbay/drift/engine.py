@@ -42,7 +42,7 @@ def compare(
     calls it drifted: values turning null, NaN or +-inf are drift even when the finite
     ones keep their distribution.
     """
-    from launchbay.plugins import get_manager
+    from launchbay.plugins import current_manager
 
     config = config or MonitorConfig()
     if categorical is not None:
@@ -53,7 +53,7 @@ def compare(
     cur = current if isinstance(current, DatasetProfile) else profile_current(current, ref, config)
     check_profiles(ref, cur)
     rows = []
-    watch = get_manager().component("metric", NONFINITE)
+    watch = current_manager().component("metric", NONFINITE)
     for name, chosen in select_metrics(ref, config).items():
         ref_feature = replace(ref.features[name], epsilon=config.psi_epsilon)
         for metric in chosen:
@@ -139,9 +139,9 @@ def select_metrics(reference: DatasetProfile, config: MonitorConfig) -> dict[str
 
     Metrics come from the plugin manager, built-in and third-party alike.
     """
-    from launchbay.plugins import get_manager
+    from launchbay.plugins import current_manager
 
-    manager = get_manager()
+    manager = current_manager()
     chosen: dict[str, list[DriftMetric]] = {}
     for name, feature in reference.features.items():
         if name in config.features:

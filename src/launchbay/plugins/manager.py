@@ -26,6 +26,7 @@ import pluggy
 
 from launchbay import hookspecs
 from launchbay.components import AlertChannel, Component, Configured, DataSink, DataSource, DriftMetric, ModelFamily
+from launchbay.deprecation import warn_deprecated
 from launchbay.errors import DEBUG_HINT, LaunchbayError, debugging, one_line
 
 ENTRY_POINT_GROUP = "launchbay"
@@ -152,10 +153,21 @@ class PluginManager(pluggy.PluginManager):
         version = dist.version if dist else "unknown"
         self.add(Plugin(ep.name, version, "entry point", f"{dist.name}=={version}" if dist else None), ep.load)
 
+    def load_entry_points(self) -> None:
+        """Register every plugin of the ``launchbay`` entry-point group not loaded yet, and settle again."""
+        warn_deprecated("launchbay.plugins.PluginManager.load_entry_points()", "launchbay.plugins.new_manager(), which loads every installed entry point")
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            self.load_entry_point(ep)
+        self.settle()
+
     def settle(self) -> None:
         """Once everything is loaded: break the plugins with unknown hooks, collect the components
-        of the rest and leave out the names two plugins claim."""
+        of the rest and leave out the names two plugins claim. Settling again starts the catalogue afresh."""
         self._check_hook_names()
+        self.catalogue = {kind: {} for kind in KINDS}
+        self._missing = {kind: {} for kind in KINDS}
+        for plugin in self.plugins.values():
+            plugin.left_out.clear()
         claims: dict[str, dict[str, list[tuple[Component, str]]]] = {kind: {} for kind in KINDS}
         for kind, (hook_name, record_type, _) in KINDS.items():
             for impl in getattr(self.hook, hook_name).get_hookimpls():

@@ -1,6 +1,6 @@
 """Which plugins a run loads: ``new_manager`` (built-ins, ``launchbay`` entry points, modules,
 minus the disabled), a run's ``plugins.*`` settings and ``LAUNCHBAY_DISABLE_*``, and the manager
-of the run in progress (``use_manager`` / ``get_manager``), so that what one run loads never
+of the run in progress (``use_manager`` / ``current_manager``), so that what one run loads never
 leaks into the next.
 """
 
@@ -94,7 +94,7 @@ def warn_once(lines: list[str]) -> None:
 
 @contextmanager
 def use_manager(manager: PluginManager) -> Iterator[PluginManager]:
-    """Make ``manager`` the one ``get_manager()`` returns (a run's own) and its configs Hydra's."""
+    """Make ``manager`` the one ``current_manager()`` returns (a run's own) and its configs Hydra's."""
     manager.store_configs()
     token = _ACTIVE.set(manager)
     try:
@@ -103,17 +103,27 @@ def use_manager(manager: PluginManager) -> Iterator[PluginManager]:
         _ACTIVE.reset(token)
 
 
-def get_manager() -> PluginManager:
+def current_manager() -> PluginManager:
     """The manager of the run in progress (``use_manager``); outside a run, one for this process
     (installed plugins, ``LAUNCHBAY_DISABLE_*`` applied), built again when ``sys.path`` or those
     variables change."""
     global _default
     if (active := _ACTIVE.get()) is not None:
         return active
-    key = (tuple(sys.path), os.environ.get(DISABLE_ENV), os.environ.get(NO_AUTOLOAD_ENV))
-    if _default is None or _default[0] != key:
-        _default = (key, manager_for())
+    if _default is None or _default[0] != _default_key():
+        _default = (_default_key(), manager_for())
     return _default[1]
+
+
+def set_default_manager(manager: PluginManager | None) -> None:
+    """Make ``manager`` the one ``current_manager()`` returns outside a run (None: a fresh one next time)."""
+    global _default
+    _default = None if manager is None else (_default_key(), manager)
+
+
+def _default_key() -> tuple:
+    """What the manager outside a run depends on: the path plugins are found on and the disabling variables."""
+    return (tuple(sys.path), os.environ.get(DISABLE_ENV), os.environ.get(NO_AUTOLOAD_ENV))
 
 
 def require_packages(requirements: str) -> None:

@@ -129,10 +129,10 @@ class Trend:
 @cache
 def drifts_below(metric: str) -> bool | None:
     """Whether drift metric ``metric`` flags values below its threshold (p-values); None when no plugin provides it."""
-    from launchbay.plugins import get_manager
+    from launchbay.plugins import current_manager
 
     try:
-        return get_manager().component("metric", metric).drift_when == "below"
+        return current_manager().component("metric", metric).drift_when == "below"
     except LaunchbayError:
         return None
 

@@ -73,9 +73,9 @@ def assert_registered(kind: str, name: str, plugin: str | None = None, manager: 
     ``plugin`` (or, without it, any plugin) implements.
     """
     __tracebackhide__ = True
-    from launchbay.plugins import KINDS, LIFECYCLE_HOOKS, get_manager
+    from launchbay.plugins import KINDS, LIFECYCLE_HOOKS, current_manager
 
-    manager = manager or get_manager()
+    manager = manager or current_manager()
     if plugin is not None and (state := plugin_state(manager, plugin)):
         raise AssertionError(f"{kind} '{name}': {state}")
     if kind == LIFECYCLE:

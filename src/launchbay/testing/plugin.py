@@ -24,6 +24,8 @@ import pytest
 from launchbay.testing import RunFailed, compose, plugin_manager
 from launchbay.testing.data import SyntheticData, write_synthetic
 
+__all__ = ["launchbay_config", "launchbay_plugins", "launchbay_ray", "launchbay_run", "launchbay_synthetic"]
+
 
 @pytest.fixture(scope="session")
 def launchbay_ray() -> Iterator[Any]:
