@@ -9,6 +9,7 @@ settings (``data=<name> data.<setting>=...``, ``sink=<name>``, ``model=<name>``,
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -81,14 +82,25 @@ class DataSink(Component):
     Optional ``commit(path, config, filesystem)``: a sink that keeps its rows elsewhere (a
     database table) moves what was written under the staging ``path`` there, all or nothing.
     It runs on the driver once every part is written and the run's checks passed, just before
-    launchbay commits the staging folder; if it raises, nothing is committed.
+    launchbay commits the staging folder; if it raises, nothing is committed. A ``commit`` that
+    also names a ``run_id`` argument is given the run's id: the folder's commit may fail after
+    the sink's, and a retry of the run's commit must not add its rows twice (key them by it).
     """
 
     write: Callable[[ray.data.Dataset, str, Any, FileSystem], int]
     config: type = NoConfig
     description: str = ""
     write_part: Callable[[Iterator[pa.Table], str, Any, FileSystem], int] | None = None
-    commit: Callable[[str, Any, FileSystem], None] | None = None
+    commit: Callable[..., None] | None = None
+
+    def commit_run(self, path: str, config: Any, filesystem: FileSystem, run_id: str) -> None:
+        """Call ``commit``, with ``run_id`` where it names that argument."""
+        if self.commit is None:
+            return
+        if "run_id" in inspect.signature(self.commit).parameters:
+            self.commit(path, config, filesystem, run_id=run_id)
+        else:
+            self.commit(path, config, filesystem)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,11 @@ class Guarded:
     key: str  # the config node: data, batch, sink
     component: str  # "source 'csv' of plugin launchbay.data"
 
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        """The callable itself, so that its signature reads through (a sink's ``commit`` that takes ``run_id``)."""
+        return self.function
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return self.function(*args, **kwargs)

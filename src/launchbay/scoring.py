@@ -425,7 +425,7 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
                 raise LaunchbayError(f"{exc}; {unwritten}" if unwritten else str(exc)) from exc
             if sink is not None and sink.commit is not None:
                 with ctx.step("commit"):
-                    sink.commit(target, sink_settings, filesystem)
+                    sink.commit_run(target, sink_settings, filesystem, ctx.run_id)
     except BaseException as exc:
         from ray.exceptions import RayError
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
+import fsspec
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyarrow.fs import FSSpecHandler, PyFileSystem
 
 from launchbay.data import synthetic
 from launchbay.errors import LaunchbayError
 from launchbay.ownership import MARK
 from launchbay.plugins import current_manager
+from launchbay.storage import SUCCESS, Owner, staged_output
 from launchbay.testing import RunFailed, assert_composes, assert_registered
 from launchbay_duckdb.sink import DuckDBSinkConfig, Mode
 from launchbay_duckdb.source import DuckDBSourceConfig, fragments
@@ -90,10 +96,40 @@ def test_a_failed_commit_leaves_the_table_as_it_was(launchbay_run, tmp_path):
     assert query(scores, "select * from scores order by row_id") == [(7, "a"), (8, "b")]
 
 
+def test_a_retry_after_a_failed_folder_commit_appends_once(tmp_path):
+    """The table is committed, then the output folder's commit fails (another run holds its claim);
+    the run's commit again, once that claim is gone, adds nothing to the table and commits the folder."""
+    filesystem = PyFileSystem(FSSpecHandler(fsspec.filesystem("file", auto_mkdir=True)))  # a local disk, committed as an object store is
+    output = f"{tmp_path}/scores"
+    cfg = DuckDBSinkConfig(database=str(tmp_path / "scores.duckdb"))
+    sink = current_manager().component("sink", "duckdb")
+
+    def score_and_commit(run_id: str) -> None:
+        """What a scoring run does: parts under the staging folder, the sink's commit, the folder's."""
+        with staged_output(filesystem, output, run_id=run_id) as staging:
+            pq.write_table(pa.table({"row_id": [1, 2, 3]}), f"{staging}/part-0.parquet", filesystem=filesystem)
+            sink.commit_run(staging, cfg, filesystem, run_id)
+
+    other = f"{tmp_path}/.scores.commit-{'0' * 20}-00000000"
+    with open(other, "w") as claim:
+        claim.write(Owner.me("other", 600).to_json())  # a live run committing the same output
+    with pytest.raises(LaunchbayError, match="was not committed: another run is committing it"):
+        score_and_commit("run-1")
+    assert query(cfg.database, "select count(*) from scores") == [(3,)]
+    Path(other).unlink()
+    score_and_commit("run-1")
+    assert query(cfg.database, "select count(*) from scores") == [(3,)]
+    assert json.loads(Path(output, SUCCESS).read_text())["run_id"] == "run-1"
+    score_and_commit("run-2")  # another run adds its rows
+    assert query(cfg.database, "select count(*) from scores") == [(6,)]
+    assert query(cfg.database, "select run_id, rows from launchbay_commits order by run_id") == [("run-1", 3), ("run-2", 3)]
+
+
 def test_a_run_that_fails_while_scoring_leaves_the_table_as_it_was(launchbay_run, tmp_path):
     data = make_database(tmp_path / "data.duckdb", train=rows(2000), today=rows(500, seed=1))
     scores = str(tmp_path / "scores.duckdb")
-    pipeline(launchbay_run, data, scores)
+    summary = pipeline(launchbay_run, data, scores)
+    assert query(scores, "select run_id, table_name, rows from launchbay_commits") == [(summary["run_id"], "scores", 250)]  # the run's commit, keyed
     before = query(scores, "select * from scores order by row_id")
     wrong_type = "batch.query='select * replace (num_0::varchar as num_0) from today'"  # the contract stops it
     with pytest.raises(RunFailed, match=r"rows break the model's data contract \(.*num_0"):

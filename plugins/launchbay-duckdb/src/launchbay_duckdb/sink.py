@@ -8,7 +8,10 @@ was. The staging folder is then committed as the run's ``score.output``, so the 
 there as the record of what the table received.
 
 ``mode=append`` (the default) adds the rows to the table, creating it (marked in its
-comment as created by launchbay) when it is missing. ``mode=replace`` replaces the table
+comment as created by launchbay) when it is missing. The table is committed before the
+staging folder, whose commit can still fail (another run committing the same output): each
+run's commit is recorded in the table ``launchbay_commits`` (run id, table, rows, when) of
+the same transaction, so a retry of a run's commit adds its rows once. ``mode=replace`` replaces the table
 whole, but only a table launchbay created: another table is refused before any work.
 """
 
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 TABLE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)?")
 PARTS = ParquetSinkConfig()  # how the staged parts are written
+COMMITS = "launchbay_commits"  # the runs whose rows a table holds
 
 
 class Mode(Enum):
@@ -93,8 +97,9 @@ def write(ds, path: str, cfg: DuckDBSinkConfig, filesystem) -> int:
     return write_parquet(ds, path, PARTS, filesystem)
 
 
-def commit(path: str, cfg: DuckDBSinkConfig, filesystem) -> None:
-    """Add the parts under ``path`` to the table in one transaction (on the driver, the file's only writer)."""
+def commit(path: str, cfg: DuckDBSinkConfig, filesystem, run_id: str | None = None) -> None:
+    """Add the parts under ``path`` to the table in one transaction (on the driver, the file's only
+    writer), unless run ``run_id`` already did."""
     import duckdb
     import pyarrow.dataset as pads
 
@@ -105,6 +110,9 @@ def commit(path: str, cfg: DuckDBSinkConfig, filesystem) -> None:
         con.register("launchbay_scores", scores)
         try:
             con.begin()
+            if run_id is not None and committed(con, run_id, cfg.table):
+                con.rollback()
+                return
             comment = owner_comment(con, cfg.table)
             if comment is None or cfg.mode == Mode.replace:
                 if comment is not None:
@@ -113,8 +121,18 @@ def commit(path: str, cfg: DuckDBSinkConfig, filesystem) -> None:
                 con.execute(f"comment on table {table} is '{MARK}'")
             else:
                 con.execute(f"insert into {table} by name select * from launchbay_scores")
+            if run_id is not None:
+                con.execute(f"insert into {COMMITS} values (?, ?, ?, now())", [run_id, cfg.table, scores.count_rows()])
             con.commit()
         except (duckdb.Error, LaunchbayError) as exc:
             con.rollback()
             cause = first_line(exc) if isinstance(exc, duckdb.Error) else str(exc)
             raise LaunchbayError(f"the scores could not be added to table {cfg.table} of {cfg.database}, which was left as it was: {cause}") from exc
+
+
+def committed(con: duckdb.DuckDBPyConnection, run_id: str, table: str) -> bool:
+    """Whether run ``run_id`` has added its rows to ``table`` (``launchbay_commits`` made when missing)."""
+    con.execute(
+        f"create table if not exists {COMMITS} (run_id varchar, table_name varchar, rows bigint, committed timestamptz, primary key (run_id, table_name))"
+    )
+    return con.execute(f"select count(*) from {COMMITS} where run_id = ? and table_name = ?", [run_id, table]).fetchone() != (0,)
