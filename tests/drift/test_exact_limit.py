@@ -24,8 +24,8 @@ CONFIG = MonitorConfig(exact_max_rows=LIMIT)
 
 
 def assert_consistent(feature: FeatureProfile) -> None:
-    """Values kept are all the finite values and no more than the limit; past it, None."""
-    if feature.count > feature.exact_limit:
+    """Values kept are all the finite values and no more than the limit; past it (or with no limit: sketches only), None."""
+    if feature.exact_limit == 0 or feature.count > feature.exact_limit:
         assert feature.values is None, (feature.count, feature.exact_limit)
     else:
         assert feature.values is not None and feature.values.size == feature.count
