@@ -412,7 +412,7 @@ def test_a_job_that_does_not_use_broken_plugins_runs_and_a_failing_observer_is_a
     [summary] = tmp_path.glob("runs/*/*/summary.json")
     assert json.loads(summary.read_text())["warnings"] == [f"{promoted}; the run's outputs stand", hook]
     assert (tmp_path / ".launchbay/registry/demo/1").is_dir()
-    by_hand = cli("models", "promote", "demo", "1", "--alias", "stable", cwd=tmp_path, path=broken_site)
+    by_hand = launchbay_main("models", "promote", "demo", "1", "--alias", "stable", cwd=tmp_path, path=broken_site)
     assert by_hand.returncode == 0, by_hand.stderr
     assert f"launchbay: warning: {promoted.replace('champion', 'stable')}; stable is v1 all the same" in by_hand.stderr.splitlines()
 
@@ -489,7 +489,7 @@ def test_scoring_observers_fail_as_warnings_and_a_raising_sink_is_one_line(ray_s
 
 
 def test_run_help_lists_no_alert_group(tmp_path):
-    shown = cli("run", "--help", cwd=tmp_path)
+    shown = launchbay_main("run", "--help", cwd=tmp_path)
     groups = shown.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
     # installed plugins add their options (make test installs plugins/*: sink: duckdb, parquet)
     assert shown.returncode == 0 and re.search(r"^data: .*constant.*synthetic$", groups, re.M) and re.search(r"^sink: (.*, )?parquet\b", groups, re.M)
