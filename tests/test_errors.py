@@ -124,7 +124,7 @@ def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
 
 
 def test_unknown_job_lists_the_jobs(tmp_path):
-    line = error_line(launchbay_cli("run", "job.name=nope", cwd=tmp_path))
+    line = error_line(launchbay_main("run", "job.name=nope", cwd=tmp_path))
     assert line == "launchbay: error: job.name: no job 'nope' (jobs: drift, evaluate, pipeline, score, train)"
 
 
@@ -145,5 +145,5 @@ def test_unexpected_errors_are_one_line_and_show_their_traceback_on_demand(tmp_p
 
 
 def test_hydra_errors_outside_the_job_are_one_line(tmp_path):
-    line = error_line(launchbay_cli("run", "--multirun", "job=train", "data.nope=1,2", cwd=tmp_path))
+    line = error_line(launchbay_main("run", "--multirun", "job=train", "data.nope=1,2", cwd=tmp_path))
     assert "data.nope" in line
