@@ -1,4 +1,5 @@
-"""The ``launchbay`` command as a user runs it: its own process, its own embedded Ray."""
+"""The ``launchbay`` command as a user runs it: its own process, its own embedded Ray (the commands that only read
+what the run wrote run in this process)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from in_process import launchbay_main
 
 
 def launchbay(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -29,11 +31,11 @@ def test_pipeline_from_the_command_line(tmp_path):
     assert (summary_path.parent / ".hydra" / "config.yaml").exists()
     assert "Drift: " in out.stderr and "report: " in out.stderr
     assert "streaming_executor" not in out.stderr + out.stdout, "Ray's log noise reached the terminal"
-    listed = launchbay("models", "list", cwd=tmp_path)
+    listed = launchbay_main("models", "list", cwd=tmp_path)
     assert "demo" in listed.stdout and "roc_auc" in listed.stdout
-    runs = launchbay("runs", "list", cwd=tmp_path)
+    runs = launchbay_main("runs", "list", cwd=tmp_path)
     assert summary["run_id"] in runs.stdout and "num_0" in runs.stdout and "2,000" in runs.stdout
-    shown = launchbay("runs", "show", summary["run_id"], cwd=tmp_path)
+    shown = launchbay_main("runs", "show", summary["run_id"], cwd=tmp_path)
     assert json.loads(shown.stdout)["run_id"] == summary["run_id"]
     missing = launchbay("runs", "show", "nope", cwd=tmp_path)
     assert missing.returncode == 1 and "no run 'nope'" in missing.stderr

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from in_process import launchbay_main
 
 from launchbay.app import check_composes
 from launchbay.errors import LaunchbayError
@@ -23,6 +24,7 @@ CLOSED_CHOICES = {
 
 
 def launchbay(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """``launchbay ARGS`` in a process of its own, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
 
 
@@ -77,8 +79,8 @@ def test_a_closed_choice_is_checked_at_compose_time(key):
     assert str(info.value) == f"config: {key}: Invalid value 'bogus', expected one of [{CLOSED_CHOICES[key]}]"
 
 
-def test_cli_wrong_choice_lists_the_valid_ones():
-    out = launchbay("run", "score.strategy=bogus")
+def test_cli_wrong_choice_lists_the_valid_ones(tmp_path):
+    out = launchbay_main("run", "score.strategy=bogus", cwd=tmp_path)
     assert out.returncode == 1
     assert out.stderr.strip() == (
         "launchbay: error: config: score.strategy: Invalid value 'bogus', expected one of [auto, fragments, tasks, actors]"
@@ -90,8 +92,8 @@ def test_unknown_source_lists_available_ones():
         check_composes(["data=nope"])
 
 
-def test_cli_cfg_job_prints_composed_config():
-    out = launchbay("run", "--cfg", "job", "model=gbm", "data.rows=123")
+def test_cli_cfg_job_prints_composed_config(tmp_path):
+    out = launchbay_main("run", "--cfg", "job", "model=gbm", "data.rows=123", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "HistGradientBoostingClassifier" in out.stdout and "rows: 123" in out.stdout
 
@@ -108,7 +110,7 @@ def test_user_config_dir_extends_the_tree(tmp_path):
     (tmp_path / "model" / "forest.yaml").write_text(
         "defaults:\n  - sklearn\n  - _self_\nestimator:\n  _target_: sklearn.ensemble.RandomForestClassifier\n  n_estimators: 7\n"
     )
-    out = launchbay("run", "--cfg", "job", "-cd", str(tmp_path), "model=forest")
+    out = launchbay_main("run", "--cfg", "job", "-cd", str(tmp_path), "model=forest", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "RandomForestClassifier" in out.stdout and "n_estimators: 7" in out.stdout
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from in_process import launchbay_main
 
 import launchbay
 from launchbay.data.synthetic import SyntheticConfig, generate
@@ -109,12 +110,12 @@ def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
     root = in_tmp / ".launchbay/registry/demo"
     (root / "3" / "meta.json").write_text('{"name": ')
     (root / "2" / "meta.json").write_text('{"name": "demo"}')
-    listed = launchbay_cli("models", "list", cwd=in_tmp)
+    listed = launchbay_main("models", "list", cwd=in_tmp)
     assert listed.returncode == 0, listed.stderr
     assert "1 (+2 broken)" in listed.stdout
     assert f"demo v2 (broken: {root}/2/meta.json is incomplete: it has no version, sha256)" in listed.stdout
     assert f"demo v3 (broken: {root}/3/meta.json is not valid JSON: Expecting value: line 1" in listed.stdout
-    shown = error_line(launchbay_cli("models", "show", "demo", cwd=in_tmp))
+    shown = error_line(launchbay_main("models", "show", "demo", cwd=in_tmp))
     assert shown.startswith(f"launchbay: error: registry: {root}/3/meta.json is not valid JSON: ")
     (root / "1" / "meta.json").write_text("[]")
     nothing = launchbay_cli("models", "list", cwd=in_tmp)
@@ -123,7 +124,7 @@ def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
 
 
 def test_unknown_job_lists_the_jobs(tmp_path):
-    line = error_line(launchbay_cli("run", "job.name=nope", cwd=tmp_path))
+    line = error_line(launchbay_main("run", "job.name=nope", cwd=tmp_path))
     assert line == "launchbay: error: job.name: no job 'nope' (jobs: drift, evaluate, pipeline, score, train)"
 
 
@@ -135,14 +136,14 @@ def test_unexpected_errors_are_one_line_and_show_their_traceback_on_demand(tmp_p
     line = error_line(launchbay_cli(*run, cwd=tmp_path))
     failed = "plugin 'faulty' failed in launchbay_job_started: RuntimeError: the hook broke"
     assert line == f"launchbay: error: {failed} (set LAUNCHBAY_DEBUG=1 or pass --debug for the traceback)"
-    for debug in (launchbay_cli("--debug", *run, cwd=tmp_path), launchbay_cli(*run, cwd=tmp_path, LAUNCHBAY_DEBUG="1")):
+    for debug in (launchbay_main("--debug", *run, cwd=tmp_path), launchbay_main(*run, cwd=tmp_path, LAUNCHBAY_DEBUG="1")):
         assert debug.returncode == 1
         assert "Traceback (most recent call last)" in debug.stderr and 'faulty.py", line 5' in debug.stderr
         assert debug.stderr.rstrip().endswith(f"launchbay: error: {failed}") and debug.stderr.count('faulty.py", line 5') == 1
-    shown = launchbay_cli("--debug", "models", "show", "nope", cwd=tmp_path)
+    shown = launchbay_main("--debug", "models", "show", "nope", cwd=tmp_path)
     assert "Traceback (most recent call last)" in shown.stderr and "launchbay: error: registry: no model 'nope'" in shown.stderr
 
 
 def test_hydra_errors_outside_the_job_are_one_line(tmp_path):
-    line = error_line(launchbay_cli("run", "--multirun", "job=train", "data.nope=1,2", cwd=tmp_path))
+    line = error_line(launchbay_main("run", "--multirun", "job=train", "data.nope=1,2", cwd=tmp_path))
     assert "data.nope" in line

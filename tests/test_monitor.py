@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from in_process import launchbay_main
 
 from launchbay.history import Run
 from launchbay.ownership import MARK
@@ -21,6 +22,7 @@ from launchbay.report.trend import Point, Series
 
 
 def launchbay(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``launchbay ARGS`` in a process of its own, as a user runs it (the first page and the one-line errors)."""
     return subprocess.run([sys.executable, "-m", "launchbay", *args], capture_output=True, text=True, cwd=cwd)
 
 
@@ -157,7 +159,7 @@ def test_page_links_every_run_report_and_each_report_links_the_page(monitored):
 def test_last_keeps_the_newest_runs(monitored, tmp_path):
     home, _, _ = monitored
     runs = summaries(home)
-    out = launchbay("monitor", "demo", "--last", "2", "--out", str(tmp_path / "two.html"), cwd=home)
+    out = launchbay_main("monitor", "demo", "--last", "2", "--out", str(tmp_path / "two.html"), cwd=home)
     assert out.returncode == 0, out.stderr
     assert "#2" in out.stdout and "#3" not in out.stdout
     text = (tmp_path / "two.html").read_text()
@@ -168,11 +170,11 @@ def test_last_keeps_the_newest_runs(monitored, tmp_path):
 
 def test_replaces_only_a_page_it_wrote(monitored, tmp_path):
     home, _, page_path = monitored
-    again = launchbay("monitor", "demo", cwd=home)
+    again = launchbay_main("monitor", "demo", cwd=home)
     assert again.returncode == 0, again.stderr
     notes = tmp_path / "notes.html"
     notes.write_text("<p>my notes</p>")
-    out = launchbay("monitor", "demo", "--out", str(notes), cwd=home)
+    out = launchbay_main("monitor", "demo", "--out", str(notes), cwd=home)
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr.strip() == f"launchbay: error: --out: {notes} exists and was not written by launchbay; name a new file or remove it yourself"
     assert notes.read_text() == "<p>my notes</p>"
@@ -271,7 +273,7 @@ def unlabelled(demo_history, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(home)
         run_job(["job=score", "data@batch=parquet", f"batch.path={home / 'unlabelled.parquet'}"])
-    out = launchbay("monitor", "demo", cwd=home)
+    out = launchbay_main("monitor", "demo", cwd=home)
     assert out.returncode == 0, out.stderr
     return home, out.stdout
 
@@ -303,7 +305,7 @@ def with_an_undefined_metric(home: Path, target: Path) -> list[Path]:
 def test_an_undefined_metric_is_a_gap_with_its_reason(monitored, tmp_path):
     home, _, _ = monitored
     with_an_undefined_metric(home, tmp_path)
-    out = launchbay("monitor", "demo", cwd=tmp_path)
+    out = launchbay_main("monitor", "demo", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert table_row(out.stdout, "num_2 · wasserstein_norm")[3] == "undefined"
     page = Page((tmp_path / "runs" / "monitor-demo.html").read_text())
@@ -381,7 +383,7 @@ def test_a_summary_that_reads_wrong_is_one_line_naming_it(monitored, tmp_path):
     summary = json.loads((folders[1] / "summary.json").read_text())
     summary["drift"]["metrics"][0]["threshold"] = "high"
     (folders[1] / "summary.json").write_text(json.dumps(summary))
-    out = launchbay("monitor", "demo", cwd=tmp_path)
+    out = launchbay_main("monitor", "demo", cwd=tmp_path)
     assert out.returncode == 1 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
     assert out.stderr.startswith(f"launchbay: error: monitor: {Path('runs') / folders[1].relative_to(tmp_path / 'runs') / 'summary.json'}: ")
     assert "could not convert string to float: 'high'" in out.stderr and not (tmp_path / "runs" / "monitor-demo.html").exists()

@@ -233,6 +233,13 @@ def home(ray_session, tmp_path_factory):
     return home, first, batch
 
 
+@pytest.fixture(scope="module")
+def estimated(home):
+    """The summary of one score run of the batch without labels, its performance estimated only."""
+    root, _, _ = home
+    return run_in(root, "job=score", "data@batch=parquet", f"batch.path={root / 'unlabelled.parquet'}")
+
+
 def run_in(home, *overrides: str) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(home)
@@ -281,18 +288,16 @@ def test_every_scoring_path_counts_the_same(home):
     assert realized["log_loss"] == pytest.approx(metrics.log_loss(scores["label"], np.c_[1 - scores["score"], scores["score"]]), rel=1e-9)
 
 
-def test_a_batch_without_labels_is_estimated(home):
-    root, _, batch = home
-    summary = run_in(root, "job=score", "data@batch=parquet", f"batch.path={root / 'unlabelled.parquet'}")
-    section = summary["performance"]
+def test_a_batch_without_labels_is_estimated(estimated):
+    section = estimated["performance"]
     assert section["realized"] is None and section["labeled_rows"] == 0 and section["verdict"] in ("ok", "dropped")
     assert set(section["estimated"]) == {"accuracy", "roc_auc", "f1"}
     assert set(section["max_drop"]) == set(section["reference"])
 
 
-def test_late_labels_are_joined_by_row_id_and_counted(home):
+def test_late_labels_are_joined_by_row_id_and_counted(home, estimated):
     root, _, batch = home
-    scored = run_in(root, "job=score", "data@batch=parquet", f"batch.path={root / 'unlabelled.parquet'}", "job.report=false")
+    scored = estimated
     labels = batch.select(["row_id", "label"])
     kept = labels.filter(pa.compute.not_equal(pa.compute.bit_wise_and(labels["row_id"], 7), 0))  # every 8th id's label never arrives
     extra = pa.table({"row_id": pa.array([10_000_001, 10_000_002]), "label": pa.array([1, 0])})  # ids nobody scored

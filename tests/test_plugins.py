@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from in_process import launchbay_main
 
 import launchbay
 from launchbay import hookspecs
@@ -354,13 +355,13 @@ def test_autoload_off_loads_only_built_ins_and_named_modules(broken, monkeypatch
 
 
 def test_plugins_list_shows_broken_disabled_and_hooks_and_fails_only_when_strict(broken_site, tmp_path):
-    listed = cli("plugins", "list", cwd=tmp_path, path=broken_site, LAUNCHBAY_DISABLE_PLUGINS="twin_b")
+    listed = launchbay_main("plugins", "list", cwd=tmp_path, path=broken_site, LAUNCHBAY_DISABLE_PLUGINS="twin_b")
     assert listed.returncode == 0 and listed.stderr == "", listed.stderr
     rows = table_rows(listed.stdout)
     assert "broken: launchbay_data_sources raised ValueError: no warehouse configured" in rows["raising"]
     assert "disabled" in rows["twin_b"] and PACKAGE in rows["twin_b"]
     assert "ok" in rows["testplugin"] and "job_started" in rows["testplugin"] and "data: constant" in rows["testplugin"]
-    as_json = {p["name"]: p for p in json.loads(cli("plugins", "list", "--json", cwd=tmp_path, path=broken_site).stdout)}
+    as_json = {p["name"]: p for p in json.loads(launchbay_main("plugins", "list", "--json", cwd=tmp_path, path=broken_site).stdout)}
     assert as_json["misspelt"]["status"] == "broken" and as_json["misspelt"]["package"] == PACKAGE
     assert as_json["usurper"]["provides"] == {"data": ["usurper_rows"]} and as_json["usurper"]["left_out"] == ["sink 'parquet' (built in)"]
     assert as_json["testplugin"]["hooks"][0] == "launchbay_job_started"
@@ -369,7 +370,7 @@ def test_plugins_list_shows_broken_disabled_and_hooks_and_fails_only_when_strict
         "launchbay: error: plugins list --strict: 9 plugin(s) broken or left out of a name: "
         "bare, misspelt, raising, twin_a, twin_b, unimportable, unmarked, usurper, wrong_args"
     )
-    assert cli("plugins", "list", "--strict", cwd=tmp_path).returncode == 0
+    assert launchbay_main("plugins", "list", "--strict", cwd=tmp_path).returncode == 0
 
 
 def test_a_job_that_selects_a_broken_or_clashing_plugin_fails_in_one_line(broken_site, tmp_path):
@@ -411,7 +412,7 @@ def test_a_job_that_does_not_use_broken_plugins_runs_and_a_failing_observer_is_a
     [summary] = tmp_path.glob("runs/*/*/summary.json")
     assert json.loads(summary.read_text())["warnings"] == [f"{promoted}; the run's outputs stand", hook]
     assert (tmp_path / ".launchbay/registry/demo/1").is_dir()
-    by_hand = cli("models", "promote", "demo", "1", "--alias", "stable", cwd=tmp_path, path=broken_site)
+    by_hand = launchbay_main("models", "promote", "demo", "1", "--alias", "stable", cwd=tmp_path, path=broken_site)
     assert by_hand.returncode == 0, by_hand.stderr
     assert f"launchbay: warning: {promoted.replace('champion', 'stable')}; stable is v1 all the same" in by_hand.stderr.splitlines()
 
@@ -488,7 +489,7 @@ def test_scoring_observers_fail_as_warnings_and_a_raising_sink_is_one_line(ray_s
 
 
 def test_run_help_lists_no_alert_group(tmp_path):
-    shown = cli("run", "--help", cwd=tmp_path)
+    shown = launchbay_main("run", "--help", cwd=tmp_path)
     groups = shown.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
     # installed plugins add their options (make test installs plugins/*: sink: duckdb, parquet)
     assert shown.returncode == 0 and re.search(r"^data: .*constant.*synthetic$", groups, re.M) and re.search(r"^sink: (.*, )?parquet\b", groups, re.M)

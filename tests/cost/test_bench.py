@@ -1,15 +1,15 @@
 """``launchbay bench cost`` as a user runs it, and the usage every run meters, which
-``trace=from_runs`` turns into the user's own workload."""
+``trace=from_runs`` turns into the user's own workload (that command and ``runs list --cost`` in this process)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from in_process import launchbay_main
 
 import launchbay
 
@@ -53,10 +53,9 @@ def test_every_run_meters_its_usage_and_from_runs_prices_it(ray_session, in_tmp)
         ((kind, seconds),) = usage["node_s"].items()
         assert usage["node_types"][kind]["cpus"] == 2 and 0 < seconds <= usage["wall_s"] + 0.01
         assert usage["stages_s"]["fit"] > 0
-    listed = subprocess.run([sys.executable, "-m", "launchbay", "runs", "list", "--cost", "aws"], capture_output=True, text=True,
-                            cwd=in_tmp, env={**os.environ, "COLUMNS": "200"})
+    listed = launchbay_main("runs", "list", "--cost", "aws", cwd=in_tmp, COLUMNS="200")
     assert listed.returncode == 0 and "cost (aws, USD)" in listed.stdout and listed.stdout.count(" 0.0034 ") == 2  # the 60 s minimum
-    out = bench("trace=from_runs", f"trace.path={in_tmp / 'runs'}", cwd=in_tmp)
+    out = launchbay_main("bench", "cost", "trace=from_runs", f"trace.path={in_tmp / 'runs'}", cwd=in_tmp)
     assert out.returncode == 0, out.stderr
     (report,) = in_tmp.glob("bench/*/*-from_runs/cost.json")
     assert json.loads(report.read_text())["trace"]["jobs"] == 2

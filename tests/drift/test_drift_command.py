@@ -1,4 +1,5 @@
-"""``launchbay drift``: the real command in a subprocess, on parquet and CSV files."""
+"""``launchbay drift`` on parquet and CSV files: the real command in a subprocess for its exit statuses, in this
+process where a test reads what it printed and wrote."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from in_process import launchbay_main
 
 
 def table(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -55,8 +57,8 @@ def test_an_identical_pair_passes_with_the_chosen_metrics_and_kinds(tmp_path):
     data = table(2000, 3)
     data.to_csv(tmp_path / "reference.csv", index=False)
     data.to_csv(tmp_path / "current.csv", index=False)
-    done = launchbay("reference.csv", "current.csv", "--exclude", "id", "--categorical", "code,city",
-                     "--metrics", "psi,ks", "--report", "r.html", "--json", "r.json", "--fail-on-drift", cwd=tmp_path)
+    done = launchbay_main("drift", "reference.csv", "current.csv", "--exclude", "id", "--categorical", "code,city",
+                          "--metrics", "psi,ks", "--report", "r.html", "--json", "r.json", "--fail-on-drift", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "dataset: no drift" in done.stdout and (tmp_path / "r.html").exists()
     summary = json.loads((tmp_path / "r.json").read_text())
@@ -71,7 +73,7 @@ def test_an_identical_pair_passes_with_the_chosen_metrics_and_kinds(tmp_path):
 def test_drift_without_fail_on_drift_exits_zero(tmp_path):
     table(1500, 4).to_parquet(tmp_path / "a.parquet")
     table(1500, 5, shift=1.0).to_parquet(tmp_path / "b.parquet")
-    done = launchbay("a.parquet", "b.parquet", cwd=tmp_path)
+    done = launchbay_main("drift", "a.parquet", "b.parquet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "dataset: drift" in done.stdout
 

@@ -120,7 +120,7 @@ def assert_no_nan_verdict(result: DriftResult) -> None:
         assert DatasetProfile.from_json(text).to_json() == text
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(st.lists(COLUMN, min_size=1, max_size=4), SIZES, SIZES, st.integers(0, 2**32 - 1), st.sampled_from(["exact", "sketch"]))
 def test_random_tables_through_the_contract_and_every_drift_metric(specs, n_ref, n_cur, seed, mode):
     rng = np.random.default_rng(seed)

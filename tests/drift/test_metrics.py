@@ -80,7 +80,7 @@ def bin_counts(edges, x):
     return np.bincount(np.searchsorted(edges, finite(x), side="right"), minlength=edges.size + 1)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(numeric_pairs())
 def test_numeric_bins_and_binned_metrics_equal_numpy_and_scipy(pair):
     a, b = pair

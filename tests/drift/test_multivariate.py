@@ -118,7 +118,7 @@ def rows_of(tiles: np.ndarray) -> np.ndarray:
     return np.concatenate([np.arange(lo, lo + n) for lo, n in tiles])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(matrices(), st.sampled_from([0.3, 0.65, 0.9]))
 def test_the_reconstruction_error_equals_scikit_learns(pair, variance):
     """The PCA of the fit rows (see ``split``) is scikit-learn's of those rows; the band's rows are the held-out ones."""

@@ -48,7 +48,7 @@ def profiles(a: np.ndarray, b: np.ndarray, **config):
     return reference.features["x"], sketch(pd.DataFrame({"x": b}), reference).features["x"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.sampled_from(SHAPES),
     st.integers(1, 20_000),
