@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from site_install import pip_install
 
 TEST_PLUGIN = Path(__file__).parent / "plugin_pkg"
 # Credentials for the local S3 server, set before Ray starts so that its workers have them.
@@ -20,12 +20,7 @@ os.environ.update(AWS_ACCESS_KEY_ID="launchbay", AWS_SECRET_ACCESS_KEY="launchba
 @pytest.fixture(scope="session", autouse=True)
 def test_plugin(tmp_path_factory) -> Path:
     """``launchbay-testplugin`` pip-installed into a fresh directory on the path (and PYTHONPATH)."""
-    target = tmp_path_factory.mktemp("site-packages")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(TEST_PLUGIN)],
-        check=True,
-    )
+    target = pip_install(tmp_path_factory.mktemp("site-packages"), TEST_PLUGIN)
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
     importlib.invalidate_caches()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from in_process import launchbay_main
+from site_install import pip_install
 
 import launchbay
 from launchbay import hookspecs
@@ -122,12 +123,7 @@ def events(home: Path) -> list[list]:
 def broken_site(tmp_path_factory) -> Path:
     """``launchbay-brokenplugins`` (one plugin per way of being broken) pip-installed into a directory
     that only the tests that ask for it put on the path."""
-    target = tmp_path_factory.mktemp("broken-site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(BROKEN_PKG)],
-        check=True,
-    )
-    return target
+    return pip_install(tmp_path_factory.mktemp("broken-site"), BROKEN_PKG)
 
 
 @pytest.fixture
@@ -512,7 +508,7 @@ def test_the_readme_example_plugin_installs_and_runs(ray_session, in_tmp, monkey
     (package / "pyproject.toml").write_text(toml)
     (package / "src" / "launchbay_mysource" / "__init__.py").write_text(python)
     site = in_tmp / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), str(package)], check=True)
+    pip_install(site, package)
     monkeypatch.syspath_prepend(str(site))
     (in_tmp / "events.jsonl").write_text("".join(json.dumps({"row_id": i, "amount": i % 7 * 1.5, "label": i % 2}) + "\n" for i in range(300)))
     summary = launchbay.run(["job=train", "data=mysource", "data.path=events.jsonl", "data.limit=250"])

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from site_install import pip_install
 
 from launchbay.cli.plugin import KINDS, write_plugin
 
@@ -41,11 +42,7 @@ def install_and_test(tmp_path: Path, kinds: list[str]) -> set[str]:
     each, run their own tests (in the package's folder for one kind, else all in one session); returns the kinds whose tests all passed."""
     packages = {kind: write_plugin(f"acme-{kind}", kind, tmp_path) for kind in kinds}
     site = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), *map(str, packages.values())],
-        check=True,
-        capture_output=True,
-    )
+    pip_install(site, *packages.values())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     listed = subprocess.run([sys.executable, "-m", "launchbay", "plugins", "list"], capture_output=True, text=True, env=env)
     assert listed.returncode == 0 and all(f"acme_{kind}" in listed.stdout for kind in kinds), listed.stderr
