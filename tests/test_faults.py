@@ -117,9 +117,8 @@ def test_an_interrupted_run_leaves_nothing_behind(home, tmp_path, signum):
         cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".scores*")) and time.monotonic() < deadline:  # scoring has started
+    while not list(tmp_path.glob(".scores*/**/*.parquet")) and time.monotonic() < deadline:  # a piece is written
         time.sleep(0.05)
-    time.sleep(1.0)
     run.send_signal(signum)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
