@@ -115,6 +115,8 @@ def test_an_interrupted_run_leaves_nothing_behind(home, tmp_path, signum):
     run = subprocess.Popen(
         [sys.executable, "-m", "launchbay", "run", "job=score", *BATCH, "batch.rows=10000000", f"score.output={out}"],
         cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # as from a terminal: a shell's background job (as CI may be) starts with SIGINT ignored, and Python keeps that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".scores*/**/*.parquet")) and time.monotonic() < deadline:  # a piece is written
