@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from scipy.stats import wasserstein_distance
 
 import launchbay
 from launchbay.cli import main
@@ -43,6 +45,15 @@ def workspace(ray_session, tmp_path_factory) -> Path:
     num_1 = rows.column("num_1").to_numpy().copy()
     num_1[::3] = np.inf
     pq.write_table(rows.set_column(rows.schema.get_field_index("num_1"), "num_1", pa.array(num_1)), home / "inf" / "part.parquet")
+    (home / "repeated").mkdir()
+    batch = generate(SyntheticConfig(rows=1000), 0)
+    row_id = batch.schema.get_field_index("row_id")
+    pq.write_table(batch.set_column(row_id, "row_id", pa.array(np.zeros(batch.num_rows, np.int64))), home / "repeated" / "part.parquet")
+    (home / "huge").mkdir()
+    num_2 = batch.column("num_2").to_numpy().copy()
+    num_2[::2] = 1.7e308
+    num_2[1::4] = -1e300
+    pq.write_table(batch.set_column(batch.schema.get_field_index("num_2"), "num_2", pa.array(num_2)), home / "huge" / "part.parquet")
     (home / "all-missing").mkdir()
     num_0 = rows.schema.get_field_index("num_0")
     pq.write_table(rows.set_column(num_0, "num_0", pa.nulls(rows.num_rows, pa.float64())), home / "all-missing" / "part.parquet")
@@ -88,6 +99,10 @@ def refused(workspace: Path, monkeypatch, argv: list[str], culprit: str, code: i
 
 PIPELINE = "run job=pipeline"
 SCORE = "run job=score data@batch=parquet batch.path=batch"
+
+# what the one line says of the ±inf values of the "inf" batch
+INF = r"the values in column 'num_1': ±inf in [\d,]+ of [\d,]+ rows"
+FINITE = r"contract.enforce=\[type,finite\] contract.policy=quarantine"
 
 # command line -> a pattern of the one line it must fail with
 CASES = {
@@ -165,16 +180,31 @@ CASES = {
     "run job=train data=csv data.path=broken.csv": r"broken.csv: CSV parse error: Row #7001",
     "run job=score data@batch=csv batch.path=broken.csv score.output=fresh": r"nothing was written to \S+fresh: \S+broken.csv: CSV parse error: Row #",
     "run job=train data=csv data.path=header.csv": r"header.csv\) has no rows",
-    "run job=train data=parquet data.path=inf": r"\['num_1'\] of the training data hold ±inf",
     "run job=train registry.path=notes.txt": r"registry.path: \S+ is a file",
     f"{SCORE} registry.path=torn job.model_version=1": r"torn/demo/1/meta.json is not valid JSON",
     "run job=pipeline job.name=nope": r"job.name: no job 'nope'",
     "run job=pipeline registry.path=new-registry score.output=notes.txt": r"score.output: \S+ is a file",  # before training
     "run job=score data@batch=parquet batch.path=all-missing score.output=fresh":
         r"feature 'num_0' has no values in the current data \(all missing\); nothing was written to \S+fresh",
-    "run job=train data.rows=1 data.chunk_rows=1": r"job.holdout: ",
     "models show demo 99": r"registry: ",
     "models list --registry torn": r"no version in \S+ is readable",
+    # non-finite values that reach the model name their column, the rows and the setting that handles them
+    "run job=score data@batch=parquet batch.path=inf score.output=fresh":
+        rf"nothing was written to \S+fresh: batch: model demo v\d+ cannot take {INF} .*{FINITE}",
+    "run job=score data@batch=parquet batch.path=inf score.output=fresh score.strategy=tasks":
+        rf"batch: model demo v\d+ cannot take {INF} \(ValueError\).*{FINITE}",
+    "run job=pipeline data@batch=parquet batch.path=inf score.output=fresh":
+        rf"nothing was written to \S+fresh: batch: model demo v\d+ cannot take {INF} ",
+    "run job=train data=parquet data.path=inf": rf"^launchbay: error: data: the model cannot fit {INF} of the training data: .*contract.path=FILE",
+    "run job=train data=parquet data.path=inf model=gbm": rf"data: the model cannot fit {INF} of the training data",
+    # batches too small to judge: the rows there are and the fewest needed
+    "run job=train data.rows=1 data.chunk_rows=1": r"the training data has 1 row\(s\); training needs at least 2 \(job.holdout=0.2 leaves 0 to train",
+    "run job=train data.rows=5 data.chunk_rows=5 job.holdout=0.9": r"has 5 row\(s\); training needs at least 11 \(job.holdout=0.9 leaves 0 ",
+    "run job=train data.rows=50 data.chunk_rows=50 job.holdout=0.99": r"has 50 row\(s\); training needs at least 100 \(job.holdout=0.99 leaves 0 ",
+    # repeated ids: contract.unique_ids=true refuses them (without it, a warning: WARNED)
+    "run job=score data@batch=parquet batch.path=repeated score.output=fresh contract.unique_ids=true":
+        r"batch: 999 rows repeat an earlier row's row_id \(contract.unique_ids=true\); nothing was written to \S+fresh$",
+    "run job=pipeline data@batch=parquet batch.path=repeated score.output=fresh contract.unique_ids=true": r"batch: 999 rows repeat an earlier row's row_id",
 }
 
 
@@ -198,3 +228,62 @@ def test_reports_and_json_launchbay_wrote_are_replaced(workspace, monkeypatch, t
     for _ in range(2):
         main(["drift", "batch", "batch", "--exclude", "row_id", "--report", str(report), "--json", str(summary)])
     assert "generated by launchbay" in report.read_text() and '"about": "generated by launchbay"' in summary.read_text()
+
+
+def summaries(root: Path) -> set[Path]:
+    return set((root / "runs").rglob("summary.json"))
+
+
+def warned(workspace: Path, monkeypatch, argv: list[str], warning: str) -> dict:
+    """Run ``argv`` in ``workspace``; check that it succeeded with exactly one warning line, matching
+    ``warning`` (a pattern), and changed none of the user's files; return the run's ``summary.json``."""
+    monkeypatch.chdir(workspace)
+    before, summaries_before = snapshot(workspace), summaries(workspace)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            main(argv)
+        except SystemExit as exited:
+            assert exited.code in (0, None), err.getvalue()
+    lines = [line for line in err.getvalue().splitlines() if re.match(r"^(launchbay: )?warning: ", line)]
+    assert len(lines) == 1 and "Traceback" not in err.getvalue(), lines
+    assert re.search(warning, lines[0]), lines[0]
+    assert {k: v for k, v in snapshot(workspace).items() if not k.startswith("fresh")} == {
+        k: v for k, v in before.items() if not k.startswith("fresh")
+    }
+    (written,) = summaries(workspace) - summaries_before
+    summary = json.loads(written.read_text())
+    assert summary["warnings"] == [lines[0].partition("warning: ")[2]]
+    return summary
+
+
+REPEATED = r"^warning: 999 of 1,000 rows repeat an earlier row's row_id within their piece of the batch \(parquet\); set contract.unique_ids=true to refuse"
+
+# command line -> a pattern of the one warning line it must succeed with, and the summary.json field and value it must record
+WARNED = {
+    # repeated ids within a piece: one warning line and the count in summary.json
+    "run job=score data@batch=parquet batch.path=repeated score.output=fresh-1": (REPEATED, ("scores", "repeated_ids"), 999),
+    "run job=score data@batch=parquet batch.path=repeated score.output=fresh-2 score.strategy=tasks": (REPEATED, ("scores", "repeated_ids"), 999),
+    "run job=pipeline data@batch=parquet batch.path=repeated score.output=fresh-3 approval.trigger=never": (REPEATED, ("scores", "repeated_ids"), 999),
+}
+
+
+@pytest.mark.parametrize("command", WARNED)
+def test_doubtful_input_is_one_warning_and_a_summary_field(workspace, monkeypatch, command):
+    pattern, (section, field), value = WARNED[command]
+    summary = warned(workspace, monkeypatch, command.split(), pattern)
+    assert summary[section][field] == value
+
+
+@pytest.mark.parametrize("metrics", ["wasserstein", "wasserstein,wasserstein_norm,ks,psi"])
+def test_values_near_the_float_range_are_computed_or_undefined(workspace, monkeypatch, tmp_path, metrics):
+    """Half of num_2 at 1.7e308, a quarter at -1e300: the drift command reports scipy's distance or an undefined row with its reason."""
+    monkeypatch.chdir(workspace)
+    main(["drift", "batch", "huge", "--exclude", "row_id", "--metrics", metrics, "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "d.json")])
+    rows = [row for row in json.loads((tmp_path / "d.json").read_text())["metrics"] if row["feature"] == "num_2"]
+    assert {row["metric"] for row in rows} == set(metrics.split(","))
+    reference, current = (pq.read_table(workspace / folder / "part.parquet").column("num_2").to_numpy() for folder in ("batch", "huge"))
+    for row in rows:
+        assert row["undefined"] or row["value"] is not None and np.isfinite(row["value"]), row
+        if row["metric"] == "wasserstein" and not row["undefined"]:
+            assert row["value"] == pytest.approx(wasserstein_distance(reference, current), rel=1e-9)

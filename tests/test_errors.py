@@ -89,9 +89,9 @@ def test_infinite_values_and_too_few_rows_are_named_before_fitting(ray_session, 
     values[[5, 7]] = [np.inf, -np.inf]
     pq.write_table(table.set_column(2, "num_1", pa.array(values)), in_tmp / "inf.parquet")
     pq.write_table(table.slice(0, 1), in_tmp / "one.parquet")
-    with pytest.raises(LaunchbayError, match=r"^data: column\(s\) \['num_1'\] of the training data hold ±inf, which scikit-learn"):
+    with pytest.raises(LaunchbayError, match=r"^data: the model cannot fit the values in column 'num_1': ±inf in 2 of 500 rows of the training data: drop"):
         launchbay.run(["job=train", "data=parquet", f"data.path={in_tmp / 'inf.parquet'}"])
-    with pytest.raises(LaunchbayError, match=r"^job.holdout: 0.2 of the 1 row\(s\) of the training data leaves 0 to train on"):
+    with pytest.raises(LaunchbayError, match=r"^data: the training data has 1 row\(s\); training needs at least 2 \(job.holdout=0.2 leaves 0 to train on"):
         launchbay.run(["job=train", "data=parquet", f"data.path={in_tmp / 'one.parquet'}"])
 
 

@@ -42,7 +42,7 @@ from launchbay.drift.config import Device
 from launchbay.drift.dataset import worker_reference
 from launchbay.drift.device import use_gpu
 from launchbay.errors import LaunchbayError, root_cause
-from launchbay.models.predict import predict_columns
+from launchbay.models.predict import nonfinite_note, predict_columns
 from launchbay.performance.sketch import Target
 from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
@@ -172,7 +172,12 @@ class Scorer:
             batch = enforce_batch(batch, self.contract, plan.run_dir, f"batch (contract of {plan.model_label})", name)
         self.batches += 1
         frame = batch.select(list(plan.features)).to_pandas()
-        predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()} if len(frame) else {}
+        try:
+            predictions = {k: pa.array(v) for k, v in predict_columns(self.model, frame).items()} if len(frame) else {}
+        except Exception as exc:  # which column is at fault is found only once the model failed
+            if (note := nonfinite_note(frame)) is None:
+                raise
+            raise validation.unusable_values(note, plan.model_label, exc) from exc
         if plan.id_column in batch.column_names:
             ids = batch.column(plan.id_column)
             self.ids.append(id_keys(ids))

@@ -34,6 +34,8 @@ from launchbay.storage import write_atomic
 CHECKS = ("type", "nullable", "range", "category", "finite")
 QUARANTINE_DIR = "quarantine"
 COUNTS_DIR = "contract"
+# The training settings under which a model's contract sets rows with NaN or +-inf aside when it is scored.
+FINITE_SETTING = "contract.enforce=[type,finite] contract.policy=quarantine"
 
 
 # What a row that breaks an enforced check does.
@@ -122,6 +124,15 @@ class Contract:
 
 class ContractError(LaunchbayError):
     """Rows break an enforced check under ``policy: fail``."""
+
+
+def unusable_values(note: str, model_label: str, exc: BaseException) -> LaunchbayError:
+    """The error for a model ``model_label`` that failed (``exc``) on the non-finite values ``note``
+    (``models.predict.nonfinite_note``) of a batch its contract did not refuse."""
+    return LaunchbayError(
+        f"batch: model {model_label} cannot take the values in {note} ({type(exc).__name__}); its contract counts them "
+        f"(check 'finite') without enforcing that check: train it with {FINITE_SETTING} to set such rows aside, or drop or clip them"
+    )
 
 
 def kind_of(dtype: pa.DataType) -> str:

@@ -261,7 +261,17 @@ def _wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> tuple[float, float
     return float(np.sum(area)), unit
 
 
+def _sums_overflow(ref: FeatureProfile, cur: FeatureProfile) -> str | None:
+    """Why a sketch cannot place its bin masses: a side's per-bin sums overflowed (values near the float range); None when they did not."""
+    if _exact(ref, cur):
+        return None
+    sides = [name for name, side in (("reference", ref), ("current", cur)) if side.sums is not None and not np.isfinite(side.sums).all()]
+    return f"the per-bin sums of the {' and '.join(sides)} overflow float64 (values near ±1.8e308): the distance is not computed" if sides else None
+
+
 def wasserstein(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    if overflow := _sums_overflow(ref, cur):
+        return MetricValue(math.nan, undefined=overflow)
     distance, unit = _wasserstein(ref, cur)
     if math.isinf(distance * unit):
         return MetricValue(math.nan, undefined="the distance is past the float range")
@@ -315,6 +325,8 @@ def _part_bound(w: np.ndarray, g: np.ndarray, share: np.ndarray, area: np.ndarra
 
 
 def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
+    if overflow := _sums_overflow(ref, cur):
+        return MetricValue(math.nan, undefined=overflow)
     distance, unit = _wasserstein(ref, cur)
     if math.isfinite(ref.m2):
         std = ref.std / unit
@@ -322,7 +334,10 @@ def wasserstein_norm(ref: FeatureProfile, cur: FeatureProfile) -> MetricValue:
         std = math.nan if ref.values is None else float(np.std(ref.values / unit))
     if not math.isfinite(std):
         return MetricValue(math.nan, undefined="the reference variance overflows float64")
-    return MetricValue(distance / max(std, MIN_STD / unit))
+    normed = distance / max(std, MIN_STD / unit)
+    if math.isinf(normed):
+        return MetricValue(math.nan, undefined="the distance over the reference std is past the float range")
+    return MetricValue(normed)
 
 
 @hookimpl

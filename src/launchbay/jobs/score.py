@@ -19,6 +19,11 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     output = storage.uri(*target)
     with score_batch(ctx, version, drift=cfg.score.drift, output=target) as (rows, scoring_pass):
         result = measure_drift(ctx, scoring_pass) if cfg.score.drift else None
+    if repeated := scoring_pass.repeated_ids:  # counted within each piece: contract.unique_ids=true refuses them before the commit
+        ctx.warn(
+            f"{repeated:,} of {rows:,} rows repeat an earlier row's {cfg.job.id_column} within their piece of the batch "
+            f"({cfg.batch.name}); set contract.unique_ids=true to refuse such batches"
+        )
     seconds = ctx.timings["score"]
     ctx.notify("launchbay_batch_scored", run_id=ctx.run_id, rows=rows, output=output)
     ctx.console.print(

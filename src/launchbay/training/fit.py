@@ -12,7 +12,7 @@ import pandas as pd
 
 from launchbay.config import plain, typed
 from launchbay.errors import LaunchbayError, root_cause
-from launchbay.models.predict import predict_columns
+from launchbay.models.predict import nonfinite_note, predict_columns
 from launchbay.runtime import ray_resources, require_resources
 
 if TYPE_CHECKING:
@@ -59,18 +59,32 @@ def read_table(ctx: RunContext, source, where: str):
 def check_rows(frame: pd.DataFrame, features: list[str], holdout: float, where: str) -> int:
     """Where the holdout starts; a one-line error when the rows cannot be fitted or split."""
     numbers = frame[features].select_dtypes("number")
-    infinite = numbers.columns[np.isinf(numbers).any()].tolist()
-    if infinite:
-        raise LaunchbayError(
-            f"data: column(s) {infinite} of {where} hold ±inf, which scikit-learn models cannot fit: drop or clip those values"
-        )
+    infinite = numbers.columns[np.isinf(numbers).any()]
+    if len(infinite):
+        raise unfittable(nonfinite_note(numbers[infinite]) or "", where)
     cut = int(len(frame) * (1 - holdout))
     if not 0 < cut < len(frame):
         raise LaunchbayError(
-            f"job.holdout: {holdout} of the {len(frame)} row(s) of {where} leaves {cut} to train on and {len(frame) - cut} "
-            "to evaluate on; at least one of each is needed (more rows, or another job.holdout)"
+            f"data: {where} has {len(frame):,} row(s); training needs at least {fewest_rows(holdout)} (job.holdout={holdout} "
+            f"leaves {cut} to train on and {len(frame) - cut} to evaluate on, and at least one of each is needed)"
         )
     return cut
+
+
+def fewest_rows(holdout: float) -> int:
+    """The fewest rows that ``job.holdout`` splits into at least one to train on and one to evaluate on."""
+    rows = 2
+    while not 0 < int(rows * (1 - holdout)) < rows:
+        rows += 1
+    return rows
+
+
+def unfittable(note: str, where: str) -> LaunchbayError:
+    """The error for rows of ``where`` whose non-finite values ``note`` (``models.predict.nonfinite_note``) the model cannot fit."""
+    return LaunchbayError(
+        f"data: the model cannot fit the values in {note} of {where}: drop, clip or impute them, or train under a contract "
+        "that sets such rows aside (contract.path=FILE with \"finite\" in its \"enforce\" and \"policy\": \"quarantine\")"
+    )
 
 
 def contract_for(ctx: RunContext, table, features: list[str], where: str):
@@ -171,9 +185,17 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     cut = check_rows(frame, features, job.holdout, where)
     order = np.random.default_rng(job.seed).permutation(len(frame))
     train, holdout = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
-    model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
-    metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
-    calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
+    try:
+        model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
+        metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
+        calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
+    except Exception as exc:  # which column is at fault is found only once the model failed
+        from ray.exceptions import RayError
+
+        checked = isinstance(exc, LaunchbayError) and not isinstance(exc.__cause__, RayError)  # a setting, not the model
+        if checked or (note := nonfinite_note(frame[features])) is None:
+            raise
+        raise unfittable(note, where) from exc
     with ctx.step(f"{stage}reference profile"):
         outputs = predict_columns(model, train[features])
         profile = drift.build_reference(train[features].assign(**outputs), config=monitor, outputs=outputs)
