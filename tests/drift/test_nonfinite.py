@@ -125,12 +125,11 @@ def test_huge_reference_values_give_a_finite_normed_wasserstein_in_exact_mode():
     a, b = reference.x.to_numpy() / unit, current.x.to_numpy() / unit
     expected = wasserstein_distance(a, b) / np.std(a)
     assert row.undefined is None and row.value == pytest.approx(expected, rel=1e-9) and not row.drifted
-    config = MonitorConfig(mode="sketch")
-    ref = build_reference(reference, config)
-    sketched = compare(ref, current, metrics=["wasserstein"], config=config).rows[0]
-    bound = wasserstein_error_bound(ref.features["x"], sketch(current, ref).features["x"])
-    assert sketched.undefined is None and np.isfinite(bound)
-    assert abs(sketched.value - wasserstein_distance(a, b) * unit) <= bound
+    sketched = compare(reference, current, metrics=["wasserstein"], config=MonitorConfig(mode="sketch")).rows[0]
+    assert np.isnan(sketched.value) and sketched.undefined == PER_BIN  # a sketch cannot place bins it cannot sum
+
+
+PER_BIN = "the per-bin sums of the reference overflow float64 (values near ±1.8e308): the distance is not computed"
 
 
 def test_a_metric_that_cannot_be_computed_is_undefined_with_its_reason_everywhere(tmp_path):
@@ -139,7 +138,7 @@ def test_a_metric_that_cannot_be_computed_is_undefined_with_its_reason_everywher
     result = compare(reference, current, config=MonitorConfig(mode="sketch"))
     row = result.rows[0]
     assert (row.feature, row.metric, row.drifted) == ("x", "wasserstein_norm", False) and np.isnan(row.value)
-    assert row.undefined == "the reference variance overflows float64"
+    assert row.undefined == PER_BIN
     assert result.undefined_features == ["x"] and result.drifted_features == []
     assert result.verdict == "undefined" and not result.dataset_drift and result.share_drifted == 0.0
     summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
@@ -150,9 +149,9 @@ def test_a_metric_that_cannot_be_computed_is_undefined_with_its_reason_everywher
     console.print(result.render())
     text = console.export_text()
     assert "0/2 features drifted, 1 undefined (0%, dataset: undefined)" in text
-    assert "x wasserstein_norm undefined: the reference variance overflows float64" in text
+    assert f"x wasserstein_norm undefined: {PER_BIN}" in " ".join(text.split())  # the note wraps at the table's width
     page = write_report(result, tmp_path / "r.html").read_text()
-    assert "undefined: the reference variance overflows float64" in page
+    assert f"undefined: {PER_BIN}" in page
     assert "0 of 2 features drifted (0%), 1 undefined: dataset drift undefined" in page
 
 
