@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -69,10 +70,20 @@ def exit_with(exc: BaseException) -> NoReturn:
     An error that is not a ``LaunchbayError`` reads as its root cause, with a hint at the
     traceback; when debugging, the traceback comes first.
     """
+    if isinstance(exc, BrokenPipeError):
+        exit_on_closed_stdout()
     if debugging():
         traceback.print_exception(exc)
     hint = "" if debugging() or isinstance(exc, LaunchbayError) else f" {DEBUG_HINT}"
     print(f"launchbay: error: {one_line(exc)}{hint}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+
+def exit_on_closed_stdout() -> NoReturn:
+    """End quietly, as Unix tools do, when the reader of stdout has gone (``launchbay ... | head``):
+    no error line, nothing more written to the closed pipe at exit, and status 1 (as rich's consoles end then)."""
+    with contextlib.suppress(OSError, ValueError):  # stdout may have no file descriptor
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise SystemExit(1) from None
 
 

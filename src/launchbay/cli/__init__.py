@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             args = parser().parse_args(argv)
             args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
     except KeyboardInterrupt:
         print("launchbay: interrupted; partial outputs were discarded", file=sys.stderr)
         raise SystemExit(130) from None

@@ -7,7 +7,6 @@ p95 latency, the Pareto frontier marked) into its run directory (``bench/<date>/
 
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -19,10 +18,9 @@ def add_parser(sub) -> None:
 def run_bench_hydra(args: list[str]) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
-    from launchbay.config import config_error, typed
+    from launchbay.cli.hydra_app import call_hydra_app
+    from launchbay.config import typed
     from launchbay.cost.config import register_cost_schema
     from launchbay.errors import LaunchbayError, exit_with
     from launchbay.settings import CONF_DIR
@@ -48,9 +46,4 @@ def run_bench_hydra(args: list[str]) -> None:
         except Exception as exc:  # Hydra would print it with its own traceback
             exit_with(exc)
 
-    sys.argv = ["launchbay bench cost", *args]
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    try:
-        entry()
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise LaunchbayError(config_error(exc)) from exc
+    call_hydra_app(entry, "launchbay bench cost", args, "bench")

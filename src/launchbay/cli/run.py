@@ -1,13 +1,8 @@
-"""``launchbay run``: a Hydra app over ``conf/``; every Hydra flag works.
-
-Errors reach ``errors.exit_with`` as they do for the other commands, never Hydra's own
-traceback printing.
-"""
+"""``launchbay run``: a Hydra app over ``conf/``; every Hydra flag works."""
 
 from __future__ import annotations
 
 import os
-import sys
 
 
 def add_parser(sub) -> None:
@@ -17,12 +12,10 @@ def add_parser(sub) -> None:
 def run_hydra(args: list[str]) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     from launchbay.app import check_composes, expand_shorthand, hydra_args, prepare, run_job
-    from launchbay.config import config_error
-    from launchbay.errors import LaunchbayError, exit_with
+    from launchbay.cli.hydra_app import call_hydra_app
+    from launchbay.errors import exit_with
     from launchbay.plugins import REQUIRES_ENV, require_packages
     from launchbay.settings import CONF_DIR
 
@@ -43,9 +36,4 @@ def run_hydra(args: list[str]) -> None:
         except Exception as exc:  # Hydra would print it with its own traceback
             exit_with(exc)
 
-    sys.argv = ["launchbay run", *args]
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # errors outside the job are raised here, not printed by Hydra
-    try:
-        entry()
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise LaunchbayError(config_error(exc)) from exc
+    call_hydra_app(entry, "launchbay run", args, "config")
