@@ -144,6 +144,17 @@ class Registry:
         if self.fs.get_file_info(self.root).is_file:
             raise LaunchbayError(f"registry.path: {self.uri} is a file; the registry is a directory")
 
+    def existing(self) -> Registry:
+        """This registry, which must exist: a path that does not is a mistake, not an empty registry."""
+        if not self._exists():
+            raise LaunchbayError(f"registry: {self.uri} does not exist (--registry or registry.path names a registry's directory or URI)")
+        return self
+
+    def _exists(self) -> bool:
+        from pyarrow import fs as pafs
+
+        return self.fs.get_file_info(self.root).type != pafs.FileType.NotFound
+
     # --- storage primitives ---------------------------------------------------------
 
     def _path(self, *parts: Any) -> str:
@@ -221,6 +232,7 @@ class Registry:
         """A version by number, alias, or ``latest``."""
         versions = self.versions(name)
         if not versions:
+            self.existing()
             raise LaunchbayError(f"registry: no model '{name}' in {self.uri} (have: {', '.join(self.models()) or 'none'})")
         ref = str(ref)
         if ref == "latest":

@@ -43,7 +43,7 @@ def models_list(args: argparse.Namespace) -> None:
     from launchbay.errors import LaunchbayError
     from launchbay.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = Registry(args.registry).existing()
     table = Table("model", "versions", "latest", "aliases", "metrics of latest")
     readable, broken = 0, []
     for name in registry.models():
@@ -69,7 +69,7 @@ def models_list(args: argparse.Namespace) -> None:
 def models_show(args: argparse.Namespace) -> None:
     from launchbay.registry import Registry
 
-    version = Registry(args.registry).get(args.name, args.version)
+    version = Registry(args.registry).existing().get(args.name, args.version)
     shown = {k: v for k, v in version.meta.items() if k != "config" or args.config}
     contract = version.load_contract()
     if contract is not None:
@@ -80,7 +80,7 @@ def models_show(args: argparse.Namespace) -> None:
 def models_history(args: argparse.Namespace) -> None:
     from launchbay.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = Registry(args.registry).existing()
     registry.get(args.name)
     print(json.dumps({"aliases": registry.history(args.name), "decisions": registry.decisions(args.name)}, indent=2))
 
@@ -88,7 +88,7 @@ def models_history(args: argparse.Namespace) -> None:
 def models_promote(args: argparse.Namespace) -> None:
     from launchbay.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = Registry(args.registry).existing()
     version = registry.get(args.name, args.version).version
     reason = args.reason or "promoted by hand"
     registry.set_alias(args.name, args.alias, version, reason=reason)
@@ -99,7 +99,7 @@ def models_promote(args: argparse.Namespace) -> None:
 def models_rollback(args: argparse.Namespace) -> None:
     from launchbay.registry import Registry
 
-    version = Registry(args.registry).rollback(args.name, args.alias, reason=args.reason)
+    version = Registry(args.registry).existing().rollback(args.name, args.alias, reason=args.reason)
     announce(args.name, args.alias, version, args.reason or "rolled back by hand")
     print(f"{args.name}: {args.alias} -> v{version} (rolled back)")
 
@@ -119,7 +119,7 @@ def models_diff(args: argparse.Namespace) -> None:
 
     from launchbay.registry import Registry
 
-    differences = Registry(args.registry).diff(args.name, args.a, args.b)
+    differences = Registry(args.registry).existing().diff(args.name, args.a, args.b)
     table = Table("field", f"{args.name} {args.a}", f"{args.name} {args.b}", title=f"{len(differences)} fields differ")
     for key, (left, right) in differences.items():
         table.add_row(key, json.dumps(left, default=str), json.dumps(right, default=str))

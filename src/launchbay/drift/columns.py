@@ -53,6 +53,8 @@ def feature_kinds(schema: pa.Schema, config: MonitorConfig) -> dict[str, str]:
                 "list it in monitor.categorical or monitor.exclude"
             )
         kinds[column.name] = CATEGORICAL if is_categorical else NUMERIC
+    if not kinds:
+        raise LaunchbayError(f"no column is left to monitor: the exclusions ({', '.join(config.exclude) or 'none'}) cover every column of the reference data")
     return kinds
 
 

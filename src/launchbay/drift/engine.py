@@ -157,6 +157,9 @@ def select_metrics(reference: DatasetProfile, config: MonitorConfig) -> dict[str
             chosen[name] = picked
         else:
             log.info("feature '%s' (%s) has no metric among monitor.metrics: not monitored", name, feature.kind)
+    if not chosen:
+        kinds = sorted({feature.kind for feature in reference.features.values()})
+        raise LaunchbayError(f"monitor.metrics ({', '.join(config.metrics)}) fit none of the features, which are {' and '.join(kinds)}")
     return chosen
 
 

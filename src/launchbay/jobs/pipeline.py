@@ -34,6 +34,6 @@ def execute(ctx: RunContext) -> dict[str, Any]:
             summary["challenger"] = challenge(ctx, reason)
         except Exception as exc:  # the scores are committed: the run stands, and says why there is no challenger
             cause = root_cause(exc)
-            ctx.console.print(f"[yellow]warning:[/] no challenger was trained ({reason}): {cause}")
+            ctx.warn(f"no challenger was trained ({reason}): {cause}", error=exc)
             summary["challenger"] = {"trigger": reason, "error": cause}
     return summary
