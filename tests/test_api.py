@@ -63,7 +63,7 @@ RECORDS = {
     "DataSource": ["name", "read", "config", "description", "fragments"],
     "DataSink": ["name", "write", "config", "description", "write_part", "commit"],
     "ModelFamily": ["name", "build", "config", "description", "num_gpus"],
-    "DriftMetric": ["name", "compute", "applies_to", "threshold", "drift_when", "description"],
+    "DriftMetric": ["name", "compute", "applies_to", "threshold", "drift_when", "description", "min_rows"],
     "AlertChannel": ["name", "send", "config", "description"],
     "MetricValue": ["value", "p_value", "undefined"],
     "Alert": ["run_id", "run_dir", "model", "model_version", "drifted_features", "share_drifted", "report_path", "summary", "performance"],

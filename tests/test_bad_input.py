@@ -57,6 +57,8 @@ def workspace(ray_session, tmp_path_factory) -> Path:
     (home / "all-missing").mkdir()
     num_0 = rows.schema.get_field_index("num_0")
     pq.write_table(rows.set_column(num_0, "num_0", pa.nulls(rows.num_rows, pa.float64())), home / "all-missing" / "part.parquet")
+    (home / "one-row").mkdir()
+    pq.write_table(batch.slice(0, 1), home / "one-row" / "part.parquet")
     (home / "unlabelled").mkdir()
     pq.write_table(batch.drop(["label"]), home / "unlabelled" / "part.parquet")
     (home / "torn" / "demo" / "1").mkdir(parents=True)
@@ -308,3 +310,17 @@ def test_values_near_the_float_range_are_computed_or_undefined(workspace, monkey
         assert row["undefined"] or row["value"] is not None and np.isfinite(row["value"]), row
         if row["metric"] == "wasserstein" and not row["undefined"]:
             assert row["value"] == pytest.approx(wasserstein_distance(reference, current), rel=1e-9)
+
+
+def test_a_batch_too_small_to_judge_has_no_verdict(workspace, monkeypatch, tmp_path):
+    """One row: every metric's row is undefined with the rows there are and the fewest it judges from, and so is the verdict."""
+    monkeypatch.chdir(workspace)
+    main(["drift", "batch", "one-row", "--exclude", "row_id,label", "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "d.json")])
+    drift = json.loads((tmp_path / "d.json").read_text())
+    assert drift["verdict"] == "undefined" and drift["drifted_features"] == []
+    assert {row["metric"] for row in drift["metrics"]} == {"ks", "chi2"}
+    assert all(re.fullmatch(r"the current batch has 1 row\(s\); (ks|chi2) judges from (8|30) \(monitor.min_rows.\1\)", row["undefined"]) for row in drift["metrics"])
+    before = summaries(workspace)
+    main(["run", "job=score", "data@batch=parquet", "batch.path=one-row", "score.output=fresh-small"])
+    (written,) = summaries(workspace) - before
+    assert json.loads(written.read_text())["drift"]["verdict"] == "undefined"

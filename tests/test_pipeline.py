@@ -92,5 +92,8 @@ def test_third_party_source_feeds_a_job(launchbay_run):
 
 
 def test_unknown_model_in_registry(ray_session, in_tmp):
-    with pytest.raises(LaunchbayError, match="registry: no model 'ghost'"):
+    with pytest.raises(LaunchbayError, match=r"registry: \S+/.launchbay/registry does not exist"):
+        launchbay.run(["job=score", "job.model_name=ghost"])
+    (in_tmp / ".launchbay" / "registry").mkdir(parents=True)
+    with pytest.raises(LaunchbayError, match="registry: no model 'ghost' in .* \\(have: none\\)"):
         launchbay.run(["job=score", "job.model_name=ghost"])

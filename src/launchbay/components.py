@@ -141,7 +141,9 @@ class DriftMetric(Component):
     ``compute(reference, current) -> MetricValue``; the ``FeatureProfile`` fields a metric may
     read are listed in docs/plugins.md ("What a drift metric reads"). ``drift_when`` says how the
     threshold reads: ``"above"`` for distances (value >= threshold is drift),
-    ``"below"`` for p-values (p_value < threshold is drift).
+    ``"below"`` for p-values (p_value < threshold is drift). ``min_rows``: the fewest rows each
+    side needs for a verdict; with fewer the metric is not computed and its row is undefined,
+    with the reason (``monitor.min_rows.<name>`` overrides it).
     """
 
     compute: Callable[[FeatureProfile, FeatureProfile], MetricValue]
@@ -149,6 +151,7 @@ class DriftMetric(Component):
     threshold: float
     drift_when: Literal["above", "below"] = "above"
     description: str = ""
+    min_rows: int = 1
 
 
 @dataclass(frozen=True)

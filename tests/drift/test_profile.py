@@ -161,7 +161,7 @@ def test_unknown_metric_and_misfit_metric_are_errors():
         compare(df, df, config=MonitorConfig(features={"c": ["ks"]}))
 
 
-def picked(n_ref: int) -> dict[str, str]:
+def picked(n_ref: int, n_cur: int | None = None) -> dict[str, str]:
     rng = np.random.default_rng(0)
     df = pd.DataFrame(
         {
@@ -172,7 +172,7 @@ def picked(n_ref: int) -> dict[str, str]:
             "yes": rng.random(n_ref) < 0.5,
         }
     )
-    result = compare(df, df.iloc[: n_ref // 2])
+    result = compare(df, df.iloc[: n_cur or n_ref // 2])
     return dict(zip(result.to_pandas().feature, result.to_pandas().metric))
 
 
@@ -182,7 +182,13 @@ def test_default_convention_small_reference_uses_p_value_tests():
 
 def test_default_convention_large_reference_uses_distances():
     expected = {"many": "wasserstein_norm", "few": "jensen_shannon", "binary": "jensen_shannon"}
-    assert picked(1001) == {**expected, "city": "jensen_shannon", "yes": "jensen_shannon"}
+    assert picked(2000, 750) == {**expected, "city": "jensen_shannon", "yes": "jensen_shannon"}
+
+
+def test_a_current_batch_too_small_for_a_distance_gets_the_test():
+    """wasserstein_norm judges from 750 rows and jensen_shannon from 300: below, ks and chi2 (fine from 8 and 30 rows)."""
+    assert picked(2000, 749) == {"many": "ks", "few": "jensen_shannon", "binary": "jensen_shannon", "city": "jensen_shannon", "yes": "jensen_shannon"}
+    assert picked(2000, 299) == {"many": "ks", "few": "chi2", "binary": "chi2", "city": "chi2", "yes": "chi2"}
 
 
 def test_thresholds_and_dataset_drift_follow_the_convention():

@@ -49,6 +49,9 @@ class MonitorConfig:
     features: dict[str, list[str]] = field(default_factory=dict)
     # Per-metric threshold, overriding the metric's own default.
     thresholds: dict[str, float] = field(default_factory=dict)
+    # Per-metric fewest rows each side needs for a verdict, overriding the metric's own
+    # (built-ins: see drift.metrics.MIN_ROWS); with fewer, the metric's row is undefined.
+    min_rows: dict[str, int] = field(default_factory=dict)
     # Categorical columns. None: string, large_string, dictionary and bool columns.
     categorical: list[str] | None = None
     # Columns that are not monitored (the label, ids, timestamps).
@@ -63,7 +66,8 @@ class MonitorConfig:
     max_categories: int = 100
     # The dataset drifts when at least this share of the features drift.
     drift_share: float = 0.5
-    # References with at most this many rows use p-value tests by default.
+    # References with at most this many rows use p-value tests by default (as do current
+    # batches with fewer rows than the default distance's min_rows).
     small_reference: int = 1000
     # exact: keep the sorted values (8 bytes per value) so ks and wasserstein equal
     # scipy's; sketch: fine-bin counts only; auto: exact while a side has at most
@@ -108,6 +112,8 @@ class MonitorConfig:
         check_resources("monitor", self.num_cpus, self.num_gpus, self.memory_mb)
         for metric, threshold in self.thresholds.items():
             require(threshold >= 0, f"monitor.thresholds.{metric}", "0 or more", threshold)
+        for metric, rows in self.min_rows.items():
+            require(rows >= 1, f"monitor.min_rows.{metric}", "at least 1", rows)
 
     def counting_gpus(self) -> float:
         """GPUs a task that counts drift asks for: ``num_gpus`` with ``device=gpu``, else none."""

@@ -54,7 +54,7 @@ def compare(
     check_profiles(ref, cur)
     rows = []
     watch = current_manager().component("metric", NONFINITE)
-    for name, chosen in select_metrics(ref, config).items():
+    for name, chosen in select_metrics(ref, config, cur.rows).items():
         ref_feature = replace(ref.features[name], epsilon=config.psi_epsilon)
         for metric in chosen:
             rows.append(_evaluate(metric, ref_feature, cur.features[name], config))
@@ -121,21 +121,31 @@ def check_profiles(ref: DatasetProfile, cur: DatasetProfile) -> None:
         require_values(name, cur.features[name].count, "current", cur.features[name].inf_count)
 
 
-def default_metric(feature: FeatureProfile, reference_rows: int, config: MonitorConfig) -> str:
+def default_metric(feature: FeatureProfile, reference_rows: int, current_rows: int, config: MonitorConfig) -> str:
     """Evidently's convention: p-value tests for small references, distances for large ones.
 
     A numeric feature with more than 5 distinct values gets ``ks`` (small reference) or
     ``wasserstein_norm``; any other feature gets ``chi2`` (binary ones too, in place of a
-    z-test for proportions) or ``jensen_shannon``.
+    z-test for proportions) or ``jensen_shannon``. A current batch with fewer rows than the
+    distance's ``min_rows`` gets the test too: on it the distance would flag unchanged data.
     """
+    from launchbay.plugins import current_manager
+
     many_values = feature.kind == NUMERIC and feature.distinct > FEW_VALUES
-    if reference_rows <= config.small_reference:
-        return "ks" if many_values else "chi2"
-    return "wasserstein_norm" if many_values else "jensen_shannon"
+    test, distance = ("ks", "wasserstein_norm") if many_values else ("chi2", "jensen_shannon")
+    if reference_rows <= config.small_reference or current_rows < min_rows(current_manager().component("metric", distance), config):
+        return test
+    return distance
 
 
-def select_metrics(reference: DatasetProfile, config: MonitorConfig) -> dict[str, list[DriftMetric]]:
-    """Metrics per feature: ``features[name]``, else ``metrics`` where they fit, else the default.
+def min_rows(metric: DriftMetric, config: MonitorConfig) -> int:
+    """The fewest rows each side needs for ``metric``'s verdict: ``monitor.min_rows`` or the metric's own."""
+    return config.min_rows.get(metric.name, metric.min_rows)
+
+
+def select_metrics(reference: DatasetProfile, config: MonitorConfig, current_rows: int) -> dict[str, list[DriftMetric]]:
+    """Metrics per feature: ``features[name]``, else ``metrics`` where they fit, else the default
+    (for a current batch of ``current_rows``).
 
     Metrics come from the plugin manager, built-in and third-party alike.
     """
@@ -152,7 +162,7 @@ def select_metrics(reference: DatasetProfile, config: MonitorConfig) -> dict[str
         elif config.metrics:
             picked = [m for m in (manager.component("metric", m) for m in config.metrics) if _fits(m, feature)]
         else:
-            picked = [manager.component("metric", default_metric(feature, reference.rows, config))]
+            picked = [manager.component("metric", default_metric(feature, reference.rows, current_rows, config))]
         if picked:
             chosen[name] = picked
         else:
@@ -173,13 +183,15 @@ def _fits(metric: DriftMetric, feature: FeatureProfile) -> bool:
 
 
 def _evaluate(metric: DriftMetric, ref: FeatureProfile, cur: FeatureProfile, config: MonitorConfig) -> MetricRow:
+    threshold = config.thresholds.get(metric.name, metric.threshold)
+    if too_few := _too_few_rows(metric, ref, cur, config):
+        return MetricRow(ref.name, ref.kind, metric.name, math.nan, None, threshold, False, too_few)
     try:
         result = metric.compute(ref, cur)
     except LaunchbayError:
         raise
     except Exception as exc:
         raise LaunchbayError(f"metric '{metric.name}' failed on feature '{ref.name}': {exc}") from exc
-    threshold = config.thresholds.get(metric.name, metric.threshold)
     undefined = result.undefined or _not_finite(result)
     if undefined:
         return MetricRow(ref.name, ref.kind, metric.name, math.nan, None, threshold, False, undefined)
@@ -189,6 +201,13 @@ def _evaluate(metric: DriftMetric, ref: FeatureProfile, cur: FeatureProfile, con
     else:
         drifted = result.value >= threshold
     return MetricRow(ref.name, ref.kind, metric.name, float(result.value), result.p_value, threshold, bool(drifted))
+
+
+def _too_few_rows(metric: DriftMetric, ref: FeatureProfile, cur: FeatureProfile, config: MonitorConfig) -> str | None:
+    """Why a side has too few rows for ``metric`` to judge, or None."""
+    fewest = min_rows(metric, config)
+    short = [f"the {side} has {rows:,} row(s)" for side, rows in (("reference", ref.rows), ("current batch", cur.rows)) if rows < fewest]
+    return f"{' and '.join(short)}; {metric.name} judges from {fewest:,} (monitor.min_rows.{metric.name})" if short else None
 
 
 def _not_finite(result: MetricValue) -> str | None:
