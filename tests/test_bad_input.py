@@ -220,7 +220,8 @@ CASES = {
     "models promote demo 1 --registry nope": r"registry: \S+/nope does not exist",
     f"{SCORE} registry.path=nope score.output=fresh": r"registry: \S+/nope does not exist",
     f"drift batch batch --exclude row_id,{FEATURES}": r"no column is left to monitor: the exclusions \(row_id, num_0, .*label\) cover every column",
-    f"drift batch batch --exclude row_id,label,{NUMERIC} --metrics ks,wasserstein": r"monitor.metrics \(ks, wasserstein\) fit none of the features, which are categorical$",
+    f"drift batch batch --exclude row_id,label,{NUMERIC} --metrics ks,wasserstein":
+        r"monitor.metrics \(ks, wasserstein\) fit none of the features, which are categorical$",
     f"{PIPELINE} monitor.exclude=[row_id,{FEATURES}] data.rows=2000 score.output=fresh": r"no column is left to monitor",
 }
 
@@ -319,7 +320,8 @@ def test_a_batch_too_small_to_judge_has_no_verdict(workspace, monkeypatch, tmp_p
     drift = json.loads((tmp_path / "d.json").read_text())
     assert drift["verdict"] == "undefined" and drift["drifted_features"] == []
     assert {row["metric"] for row in drift["metrics"]} == {"ks", "chi2"}
-    assert all(re.fullmatch(r"the current batch has 1 row\(s\); (ks|chi2) judges from (8|30) \(monitor.min_rows.\1\)", row["undefined"]) for row in drift["metrics"])
+    reason = r"the current batch has 1 row\(s\); (ks|chi2) judges from (8|30) \(monitor.min_rows.\1\)"
+    assert all(re.fullmatch(reason, row["undefined"]) for row in drift["metrics"])
     before = summaries(workspace)
     main(["run", "job=score", "data@batch=parquet", "batch.path=one-row", "score.output=fresh-small"])
     (written,) = summaries(workspace) - before

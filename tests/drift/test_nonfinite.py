@@ -15,7 +15,6 @@ from scipy.stats import wasserstein_distance
 
 from launchbay.components import DriftMetric, MetricValue
 from launchbay.drift import DatasetProfile, MonitorConfig, build_reference, compare, merge, sketch
-from launchbay.drift.metrics import wasserstein_error_bound
 from launchbay.errors import LaunchbayError
 from launchbay.plugins import current_manager
 from launchbay.report import write_report
