@@ -7,7 +7,10 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+import yaml
+from in_process import launchbay_main
 from scipy.stats import wasserstein_distance
 
 import launchbay
@@ -326,3 +331,51 @@ def test_a_batch_too_small_to_judge_has_no_verdict(workspace, monkeypatch, tmp_p
     main(["run", "job=score", "data@batch=parquet", "batch.path=one-row", "score.output=fresh-small"])
     (written,) = summaries(workspace) - before
     assert json.loads(written.read_text())["drift"]["verdict"] == "undefined"
+
+
+# the small things a user meets: the config Hydra shows (--cfg, --help) has its secrets masked
+# and lists only the groups a command takes; a reader of stdout that goes away (| head) ends the command quietly
+
+HOOK_SECRETS = ("+alerts.webhook.url='https://hooks.example/T0/HOOKPATHSECRET'", "+alerts.webhook.headers.Authorization='Bearer BEARERSECRET'")
+
+
+@pytest.mark.parametrize("flags", [["--cfg", "job"], ["--cfg", "all"], ["--cfg", "job", "--resolve"], ["--help"]])
+def test_the_config_hydra_shows_has_its_secrets_masked(tmp_path, flags):
+    out = launchbay_main("run", *flags, *HOOK_SECRETS, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "SECRET" not in out.stdout and "webhook:" in out.stdout
+    assert "url: https://hooks.example/***" in out.stdout and "Authorization: '***'" in out.stdout
+    if flags[0] == "--cfg":
+        assert yaml.safe_load(out.stdout)["job"]["name"] == "pipeline"  # still the YAML Hydra prints
+
+
+def test_a_package_of_the_config_is_masked_whole_when_it_is_a_secret(tmp_path):
+    out = launchbay_main("run", "--cfg", "job", "--package", "alerts.webhook.headers.Authorization", *HOOK_SECRETS, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout == "***\n", out
+    out = launchbay_main("run", "--cfg", "job", "--package", "alerts.webhook", *HOOK_SECRETS, cwd=tmp_path)
+    assert out.stdout.splitlines() == ["# @package alerts.webhook", "url: https://hooks.example/***", "headers:", "  Authorization: '***'"]
+
+
+def config_groups(help_text: str) -> set[str]:
+    groups = help_text.partition("== Configuration groups ==")[2].partition("== Config ==")[0]
+    return {line.partition(":")[0] for line in groups.splitlines()[2:] if ": " in line}
+
+
+def test_each_command_lists_the_config_groups_it_takes(tmp_path):
+    run, bench = (launchbay_main(*command, "--help", cwd=tmp_path) for command in (["run"], ["bench", "cost"]))
+    assert run.returncode == bench.returncode == 0, (run.stderr, bench.stderr)
+    assert {"data", "model", "job", "sink", "runtime"} <= config_groups(run.stdout)
+    assert not {"cost", "trace"} & config_groups(run.stdout)
+    assert config_groups(bench.stdout) == {"cost", "trace"}
+
+
+@pytest.mark.parametrize("argv", [["plugins", "list"], ["run", "--help"], ["run", "--cfg", "job"], ["bench", "cost", "--help"], ["runs", "list"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, argv):
+    """stdout is a pipe whose reader has gone (as under ``| head`` once head has its lines): no error, no traceback."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        out = subprocess.run([sys.executable, "-m", "launchbay", *argv], stdout=writer, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    finally:
+        os.close(writer)
+    assert out.stderr == "" and out.returncode == 1
