@@ -68,6 +68,19 @@ def workspace(ray_session, tmp_path_factory) -> Path:
     pq.write_table(batch.drop(["label"]), home / "unlabelled" / "part.parquet")
     (home / "torn" / "demo" / "1").mkdir(parents=True)
     (home / "torn" / "demo" / "1" / "meta.json").write_text('{"version": 1, "files": ')
+    (home / "corrupt").mkdir()
+    page = pq.read_metadata(home / "batch" / "part.parquet").row_group(0).column(batch.schema.get_field_index("num_4")).data_page_offset
+    data = bytearray((home / "batch" / "part.parquet").read_bytes())
+    data[page : page + 16] = b"\x0f" * 16  # a page header in the middle of the file, its footer intact
+    (home / "corrupt" / "part.parquet").write_bytes(bytes(data))
+    num_3 = batch.schema.get_field_index("num_3")
+    words = batch.set_column(num_3, "num_3", pa.array([f"x{i}" for i in range(batch.num_rows)]))
+    for folder, write, suffix in (("mixed", pq.write_table, "parquet"), ("mixed-csv", pcsv.write_csv, "csv")):
+        (home / folder).mkdir()
+        write(batch, home / folder / f"a.{suffix}")
+        write(words, home / folder / f"b.{suffix}")
+    lines[7000] = ",".join(f"x{i}" if i == num_3 else field for i, field in enumerate(lines[7000].split(",")[:-1]))
+    (home / "deep.csv").write_text("\n".join(lines) + "\n")  # a string in a column of numbers, past the first block
     return home
 
 
@@ -100,7 +113,7 @@ def refused(workspace: Path, monkeypatch, argv: list[str], culprit: str, code: i
     lines = err.getvalue().strip().splitlines()
     assert exited.value.code == code, lines
     assert len(lines) == 1 and lines[0].startswith("launchbay: error: ") and "Traceback" not in lines[0], lines
-    assert re.search(culprit, lines[0]), lines[0]
+    assert re.search(culprit, lines[0]) and lines[0].isprintable(), lines[0]
     assert snapshot(workspace) == before
     assert run_files(workspace) == written_before  # a refused run writes no summary, scores or report
     return lines[0]
@@ -116,6 +129,10 @@ FINITE = r"contract.enforce=\[type,finite\] contract.policy=quarantine"
 # every column of the synthetic batch but row_id: its numeric and its categorical features
 NUMERIC = ",".join(f"num_{i}" for i in range(8))
 FEATURES = f"{NUMERIC},{','.join(f'cat_{i}' for i in range(3))},label"
+# what the one line says of a column that is a number in one file of a folder and a string in another
+MIXED = r"path: column 'num_3' is double in \S+/{0}/a.{1} but string in \S+/{0}/b.{1}; the files of one input must agree"
+# what it says of an output under the user's file
+UNDER_FILE = r"{0}: \S+/notes.txt is a file, so \S+/notes.txt/{1} cannot be made$"
 
 # command line -> a pattern of the one line it must fail with
 CASES = {
@@ -200,7 +217,7 @@ CASES = {
     "run job=score data@batch=parquet batch.path=all-missing score.output=fresh":
         r"feature 'num_0' has no values in the current data \(all missing\); nothing was written to \S+fresh",
     "models show demo 99": r"registry: ",
-    "models list --registry torn": r"no version in \S+ is readable",
+    "models list --registry torn": r"no version in \S+/torn is readable: \S+/torn/demo/1/meta.json is not valid JSON: .*line 1 column 25",
     # non-finite values that reach the model name their column, the rows and the setting that handles them
     "run job=score data@batch=parquet batch.path=inf score.output=fresh":
         rf"nothing was written to \S+fresh: batch: model demo v\d+ cannot take {INF} .*{FINITE}",
@@ -228,6 +245,25 @@ CASES = {
     f"drift batch batch --exclude row_id,label,{NUMERIC} --metrics ks,wasserstein":
         r"monitor.metrics \(ks, wasserstein\) fit none of the features, which are categorical$",
     f"{PIPELINE} monitor.exclude=[row_id,{FEATURES}] data.rows=2000 score.output=fresh": r"no column is left to monitor",
+    # error lines name the culprit, in printable text
+    "drift batch corrupt": r"error: \S+/corrupt/part.parquet: cannot read as parquet: .*don't know what type: \\x0f",
+    "run job=train data=parquet data.path=corrupt": r"reading the training data failed: \S+/corrupt/part.parquet: .*don't know what type: \\x0f",
+    "run job=score data@batch=parquet batch.path=corrupt score.output=fresh": r"nothing was written to \S+fresh: \S+/corrupt/part.parquet: .*\\x0f",
+    "run job=score data@batch=parquet batch.path=corrupt score.output=fresh score.strategy=tasks": r"\S+/corrupt/part.parquet: .*\\x0f",
+    "run job=train data=parquet data.path=mixed": "data: " + MIXED.format("mixed", "parquet"),
+    "run job=score data@batch=parquet batch.path=mixed score.output=fresh": "batch: " + MIXED.format("mixed", "parquet"),
+    "drift batch mixed": MIXED.format("mixed", "parquet"),
+    "run job=train data=csv data.path=mixed-csv": "data: " + MIXED.format("mixed-csv", "csv"),
+    "run job=score data@batch=csv batch.path=mixed-csv score.output=fresh": "batch: " + MIXED.format("mixed-csv", "csv"),
+    "drift mixed-csv mixed-csv": MIXED.format("mixed-csv", "csv"),
+    "run job=train data=csv data.path=deep.csv": r"deep.csv: In CSV column #4 \('num_3'\): Row #7001: CSV conversion error to double: invalid value 'x4'",
+    "drift batch batch --report notes.txt/r.html": UNDER_FILE.format("--report", "r.html"),
+    "drift batch batch --json notes.txt/r.json": UNDER_FILE.format("--json", "r.json"),
+    "monitor demo --out notes.txt/trend.html": UNDER_FILE.format("--out", "trend.html"),
+    f"{SCORE} score.output=notes.txt/scores": UNDER_FILE.format("score.output", "scores"),
+    "run job=train registry.path=notes.txt/registry": UNDER_FILE.format("registry.path", "registry"),
+    "run job=train hydra.run.dir=notes.txt/run": UNDER_FILE.format("hydra.run.dir", "run"),
+    "models show demo --registry torn": r"registry: \S+/torn/demo/1/meta.json is not valid JSON: .*line 1 column 25",
 }
 
 

@@ -15,7 +15,7 @@ from in_process import launchbay_main
 
 import launchbay
 from launchbay.data.synthetic import SyntheticConfig, generate
-from launchbay.errors import LaunchbayError, root_cause
+from launchbay.errors import LaunchbayError, one_line, root_cause
 
 BROKEN_ROW = 7000  # past the first 1 MB block, which the driver's check reads
 
@@ -120,7 +120,17 @@ def test_broken_registry_records_are_named_and_listed(ray_session, in_tmp):
     (root / "1" / "meta.json").write_text("[]")
     nothing = launchbay_cli("models", "list", cwd=in_tmp)
     assert f"demo v1 (broken: {root}/1/meta.json is not a JSON object)" in nothing.stdout
-    assert error_line(nothing) == f"launchbay: error: registry: no version in {in_tmp}/.launchbay/registry is readable (3 broken)"
+    assert error_line(nothing) == (
+        f"launchbay: error: registry: no version in {in_tmp}/.launchbay/registry is readable: {root}/1/meta.json is not a JSON object; "
+        f"{root}/2/meta.json is incomplete: it has no version, sha256; {root}/3/meta.json is not valid JSON: Expecting value: line 1 column 10 (char 9)"
+    )
+
+
+def test_error_lines_escape_what_does_not_print():
+    raw = LaunchbayError("part.parquet: don't know what type: \x0f\nDeserializing page header failed.\x00\x1b[1m")
+    assert one_line(raw) == "part.parquet: don't know what type: \\x0f Deserializing page header failed.\\x00\\x1b[1m"
+    assert one_line(ValueError("a byte \x07 and a tab\there")) == "ValueError: a byte \\x07 and a tab\\there"
+    assert one_line(LaunchbayError("±inf in 3 rows → quarantine")) == "±inf in 3 rows → quarantine"
 
 
 def test_unknown_job_lists_the_jobs(tmp_path):

@@ -125,7 +125,7 @@ def test_files_that_disagree_on_types_are_named(workspace, monkeypatch, tmp_path
     pq.write_table(batch, tmp_path / "a.parquet")
     pq.write_table(bad, tmp_path / "b.parquet")
     monkeypatch.chdir(home)
-    with pytest.raises(LaunchbayError, match=r"^batch: .*b.parquet.*num_2"):
+    with pytest.raises(LaunchbayError, match=r"^batch: path: column 'num_2' is double in \S+/a.parquet but string in \S+/b.parquet"):
         launchbay.run(["job=score", "data@batch=parquet", f"batch.path={tmp_path}"])
 
 

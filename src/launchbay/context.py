@@ -128,7 +128,10 @@ class RunContext:
     def check_locations(self) -> None:
         """Before any work: the run directory is new and the registry lies apart from the data."""
         ownership.check_run_dir(self.run_dir)
-        self._check_apart("registry.path", storage.resolve(self.cfg.registry.path, "registry.path"))
+        registry = storage.resolve(self.cfg.registry.path, "registry.path")
+        self._check_apart("registry.path", registry)
+        if registry[0].type_name == "local":
+            ownership.check_makeable(registry[1], "registry.path")
 
     @cached_property
     def scores_output(self) -> tuple[Any, str]:

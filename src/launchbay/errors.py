@@ -89,6 +89,12 @@ def exit_on_closed_stdout() -> NoReturn:
 
 def one_line(exc: BaseException) -> str:
     """What the user reads of ``exc``: a ``LaunchbayError``'s message or the root cause, as one
-    line with URL credentials masked."""
+    line of printable text with URL credentials masked."""
     message = str(exc) if isinstance(exc, LaunchbayError) else root_cause(exc)
-    return mask_text(" ".join(line.strip() for line in message.splitlines() if line.strip()))
+    return printable(mask_text(" ".join(line.strip() for line in message.splitlines() if line.strip())))
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that does not print (a raw byte of a file, a control code)
+    escaped as Python writes it (``\\x0f``); printable Unicode (``±``, ``→``) stays as it is."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -47,11 +47,22 @@ def check_apart(
                 raise LaunchbayError(f"{key}: {path} holds {label} ({folder}); write to a folder of its own")
 
 
+def check_makeable(path: str | Path, key: str) -> None:
+    """Refuse a local ``path`` that lies under a file: its folders could not be made."""
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise LaunchbayError(f"{key}: {parent} is a file, so {Path(path).absolute()} cannot be made")
+            return
+
+
 def check_output_folder(target: tuple[FileSystem, str], key: str) -> None:
-    """Refuse an output folder that exists and is not a previous launchbay output."""
+    """Refuse an output folder that lies under a file, or exists and is not a previous launchbay output."""
     from pyarrow import fs
 
     filesystem, path = target
+    if filesystem.type_name == "local":
+        check_makeable(path, key)
     kind = filesystem.get_file_info(path).type
     if kind == fs.FileType.File:
         raise LaunchbayError(f"{key}: {uri(filesystem, path)} is a file; name a folder (launchbay replaces only its own outputs)")
@@ -74,7 +85,8 @@ def committed_files(filesystem: FileSystem, path: str) -> set[str]:
 
 
 def check_file_replaceable(path: Path, key: str) -> None:
-    """Refuse to replace a file launchbay did not write (one without its mark), or a folder."""
+    """Refuse to replace a file launchbay did not write (one without its mark), or a folder, or to write under a file."""
+    check_makeable(path, key)
     if path.is_dir():
         raise LaunchbayError(f"{key}: {path} is a folder; name a file")
     if path.exists():
@@ -85,7 +97,8 @@ def check_file_replaceable(path: Path, key: str) -> None:
 
 
 def check_run_dir(run_dir: Path) -> None:
-    """Refuse a run directory that already holds files other than Hydra's."""
+    """Refuse a run directory that lies under a file or already holds files other than Hydra's."""
+    check_makeable(run_dir, "hydra.run.dir")
     found = sorted(p.name for p in run_dir.iterdir() if p.name not in HYDRA_FILES and p.suffix != ".log") if run_dir.is_dir() else []
     if found:
         raise LaunchbayError(f"hydra.run.dir: {run_dir} already holds {', '.join(found[:5])}; use a new run directory")

@@ -4,6 +4,7 @@ process where a test reads what it printed and wrote."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -82,7 +83,7 @@ def test_drift_without_fail_on_drift_exits_zero(tmp_path):
     ("current", "message"),
     [
         ("missing.parquet", "launchbay: error: missing.parquet: no such file or directory"),
-        ("corrupt.parquet", "launchbay: error: corrupt.parquet: cannot read as parquet: "),
+        ("corrupt.parquet", r"launchbay: error: path: \S+/corrupt.parquet is not a readable parquet file "),
         ("narrow.parquet", "launchbay: error: feature 'score' is missing from the current data"),
     ],
 )
@@ -92,5 +93,5 @@ def test_bad_input_is_one_line_and_exit_code_1(tmp_path, current, message):
     table(500, 7).drop(columns=["score"]).to_parquet(tmp_path / "narrow.parquet")
     done = launchbay("reference.parquet", current, cwd=tmp_path)
     assert done.returncode == 1
-    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+    assert re.match(message, done.stderr) and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "drift-report.html").exists()

@@ -89,22 +89,28 @@ def display_name(location: str) -> str:
 
 
 def read_table(location: str) -> pa.Table:
-    """A parquet or CSV file, or the ones in a folder as the sources list them, as one Arrow table."""
+    """A parquet or CSV file, or the ones in a folder as the sources list them, as one Arrow table;
+    the files' types are checked against each other first, and a file that fails is named."""
     import pyarrow as pa
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
-    from launchbay.data.files import input_files
+    from launchbay.data.files import check_files, csv_schema, input_files
 
     filesystem, files = input_files(location, tuple(FORMATS))
     formats = {FORMATS.get(PurePosixPath(f).suffix.lower(), "parquet") for f in files}
     if len(formats) > 1:
         raise LaunchbayError(f"{location}: mixes parquet and CSV files; point at one kind")
     fmt = formats.pop()
-    try:
-        return ds.dataset(files, format=fmt, filesystem=filesystem).to_table()
-    except (pa.ArrowException, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LaunchbayError(f"{location}: cannot read as {fmt}: {first_line}") from exc
+    check_files(filesystem, files, pq.read_schema if fmt == "parquet" else csv_schema(), fmt)
+    tables = []
+    for f in files:
+        try:
+            tables.append(ds.dataset(f, format=fmt, filesystem=filesystem).to_table())
+        except (pa.ArrowException, OSError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LaunchbayError(f"{f}: cannot read as {fmt}: {first_line}") from exc
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def written(write, path: Path) -> None:

@@ -45,14 +45,15 @@ def models_list(args: argparse.Namespace) -> None:
 
     registry = Registry(args.registry).existing()
     table = Table("model", "versions", "latest", "aliases", "metrics of latest")
-    readable, broken = 0, []
+    readable, broken, why = 0, [], []
     for name in registry.models():
         versions, numbers = [], registry.versions(name)
         for number in numbers:
             try:
                 versions.append(registry.load(name, number))
             except LaunchbayError as exc:
-                broken.append(f"{name} v{number} (broken: {str(exc).removeprefix('registry: ')})")
+                why.append(str(exc).removeprefix("registry: "))
+                broken.append(f"{name} v{number} (broken: {why[-1]})")
         readable += len(versions)
         lost = f" (+{len(numbers) - len(versions)} broken)" if len(numbers) > len(versions) else ""
         latest = versions[-1].meta if versions else {}
@@ -63,7 +64,8 @@ def models_list(args: argparse.Namespace) -> None:
     for line in broken:
         print(line)
     if broken and not readable:
-        raise LaunchbayError(f"registry: no version in {registry.uri} is readable ({len(broken)} broken)")
+        more = f"; and {len(why) - 3} more (listed above)" if len(why) > 3 else ""
+        raise LaunchbayError(f"registry: no version in {registry.uri} is readable: {'; '.join(why[:3])}{more}")
 
 
 def models_show(args: argparse.Namespace) -> None:

@@ -3,16 +3,16 @@
 Inputs are checked on the driver before Ray reads them, so a missing path or a
 corrupt file is one line that names the file, not a traceback from a worker. A file
 that breaks further in (a bad CSV row, a corrupt parquet page) fails in the worker
-that reads it with an error that names the file and, for CSV, the row.
+that reads it with an error that names the file and, for CSV, the row and column.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -85,14 +85,26 @@ def _schema(filesystem, path: str, read_schema, kind: str):
 
 
 def _check_same_types(schemas: dict) -> None:
-    (first_path, first), *_ = schemas.items()
+    """Refuse a column whose type differs between two files (a column null throughout a CSV's first block goes with any)."""
+    seen: dict = {}  # column name -> (its type, the first file that has it)
     for path, schema in schemas.items():
         for column in schema:
-            if column.name in first.names and first.field(column.name).type != column.type:
+            if pa.types.is_null(column.type):
+                continue
+            first_type, first_path = seen.setdefault(column.name, (column.type, path))
+            if column.type != first_type:
                 raise LaunchbayError(
-                    f"path: {path} has column {column.name} as {column.type}, "
-                    f"{Path(first_path).name} as {first.field(column.name).type}"
+                    f"path: column '{column.name}' is {first_type} in {first_path} but {column.type} in {path}; "
+                    "the files of one input must agree on the type of each column"
                 )
+
+
+def check_files(filesystem, files: list[str], read_schema, kind: str, columns: list[str] | None = None) -> None:
+    """Before any reading: every file opens as ``kind``, has ``columns`` and agrees with the others on types."""
+    schemas = {f: _schema(filesystem, f, read_schema, kind) for f in files}
+    for f, schema in schemas.items():
+        _check_columns(f, schema.names, columns)
+    _check_same_types(schemas)
 
 
 def parquet_files(cfg: FileConfig):
@@ -100,18 +112,13 @@ def parquet_files(cfg: FileConfig):
     import pyarrow.parquet as pq
 
     filesystem, files = input_files(cfg.path, (".parquet",))
-    schemas = {f: _schema(filesystem, f, pq.read_schema, "parquet") for f in files}
-    for f, schema in schemas.items():
-        _check_columns(f, schema.names, cfg.columns)
-    _check_same_types(schemas)
+    check_files(filesystem, files, pq.read_schema, "parquet", cfg.columns)
     return filesystem, files
 
 
 def read_parquet(cfg: FileConfig):
-    import ray.data
-
-    filesystem, files = parquet_files(cfg)
-    return ray.data.read_parquet(files, filesystem=filesystem, columns=cfg.columns)
+    """A Ray Dataset of the parquet files, read as the fragments path reads them (an error names its file)."""
+    return fragments_dataset(parquet_fragments(cfg))
 
 
 def parquet_fragments(cfg: FileConfig) -> list:
@@ -161,27 +168,38 @@ def csv_options(delimiter: str) -> dict:
     return dict(read_options=pcsv.ReadOptions(use_threads=False), parse_options=pcsv.ParseOptions(delimiter=delimiter))
 
 
+# How Arrow names the column of a CSV value it cannot convert: by its number.
+CSV_COLUMN = re.compile(r"CSV column #(\d+)")
+
+
 def iter_csv(filesystem, path: str, columns, delimiter: str) -> Iterator[pa.Table]:
     import pyarrow.csv as pcsv
 
     with _reading(path), filesystem.open_input_stream(path) as f, pcsv.open_csv(f, **csv_options(delimiter)) as reader:
-        for batch in reader:
-            table = pa.Table.from_batches([batch])
-            yield table.select(columns) if columns else table
+        try:
+            for batch in reader:
+                table = pa.Table.from_batches([batch])
+                yield table.select(columns) if columns else table
+        except pa.ArrowInvalid as exc:
+            named = CSV_COLUMN.sub(lambda m: f"{m.group(0)} ('{reader.schema.names[int(m.group(1))]}')", str(exc))
+            raise pa.ArrowInvalid(named) from exc
+
+
+def csv_schema(delimiter: str = ","):
+    """A function that reads a CSV file's columns and the types of its first block."""
+    import pyarrow.csv as pcsv
+
+    def header(f):
+        with pcsv.open_csv(f, **csv_options(delimiter)) as reader:
+            return reader.schema
+
+    return header
 
 
 def csv_files(cfg: CsvConfig):
-    """``(filesystem, files)`` after checking that every file parses and has the columns."""
-    import pyarrow.csv as pcsv
-
+    """``(filesystem, files)`` after checking that every file parses, has the columns and agrees on types."""
     filesystem, files = input_files(cfg.path, (".csv",))
-
-    def header(f):
-        with pcsv.open_csv(f, **csv_options(cfg.delimiter)) as reader:
-            return reader.schema
-
-    for f in files:
-        _check_columns(f, _schema(filesystem, f, header, "CSV").names, cfg.columns)
+    check_files(filesystem, files, csv_schema(cfg.delimiter), "CSV", cfg.columns)
     return filesystem, files
 
 
