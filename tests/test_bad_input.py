@@ -244,7 +244,10 @@ CASES = {
     f"drift batch batch --exclude row_id,{FEATURES}": r"no column is left to monitor: the exclusions \(row_id, num_0, .*label\) cover every column",
     f"drift batch batch --exclude row_id,label,{NUMERIC} --metrics ks,wasserstein":
         r"monitor.metrics \(ks, wasserstein\) fit none of the features, which are categorical$",
-    f"{PIPELINE} monitor.exclude=[row_id,{FEATURES}] data.rows=2000 score.output=fresh": r"no column is left to monitor",
+    # (the model's outputs are monitored too; a stored profile has every column)
+    f"{PIPELINE} monitor.exclude=[row_id,{FEATURES}] registry.path=fresh-registry score.output=fresh": r"data: no feature columns left after removing",
+    f"{SCORE} monitor.exclude=[row_id,{FEATURES},prediction,score] score.output=fresh": r"no column is left to monitor",
+    f"drift batch batch --exclude row_id,{FEATURES} --metrics psi": r"no column is left to monitor",
     # error lines name the culprit, in printable text
     "drift batch corrupt": r"error: \S+/corrupt/part.parquet: cannot read as parquet: .*don't know what type: \\x0f",
     "run job=train data=parquet data.path=corrupt": r"reading the training data failed: \S+/corrupt/part.parquet: .*don't know what type: \\x0f",

@@ -54,8 +54,12 @@ def feature_kinds(schema: pa.Schema, config: MonitorConfig) -> dict[str, str]:
             )
         kinds[column.name] = CATEGORICAL if is_categorical else NUMERIC
     if not kinds:
-        raise LaunchbayError(f"no column is left to monitor: the exclusions ({', '.join(config.exclude) or 'none'}) cover every column of the reference data")
+        raise nothing_to_monitor(config)
     return kinds
+
+
+def nothing_to_monitor(config: MonitorConfig) -> LaunchbayError:
+    return LaunchbayError(f"no column is left to monitor: the exclusions ({', '.join(config.exclude) or 'none'}) cover every column of the reference data")
 
 
 def as_float64(chunk: pa.Array, name: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 
 from launchbay.components import DriftMetric, MetricValue
 from launchbay.drift.checks import require_features, require_rows, require_values
+from launchbay.drift.columns import nothing_to_monitor
 from launchbay.drift.config import MonitorConfig
 from launchbay.drift.counting import sketch
 from launchbay.drift.dataset import sketch_dataset
@@ -144,8 +145,8 @@ def min_rows(metric: DriftMetric, config: MonitorConfig) -> int:
 
 
 def select_metrics(reference: DatasetProfile, config: MonitorConfig, current_rows: int) -> dict[str, list[DriftMetric]]:
-    """Metrics per feature: ``features[name]``, else ``metrics`` where they fit, else the default
-    (for a current batch of ``current_rows``).
+    """Metrics per feature not in ``exclude``: ``features[name]``, else ``metrics`` where they fit, else
+    the default (for a current batch of ``current_rows``).
 
     Metrics come from the plugin manager, built-in and third-party alike.
     """
@@ -153,7 +154,10 @@ def select_metrics(reference: DatasetProfile, config: MonitorConfig, current_row
 
     manager = current_manager()
     chosen: dict[str, list[DriftMetric]] = {}
-    for name, feature in reference.features.items():
+    monitored = {name: feature for name, feature in reference.features.items() if name not in config.exclude}  # a stored profile has them all
+    if not monitored:
+        raise nothing_to_monitor(config)
+    for name, feature in monitored.items():
         if name in config.features:
             picked = [manager.component("metric", m) for m in config.features[name]]
             for metric in picked:
