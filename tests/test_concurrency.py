@@ -60,7 +60,7 @@ def registry_root(request, tmp_path) -> str:
     return f"s3://{bucket}/registry?{query}"
 
 
-def test_concurrent_writers_lose_no_version_and_no_alias_move(registry_root, tmp_path):
+def test_concurrent_writers_lose_no_version_no_alias_move_and_no_audit_entry(registry_root, tmp_path):
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(WRITERS)
     outs = [tmp_path / f"writer-{w}.json" for w in range(WRITERS)]
@@ -102,6 +102,14 @@ def test_concurrent_writers_lose_no_version_and_no_alias_move(registry_root, tmp
             assert record["stack"][:-1] in before and record["previous"] == (record["stack"][-2:-1] or [None])[0]
         else:
             assert any(s[:-1] == record["stack"] and s[-1] == record["previous"] for s in before if s)
+
+    log = registry.audit("m")
+    entries = log.entries()
+    assert log.verify() is None and [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert sorted(e["version"] for e in entries if e["action"] == "register") == sorted(registered)  # no entry lost
+    for writer, d in enumerate(done):  # each writer's moves, in its order
+        mine = [[e["alias"], e["version"], "set" if e["action"] == "promote" else e["action"]] for e in entries if e["reason"].startswith(f"{writer}/")]
+        assert mine == d["moves"]
 
 
 def _launchbay(*args: str, cwd: Path) -> subprocess.Popen:

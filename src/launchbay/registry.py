@@ -9,6 +9,7 @@ The registry lives on any pyarrow filesystem: a local directory by default, or a
     <model>/<version>/claim-<stamp>     the writer that claimed this version number
     <model>/aliases/<alias>/<stamp>-v<version>.json   one record per alias move
     <model>/decisions/<stamp>.json      promotion decisions and their reasons
+    <model>/audit.jsonl, audit-head.json   every change, hash-chained (see launchbay.audit)
 
 Nothing is rewritten in place, so every step is one whole-object write
 (``storage.write_atomic``: a local file is written under a dot-name and renamed, an
@@ -37,6 +38,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from launchbay import storage
+from launchbay.audit import AuditLog
 from launchbay.errors import LaunchbayError
 
 MODEL_FILE, PROFILE_FILE, CONTRACT_FILE, META_FILE = "model.pkl", "profile.json", "contract.json", "meta.json"
@@ -184,9 +186,16 @@ class Registry:
     # --- versions -------------------------------------------------------------------
 
     def register(
-        self, name: str, model: Any, profile: Any, meta: dict[str, Any], contract: Any = None, calibration: dict[str, Any] | None = None
+        self,
+        name: str,
+        model: Any,
+        profile: Any,
+        meta: dict[str, Any],
+        contract: Any = None,
+        calibration: dict[str, Any] | None = None,
+        by: str | None = None,
     ) -> ModelVersion:
-        """Store a new version of ``name`` (artifacts, then ``meta.json`` last); returns it."""
+        """Store a new version of ``name`` (artifacts, then ``meta.json`` last, then its audit entry); returns it."""
         check_name("model", name)
         artifacts = {MODEL_FILE: pickle.dumps(model, protocol=5), PROFILE_FILE: profile.to_json().encode()}
         if contract is not None:
@@ -199,6 +208,7 @@ class Registry:
         files = {filename: hashlib.sha256(blob).hexdigest() for filename, blob in artifacts.items()}
         full = {**meta, "name": name, "version": version, "sha256": files[MODEL_FILE], "files": files, "registered_at": now()}
         self._put_record(self._path(name, version, META_FILE), full)
+        self._audit(name, "register", version, by, "", meta.get("run_id"))
         return self._version(name, version, full)
 
     def _claim_version(self, name: str) -> int:
@@ -290,14 +300,14 @@ class Registry:
             held = held[:-1] if record["action"] == "rollback" else [*held, record["version"]]
         return held
 
-    def set_alias(self, name: str, alias: str, version: int, reason: str = "") -> None:
+    def set_alias(self, name: str, alias: str, version: int, reason: str = "", by: str | None = None, run_id: str | None = None) -> None:
         """Point ``alias`` at ``version``: one new record, written atomically."""
         check_name("alias", alias)
         version = self.get(name, version).version
         held = self._stack(name, alias)
-        self._move(name, alias, held, [*held, version], reason, "set")
+        self._move(name, alias, held, [*held, version], reason, "set", by, run_id)
 
-    def rollback(self, name: str, alias: str = "champion", reason: str = "") -> int:
+    def rollback(self, name: str, alias: str = "champion", reason: str = "", by: str | None = None, run_id: str | None = None) -> int:
         """Move ``alias`` back to the version it held before its current one; returns that version.
 
         Moves form a stack: a move pushes, a rollback pops, so rolling back twice goes
@@ -306,11 +316,11 @@ class Registry:
         held = self._stack(name, alias)
         if len(held) < 2:
             raise LaunchbayError(f"registry: '{name}' has no earlier {alias} to roll back to (moves: {held or 'none'})")
-        self._move(name, alias, held, held[:-1], reason or f"rollback from v{held[-1]}", "rollback")
+        self._move(name, alias, held, held[:-1], reason or f"rollback from v{held[-1]}", "rollback", by, run_id)
         return held[-2]
 
-    def _move(self, name: str, alias: str, held: list[int], stack: list[int], reason: str, action: str) -> None:
-        """Write the record of one move of ``alias`` from the stack ``held`` to ``stack``."""
+    def _move(self, name: str, alias: str, held: list[int], stack: list[int], reason: str, action: str, by: str | None, run_id: str | None) -> None:
+        """Write the record of one move of ``alias`` from the stack ``held`` to ``stack``, then its audit entry."""
         record = {
             "alias": alias,
             "version": stack[-1],
@@ -319,9 +329,19 @@ class Registry:
             "action": action,
             "reason": reason,
             "at": now(),
-            "by": who(),
+            "by": by or who(),
         }
         self._put_record(self._path(name, "aliases", alias, f"{storage.stamp()}-v{stack[-1]}.json"), record)
+        self._audit(name, "promote" if action == "set" else action, stack[-1], by, reason, run_id, alias=alias, previous=record["previous"])
+
+    # --- audit ----------------------------------------------------------------------
+
+    def audit(self, name: str) -> AuditLog:
+        """The audit log of model ``name``."""
+        return AuditLog(self.fs, self._path(name), storage.uri(self.fs, self._path(name)))
+
+    def _audit(self, name: str, action: str, version: int, by: str | None, reason: str, run_id: str | None, **more: Any) -> None:
+        self.audit(name).append(action=action, version=version, by=by or who(), at=now(), reason=reason, run_id=run_id, **more)
 
     # --- decisions ------------------------------------------------------------------
 

@@ -200,6 +200,8 @@ def stale_commit(filesystem: FileSystem, output: str) -> Callable[[str], str | N
             text = filesystem.open_input_stream(path).read().decode()
         except FileNotFoundError:
             return ""  # withdrawn or taken over meanwhile
+        except OSError:  # an object store's read of a claim deleted meanwhile may fail otherwise: it counts until read
+            return None
         try:
             owner = Owner(**json.loads(text))
         except (TypeError, ValueError):

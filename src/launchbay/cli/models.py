@@ -1,4 +1,4 @@
-"""``launchbay models list|show|history|promote|rollback|diff``: the model registry."""
+"""``launchbay models list|show|history|promote|rollback|diff|audit``: the model registry."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
         "promote": (models_promote, "point an alias (champion by default) at a version"),
         "rollback": (models_rollback, "move an alias back to the version it held before"),
         "diff": (models_diff, "what differs between two versions: config, data, metrics, packages"),
+        "audit": (models_audit, "every change to a model, hash-chained; --verify checks the chain"),
     }
     for action, (func, text) in actions.items():
         p = models.add_parser(action, help=text)
@@ -30,6 +31,10 @@ def add_parser(sub) -> None:
         if action in ("promote", "rollback"):
             p.add_argument("--alias", default="champion")
             p.add_argument("--reason", default="", help="kept with the alias move")
+            p.add_argument("--by", default=None, help="who decided, for the audit log (default: the OS user)")
+        if action == "audit":
+            p.add_argument("--verify", action="store_true", help="check the chain: name the first entry edited, removed or reordered")
+            p.add_argument("--json", action="store_true", help="the entries as JSON lines")
         if action == "diff":
             p.add_argument("a", help="version number or alias")
             p.add_argument("b", help="version number or alias")
@@ -93,7 +98,7 @@ def models_promote(args: argparse.Namespace) -> None:
     registry = Registry(args.registry).existing()
     version = registry.get(args.name, args.version).version
     reason = args.reason or "promoted by hand"
-    registry.set_alias(args.name, args.alias, version, reason=reason)
+    registry.set_alias(args.name, args.alias, version, reason=reason, by=args.by)
     announce(args.name, args.alias, version, reason)
     print(f"{args.name}: {args.alias} -> v{version}")
 
@@ -101,7 +106,7 @@ def models_promote(args: argparse.Namespace) -> None:
 def models_rollback(args: argparse.Namespace) -> None:
     from launchbay.registry import Registry
 
-    version = Registry(args.registry).existing().rollback(args.name, args.alias, reason=args.reason)
+    version = Registry(args.registry).existing().rollback(args.name, args.alias, reason=args.reason, by=args.by)
     announce(args.name, args.alias, version, args.reason or "rolled back by hand")
     print(f"{args.name}: {args.alias} -> v{version} (rolled back)")
 
@@ -125,4 +130,31 @@ def models_diff(args: argparse.Namespace) -> None:
     table = Table("field", f"{args.name} {args.a}", f"{args.name} {args.b}", title=f"{len(differences)} fields differ")
     for key, (left, right) in differences.items():
         table.add_row(key, json.dumps(left, default=str), json.dumps(right, default=str))
+    Console().print(table)
+
+
+def models_audit(args: argparse.Namespace) -> None:
+    """The model's audit log as a table (or JSON lines); with ``--verify``, exit 1 naming the first broken entry."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from launchbay.errors import LaunchbayError
+    from launchbay.registry import Registry
+
+    registry = Registry(args.registry).existing()
+    registry.get(args.name)
+    log = registry.audit(args.name)
+    if args.verify:
+        problem = log.verify()
+        if problem:
+            raise LaunchbayError(f"audit: {log.where}/audit.jsonl: {problem}")
+        print(f"{args.name}: the audit log's {len(log.lines())} entries chain intact")
+        return
+    if args.json:
+        print("\n".join(log.lines()))
+        return
+    table = Table("seq", "at", "action", "version", "alias", "by", "reason", "run", title=f"audit log of {args.name}")
+    for e in log.entries():
+        table.add_row(*(escape(str(e.get(k) or "")) for k in ("seq", "at", "action", "version", "alias", "by", "reason", "run_id")))
     Console().print(table)

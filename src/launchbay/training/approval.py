@@ -68,7 +68,7 @@ def crown_first(ctx: RunContext, trained: Trained) -> None:
         return
     reason = f"first version of '{name}': no {alias} to compare with"
     ctx.registry.record_decision(name, {"challenger_version": version, "promote": True, "reasons": [reason]})
-    ctx.registry.set_alias(name, alias, version, reason=reason)
+    ctx.registry.set_alias(name, alias, version, reason=reason, run_id=ctx.run_id)
     ctx.notify("launchbay_model_promoted", model=name, alias=alias, version=version, reason=reason)
     ctx.console.print(f"{name} v{version} is the {alias}")
 
@@ -100,7 +100,7 @@ def challenge(ctx: RunContext, reason: str) -> dict[str, Any]:
     }
     ctx.registry.record_decision(job.model_name, record)
     if decision.promote:
-        ctx.registry.set_alias(job.model_name, cfg.alias, challenger, reason=decision.reasons[0])
+        ctx.registry.set_alias(job.model_name, cfg.alias, challenger, reason=decision.reasons[0], run_id=ctx.run_id)
         ctx.notify(
             "launchbay_model_promoted", model=job.model_name, alias=cfg.alias, version=challenger, reason=decision.reasons[0]
         )
