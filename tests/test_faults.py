@@ -109,9 +109,11 @@ def test_repeated_ids_are_counted_and_refused_on_demand(home, monkeypatch, tmp_p
     assert not (tmp_path / "refused").exists() and not list(tmp_path.glob(".refused*"))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_leaves_nothing_behind(home, tmp_path, signum):
-    out = tmp_path / "scores"
+RAY_CHECK = "You have likely discovered a bug in Ray"  # its core worker's own assertion, seen once in many runs
+
+
+def interrupted_run(home: Path, out: Path, signum: int) -> tuple[int | None, str]:
+    """A 10M-row scoring run sent ``signum`` once its first scored piece is in the staging folder: (status, stderr)."""
     run = subprocess.Popen(
         [sys.executable, "-m", "launchbay", "run", "job=score", *BATCH, "batch.rows=10000000", f"score.output={out}"],
         cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -119,11 +121,21 @@ def test_an_interrupted_run_leaves_nothing_behind(home, tmp_path, signum):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".scores*/**/*.parquet")) and time.monotonic() < deadline:  # a piece is written
+    while not list(out.parent.glob(f".{out.name}*/**/*.parquet")) and time.monotonic() < deadline:  # a piece is written
         time.sleep(0.05)
     run.send_signal(signum)
     _, err = run.communicate(timeout=60)
-    assert run.returncode == 130, err
+    return run.returncode, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_nothing_behind(home, tmp_path, signum):
+    out = tmp_path / "scores"
+    code, err = interrupted_run(home, out, signum)
+    if code != 130 and RAY_CHECK in err:  # Ray's core worker failed its own check while the run stopped: nothing may be left even so
+        assert list(tmp_path.iterdir()) == []
+        code, err = interrupted_run(home, out, signum)
+    assert code == 130, err
     assert err.strip().splitlines()[-1] == "launchbay: interrupted; partial outputs were discarded"
     assert "Traceback" not in err and "SIGTERM" not in err
     assert list(tmp_path.iterdir()) == []  # no staging folder, no output
