@@ -66,7 +66,7 @@ RECORDS = {
     "DriftMetric": ["name", "compute", "applies_to", "threshold", "drift_when", "description", "min_rows"],
     "AlertChannel": ["name", "send", "config", "description"],
     "MetricValue": ["value", "p_value", "undefined"],
-    "Alert": ["run_id", "run_dir", "model", "model_version", "drifted_features", "share_drifted", "report_path", "summary", "performance"],
+    "Alert": ["run_id", "run_dir", "model", "model_version", "drifted_features", "share_drifted", "report_path", "summary", "performance", "candidate"],
     "NoConfig": [],
 }
 

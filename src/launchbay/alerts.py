@@ -19,6 +19,10 @@ class JsonlConfig:
 
 def console(alert: Alert, cfg) -> None:
     about = f"model {alert.model} v{alert.model_version}"
+    if alert.candidate is not None:
+        need = alert.candidate["candidate"]["required"]
+        print(f"ALERT {about} awaits {need} approval(s): {alert.candidate['reasons'][0]} (run {alert.run_id})", file=sys.stderr)
+        return
     if alert.performance is not None:
         dropped = ", ".join(alert.performance["dropped"])
         print(f"ALERT performance of {about} dropped: {dropped} (run {alert.run_id})", file=sys.stderr)

@@ -166,7 +166,8 @@ class AlertChannel(Component):
 @dataclass(frozen=True)
 class Alert:
     """What an alert channel receives when a run finds drift or, with ``performance`` set (the
-    run's ``performance`` summary section, its ``dropped`` metrics non-empty), a performance drop."""
+    run's ``performance`` summary section, its ``dropped`` metrics non-empty), a performance drop,
+    or, with ``candidate`` set (the approval decision, since 0.2), a challenger that awaits approval."""
 
     run_id: str
     run_dir: str
@@ -177,6 +178,7 @@ class Alert:
     report_path: str | None
     summary: dict = field(default_factory=dict)
     performance: dict | None = None
+    candidate: dict | None = None
 
 
 # The records that carry a config (every kind but drift metrics).

@@ -81,6 +81,10 @@ Trigger = StrEnum("Trigger", ["drift", "performance", "always", "never"])
 TrainOn = StrEnum("TrainOn", ["batch", "data"])
 
 
+# auto: a challenger that wins replaces the champion; manual: it waits for people's approval.
+ApprovalMode = StrEnum("ApprovalMode", ["auto", "manual"])
+
+
 @dataclass
 class ApprovalConfig:
     """When job=pipeline trains a challenger and what it takes to replace the champion (conf/approval)."""
@@ -90,8 +94,14 @@ class ApprovalConfig:
     metric: str = "${train.metric}"  # compared on the challenger's holdout
     margin: float = 0.005  # the challenger must beat the champion by at least this much
     alias: str = "champion"
+    mode: ApprovalMode = ApprovalMode.auto  # manual: a winning challenger is a candidate until people approve it
+    required: int = 1  # distinct approvers a candidate needs (manual mode)
+    separate_duties: bool = True  # the author of the run that trained a candidate cannot approve it
+    expires_h: float = 72.0  # a candidate left undecided this long expires
 
     def __post_init__(self) -> None:
+        require(self.required >= 1, "approval.required", "at least 1", self.required)
+        require(self.expires_h > 0, "approval.expires_h", "positive (hours)", self.expires_h)
         if not self.metric.startswith("${"):  # the schema's default, an interpolation resolved when composed
             require_metric("approval.metric", self.metric)
         require(math.isfinite(self.margin), "approval.margin", "a finite number", self.margin)

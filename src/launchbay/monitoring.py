@@ -101,6 +101,22 @@ def alert_performance(ctx: RunContext, version: ModelVersion, assessment: Assess
     return send(ctx, message)
 
 
+def alert_candidate(ctx: RunContext, record: dict) -> dict[str, str]:
+    """Tell every configured alert channel that a challenger awaits approval (``Alert.candidate``: the decision
+    record); returns what became of each channel, as ``alert`` does."""
+    message = Alert(
+        run_id=ctx.run_id,
+        run_dir=str(ctx.run_dir),
+        model=ctx.cfg.job.model_name,
+        model_version=record["challenger_version"],
+        drifted_features=[],
+        share_drifted=0.0,
+        report_path=None,
+        candidate=record,
+    )
+    return send(ctx, message)
+
+
 def send(ctx: RunContext, message: Alert) -> dict[str, str]:
     """Send ``message`` to every configured alert channel; a channel that fails is a warning."""
     outcomes = {}

@@ -33,11 +33,12 @@ import pickle
 import re
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from launchbay import storage
+from launchbay.approvals import Candidacy, candidacies
 from launchbay.audit import AuditLog
 from launchbay.errors import LaunchbayError
 
@@ -304,6 +305,12 @@ class Registry:
         """Point ``alias`` at ``version``: one new record, written atomically."""
         check_name("alias", alias)
         version = self.get(name, version).version
+        candidacy = self.candidacies(name).get(version)
+        if candidacy is not None and candidacy.alias == alias and not candidacy.promoted:
+            raise LaunchbayError(
+                f"registry: {name} v{version} needs approval to become {alias} ({candidacy.state}, "
+                f"{len(candidacy.approvers)} of {candidacy.required} approvals): launchbay models approve {name} {version} --by NAME"
+            )
         held = self._stack(name, alias)
         self._move(name, alias, held, [*held, version], reason, "set", by, run_id)
 
@@ -333,6 +340,52 @@ class Registry:
         }
         self._put_record(self._path(name, "aliases", alias, f"{storage.stamp()}-v{stack[-1]}.json"), record)
         self._audit(name, "promote" if action == "set" else action, stack[-1], by, reason, run_id, alias=alias, previous=record["previous"])
+
+    # --- approval -------------------------------------------------------------------
+
+    def candidacies(self, name: str) -> dict[int, Candidacy]:
+        """Version -> its latest candidacy for an alias (see launchbay.approvals)."""
+        return candidacies(self.audit(name).entries())
+
+    def propose(
+        self, name: str, version: int, alias: str, evidence: dict[str, Any], required: int, separate_duties: bool, expires_h: float,
+        run_id: str | None,
+    ) -> Candidacy:
+        """Make ``version`` a candidate for ``alias``: registered, not promoted until ``required`` names approve it."""
+        expires = (datetime.now(UTC) + timedelta(hours=expires_h)).isoformat(timespec="seconds")
+        self._audit(
+            name, "candidate", version, None, f"awaits {required} approval(s) to become {alias}", run_id,
+            alias=alias, required=required, separate_duties=separate_duties, author=who(), expires_at=expires, evidence=evidence,
+        )
+        return self.candidacies(name)[version]
+
+    def pending(self, name: str) -> list[Candidacy]:
+        """The candidates of ``name`` awaiting approval; one past its expiry expires first (an audit entry)."""
+        waiting = []
+        for candidacy in self.candidacies(name).values():
+            if candidacy.state == "pending" and candidacy.past_expiry():
+                self._audit(name, "expire", candidacy.version, "launchbay", f"no decision by {candidacy.expires_at}", None)
+            elif candidacy.state == "pending":
+                waiting.append(candidacy)
+        return waiting
+
+    def decide(self, name: str, version: int, by: str | None, reason: str, approve: bool) -> Candidacy:
+        """Approve or reject candidate ``version``; the approval that completes its count promotes it."""
+        by = by or who()
+        candidacy = next((c for c in self.pending(name) if c.version == version), None)
+        if candidacy is None:
+            state = self.candidacies(name).get(version)
+            why = f"it is {state.state}" if state else "it is not a candidate"
+            raise LaunchbayError(f"registry: {name} v{version} awaits no decision: {why} (launchbay models pending {name})")
+        if approve and candidacy.separate_duties and candidacy.is_author(by):
+            raise LaunchbayError(f"registry: {by} trained {name} v{version} and cannot approve it (approval.separate_duties=true)")
+        if approve and by in candidacy.approvers:
+            raise LaunchbayError(f"registry: {by} has approved {name} v{version} already; it needs another name")
+        self._audit(name, "approve" if approve else "reject", version, by, reason, None)
+        candidacy = self.candidacies(name)[version]
+        if candidacy.promoted:
+            self.set_alias(name, candidacy.alias, version, reason=f"approved by {', '.join(candidacy.approvers)}", by=by)
+        return candidacy
 
     # --- audit ----------------------------------------------------------------------
 

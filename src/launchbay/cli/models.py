@@ -1,4 +1,4 @@
-"""``launchbay models list|show|history|promote|rollback|diff|audit``: the model registry."""
+"""``launchbay models list|show|history|promote|rollback|diff|audit|pending|approve|reject``: the model registry."""
 
 from __future__ import annotations
 
@@ -16,12 +16,17 @@ def add_parser(sub) -> None:
         "rollback": (models_rollback, "move an alias back to the version it held before"),
         "diff": (models_diff, "what differs between two versions: config, data, metrics, packages"),
         "audit": (models_audit, "every change to a model, hash-chained; --verify checks the chain"),
+        "pending": (models_pending, "candidates awaiting approval (approval.mode=manual), of one model or all"),
+        "approve": (models_decide, "approve a candidate; the last approval it needs promotes it"),
+        "reject": (models_decide, "reject a candidate"),
     }
     for action, (func, text) in actions.items():
         p = models.add_parser(action, help=text)
         p.add_argument("--registry", default=".launchbay/registry", help="registry directory or URI (s3://bucket/prefix)")
         p.set_defaults(func=func)
-        if action != "list":
+        if action == "pending":
+            p.add_argument("name", nargs="?", help="a model (default: every model)")
+        elif action != "list":
             p.add_argument("name")
         if action == "show":
             p.add_argument("version", nargs="?", default="latest", help="version number, alias or latest")
@@ -32,6 +37,11 @@ def add_parser(sub) -> None:
             p.add_argument("--alias", default="champion")
             p.add_argument("--reason", default="", help="kept with the alias move")
             p.add_argument("--by", default=None, help="who decided, for the audit log (default: the OS user)")
+        if action in ("approve", "reject"):
+            p.add_argument("version", type=int)
+            p.add_argument("--by", default=None, help="who decides (default: the OS user)")
+            p.add_argument("--reason", default="", help="kept in the audit log")
+            p.set_defaults(approve=action == "approve")
         if action == "audit":
             p.add_argument("--verify", action="store_true", help="check the chain: name the first entry edited, removed or reordered")
             p.add_argument("--json", action="store_true", help="the entries as JSON lines")
@@ -158,3 +168,35 @@ def models_audit(args: argparse.Namespace) -> None:
     for e in log.entries():
         table.add_row(*(escape(str(e.get(k) or "")) for k in ("seq", "at", "action", "version", "alias", "by", "reason", "run_id")))
     Console().print(table)
+
+
+def models_pending(args: argparse.Namespace) -> None:
+    """The candidates awaiting approval as a table (expired ones are recorded as such first)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from launchbay.registry import Registry
+
+    registry = Registry(args.registry).existing()
+    names = [registry.get(args.name).name] if args.name else registry.models()
+    table = Table("model", "version", "for", "approvals", "author", "expires", "evidence", title="candidates awaiting approval")
+    for name in names:
+        for c in registry.pending(name):
+            metrics = c.evidence.get("metrics", {})
+            evidence = "; ".join(c.evidence.get("reasons", [])) or ", ".join(f"{k} {v}" for k, v in metrics.items())
+            table.add_row(name, str(c.version), c.alias, f"{len(c.approvers)}/{c.required} {', '.join(c.approvers)}".strip(), c.author,
+                          c.expires_at, evidence)
+    Console().print(table)
+
+
+def models_decide(args: argparse.Namespace) -> None:
+    from launchbay.registry import Registry
+
+    candidacy = Registry(args.registry).existing().decide(args.name, args.version, args.by, args.reason, args.approve)
+    if not args.approve:
+        print(f"{args.name} v{args.version}: rejected by {candidacy.rejected_by}")
+    elif candidacy.promoted:
+        announce(args.name, candidacy.alias, args.version, f"approved by {', '.join(candidacy.approvers)}")
+        print(f"{args.name}: {candidacy.alias} -> v{args.version} (approved by {', '.join(candidacy.approvers)})")
+    else:
+        print(f"{args.name} v{args.version}: approved by {', '.join(candidacy.approvers)}; {candidacy.missing()} more approval(s) needed")

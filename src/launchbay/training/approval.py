@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from launchbay.config import TrainOn, Trigger
+from launchbay.config import ApprovalMode, TrainOn, Trigger
 from launchbay.errors import LaunchbayError
 from launchbay.performance.assess import observed
 from launchbay.training.fit import Trained, train_model
@@ -73,8 +73,9 @@ def crown_first(ctx: RunContext, trained: Trained) -> None:
     ctx.console.print(f"{name} v{version} is the {alias}")
 
 
-def challenge(ctx: RunContext, reason: str) -> dict[str, Any]:
-    """Train a challenger, compare it with the champion on the challenger's holdout, promote it if it wins."""
+def challenge(ctx: RunContext, reason: str, drift: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train a challenger, compare it with the champion on the challenger's holdout, promote it if it wins
+    (``approval.mode=manual``: make it a candidate, with its evidence and the batch's ``drift``)."""
     cfg, job = ctx.cfg.approval, ctx.cfg.job
     champion = ctx.registry.get(job.model_name, cfg.alias)
     ctx.console.print(f"training a challenger to {job.model_name} v{champion.version}: {reason}")
@@ -99,6 +100,17 @@ def challenge(ctx: RunContext, reason: str) -> dict[str, Any]:
         **decision.to_dict(),
     }
     ctx.registry.record_decision(job.model_name, record)
+    if decision.promote and cfg.mode == ApprovalMode.manual:
+        evidence = {"metrics": record["metrics"], "holdout_rows": len(holdout), "reasons": decision.reasons, "drift": drift}
+        candidacy = ctx.registry.propose(
+            job.model_name, challenger, cfg.alias, evidence, cfg.required, cfg.separate_duties, cfg.expires_h, ctx.run_id
+        )
+        record["candidate"] = {"required": cfg.required, "expires_at": candidacy.expires_at}
+        ctx.console.print(
+            f"v{challenger} is a candidate for {cfg.alias}: {decision.reasons[0]}; it awaits {cfg.required} approval(s) "
+            f"(launchbay models approve {job.model_name} {challenger} --by NAME)"
+        )
+        return record
     if decision.promote:
         ctx.registry.set_alias(job.model_name, cfg.alias, challenger, reason=decision.reasons[0], run_id=ctx.run_id)
         ctx.notify(
