@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 
 
@@ -167,7 +168,7 @@ def models_audit(args: argparse.Namespace) -> None:
     table = Table("seq", "at", "action", "version", "alias", "by", "reason", "run", title=f"audit log of {args.name}")
     for e in log.entries():
         table.add_row(*(escape(str(e.get(k) or "")) for k in ("seq", "at", "action", "version", "alias", "by", "reason", "run_id")))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def models_pending(args: argparse.Namespace) -> None:
@@ -186,7 +187,7 @@ def models_pending(args: argparse.Namespace) -> None:
             evidence = "; ".join(c.evidence.get("reasons", [])) or ", ".join(f"{k} {v}" for k, v in metrics.items())
             table.add_row(name, str(c.version), c.alias, f"{len(c.approvers)}/{c.required} {', '.join(c.approvers)}".strip(), c.author,
                           c.expires_at, evidence)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def models_decide(args: argparse.Namespace) -> None:
