@@ -20,7 +20,7 @@ from launchbay.registry import Registry
 from launchbay.storage import SUCCESS
 
 pytestmark = pytest.mark.slow
-WRITERS, ROUNDS = 8, 4
+WRITERS, ROUNDS = 8, 3
 
 
 def _writer(root: str, writer: int, barrier, out: str) -> None:

@@ -102,7 +102,7 @@ class AuditLog:
             mine = storage.claim(self.fs, folder, "claim-", owner.to_json(), stale=storage.stale_commit(self.fs, f"{self.where}/{LOG_FILE}"))
             if mine:
                 return mine
-            time.sleep(random.uniform(0.005, 0.05))
+            time.sleep(random.uniform(0.02, 0.1))  # others hold it: wait without crowding the store
         raise LaunchbayError(f"audit: {self.where}/{LOG_FILE} stayed claimed by another writer for {ACQUIRE_S:.0f} s")
 
     def verify(self) -> Problem | None:

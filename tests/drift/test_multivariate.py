@@ -353,11 +353,11 @@ def test_batches_of_the_reference_distribution_raise_no_dataset_drift_at_any_siz
 
 @pytest.mark.slow
 def test_large_batches_of_the_reference_distribution_raise_no_multivariate_drift():
-    """8 seeds x {independent, correlated} x batches of 10,000, 1M and 10M rows against references of 500,000;
+    """6 seeds x {independent, correlated} x batches of 10,000, 1M and 10M rows against references of 500,000;
     a flip of one correlation (+0.8 to -0.8, marginals unchanged) is still found at 10,000 rows."""
-    alarms = [row for row in multivariate_verdicts(500_000, [10_000, 1_000_000, 10_000_000], seeds=8) if row[-1]]
+    alarms = [row for row in multivariate_verdicts(500_000, [10_000, 1_000_000, 10_000_000], seeds=6) if row[-1]]
     assert alarms == []
-    for seed in range(8):
+    for seed in range(6):
         rng = np.random.default_rng(seed)
         model = fit([f"x{j}" for j in range(8)], list(draw(500_000, "correlated", rng).T), 0.65)
         flipped = model.count(list(draw(10_000, "correlated", rng, rho=-0.8).T))
