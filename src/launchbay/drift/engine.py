@@ -172,7 +172,7 @@ def select_metrics(reference: DatasetProfile, config: MonitorConfig, current_row
         else:
             log.info("feature '%s' (%s) has no metric among monitor.metrics: not monitored", name, feature.kind)
     if not chosen:
-        kinds = sorted({feature.kind for feature in reference.features.values()})
+        kinds = sorted({feature.kind for feature in monitored.values()})
         raise LaunchbayError(f"monitor.metrics ({', '.join(config.metrics)}) fit none of the features, which are {' and '.join(kinds)}")
     return chosen
 
