@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from launchbay.drift.config import MonitorConfig
 from launchbay.errors import LaunchbayError
+from launchbay.fairness.config import FairnessConfig
 from launchbay.plugins import PluginsConfig
 from launchbay.registry import RegistryConfig
 from launchbay.runtime import RuntimeConfig
@@ -50,6 +51,8 @@ class JobConfig:
     report: bool = True  # write report.html
     scores: str | None = None  # job=evaluate: the run directory (or scores folder) of the scores to join labels to
     results: str | None = None  # also publish the run's summary.json and report here (a folder or URI); launchbay submit sets it
+    description: str = ""  # what the model is for and what it must not be used for: its card's intended use
+    owner: str = ""  # who answers for the model (a team or a person): on its card
 
     def __post_init__(self) -> None:
         require(0 < self.holdout < 1, "job.holdout", "a share in (0, 1)", self.holdout)
@@ -98,6 +101,9 @@ class ApprovalConfig:
     required: int = 1  # distinct approvers a candidate needs (manual mode)
     separate_duties: bool = True  # the author of the run that trained a candidate cannot approve it
     expires_h: float = 72.0  # a candidate left undecided this long expires
+    # A challenger whose fairness gap on the holdout (demographic parity or equalized odds difference,
+    # of any fairness.groups column) is past this and wider than the champion's is refused; None: not judged.
+    max_fairness_gap: float | None = None
 
     def __post_init__(self) -> None:
         require(self.required >= 1, "approval.required", "at least 1", self.required)
@@ -105,6 +111,8 @@ class ApprovalConfig:
         if not self.metric.startswith("${"):  # the schema's default, an interpolation resolved when composed
             require_metric("approval.metric", self.metric)
         require(math.isfinite(self.margin), "approval.margin", "a finite number", self.margin)
+        gap = self.max_fairness_gap
+        require(gap is None or 0 <= gap <= 1, "approval.max_fairness_gap", "in [0, 1] (or null: not judged)", gap)
 
 
 # How batches are scored (see ``launchbay.scoring``); ``auto`` picks one of the others.
@@ -145,6 +153,7 @@ class LaunchbayConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     approval: ApprovalConfig = field(default_factory=ApprovalConfig)
     contract: ContractConfig = field(default_factory=ContractConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
