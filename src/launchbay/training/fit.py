@@ -202,6 +202,8 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     provider = ctx.manager.provider("model", family.name)
     meta = {
         "family": family.name,
+        "description": job.description,
+        "owner": job.owner,
         "features": features,
         "label": job.label,
         "metrics": metrics,
