@@ -47,10 +47,21 @@ def assess_performance(ctx: RunContext, version: ModelVersion, target: Target, o
     return assessment
 
 
+def assess_fairness(ctx: RunContext, counts: Any) -> dict[str, Any]:
+    """The ``fairness`` section of the pass's counts per group (``counts``), printed as tables."""
+    from launchbay.fairness.metrics import render, summarize
+
+    section = summarize(counts, ctx.cfg.fairness.min_rows)
+    for table in render(section):
+        ctx.console.print(table)
+    return section
+
+
 def publish(
-    ctx: RunContext, version: ModelVersion, result: DriftResult, device: str | None, performance: Assessment | None = None
+    ctx: RunContext, version: ModelVersion, result: DriftResult, device: str | None, performance: Assessment | None = None,
+    fairness: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Print the drift table, write the HTML report (with the ``performance`` section), alert on drift;
+    """Print the drift table, write the HTML report (with the ``performance`` and ``fairness`` sections), alert on drift;
     returns the summary part, which says on which ``device`` the drift was counted."""
     ctx.console.print(result.render())
     report_path = None
@@ -60,7 +71,8 @@ def publish(
 
         title = f"Drift of {version.name} v{version.version}"
         trend = trend_link(ctx.run_dir, version.name)
-        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend, performance=performance))
+        report_path = str(write_report(result, ctx.run_dir / "report.html", title=title, trend=trend, performance=performance,
+                                       fairness=fairness))
         ctx.console.print(f"report: {report_path}")
     summary = {**result.to_dict(), "device": device, "report": report_path}
     if result.drifted_features or result.dataset_drift:  # a multivariate drift alone is drift too

@@ -387,6 +387,10 @@ class Registry:
             self.set_alias(name, candidacy.alias, version, reason=f"approved by {', '.join(candidacy.approvers)}", by=by)
         return candidacy
 
+    def refuse(self, name: str, version: int, reason: str, run_id: str | None) -> None:
+        """Record that the promotion rule refused challenger ``version`` and why (the champion stays)."""
+        self._audit(name, "refuse", version, None, reason, run_id)
+
     # --- audit ----------------------------------------------------------------------
 
     def audit(self, name: str) -> AuditLog:

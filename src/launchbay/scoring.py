@@ -5,7 +5,8 @@ each worker process resolves them once (``Scorer`` is cached per process). Row c
 when drift is on, drift sketches add up in each scorer and come back once per fragment
 (or, under Ray Data, go to a ``Tally`` actor once per batch), so the drift of a run comes
 from the same read as its scores. So do the counts of the model's outcomes (labels against
-predictions, score histograms: ``launchbay.performance``), its performance on the batch.
+predictions, score histograms: ``launchbay.performance``), its performance on the batch, and
+those per group of the ``fairness.groups`` columns (``launchbay.fairness``).
 
 Three execution paths (``score.strategy``):
 
@@ -42,6 +43,7 @@ from launchbay.drift.config import Device
 from launchbay.drift.dataset import worker_reference
 from launchbay.drift.device import use_gpu
 from launchbay.errors import LaunchbayError, root_cause
+from launchbay.fairness.counts import Groups
 from launchbay.models.predict import nonfinite_note, predict_columns
 from launchbay.performance.sketch import Target
 from launchbay.progress import live_progress
@@ -69,13 +71,14 @@ class Tally:
         self.repeats = 0  # rows that repeat an id within their piece of the input
         self.devices: set[str] = set()  # where the sketches were counted: cpu, gpu
         self.performance: Any = None  # the merged counts of the model's outcomes
+        self.groups: Any = None  # and of its outcomes per group (``fairness.counts.GroupCounts``)
 
-    def add(self, rows: int, sketch, ids: np.ndarray | int = 0, device: str | None = None, outcomes: Any = None) -> None:
+    def add(self, rows: int, sketch, ids: np.ndarray | int = 0, device: str | None = None, outcomes: Any = None, groups: Any = None) -> None:
         """Add a piece's rows, sketch (counted on ``device``), id keys (to compare across pieces) or its
-        repeats, and the counts of its outcomes."""
+        repeats, and the counts of its outcomes, overall and per group."""
         self.rows += rows
-        if outcomes is not None:
-            self.performance = outcomes if self.performance is None else self.performance.merge(outcomes)
+        self.performance = merged(self.performance, outcomes)
+        self.groups = merged(self.groups, groups)
         if device is not None:
             self.devices.add(device)
         if sketch is not None:
@@ -99,6 +102,9 @@ class Tally:
     def outcomes(self):
         return self.performance
 
+    def group_counts(self):
+        return self.groups
+
     def counted_on(self) -> str | None:
         """Where the drift sketches were counted: "cpu", "gpu", "cpu+gpu" if workers differed; None without drift."""
         return "+".join(sorted(self.devices)) or None
@@ -115,6 +121,7 @@ class Plan:
     device: Device  # where drift is counted (monitor.device, checked against the cluster for the run)
     tally: Any  # handle of the Tally actor (Ray Data paths), or None
     performance: Any  # what to count of the model's outcomes (a ``performance.sketch.Target``), or None
+    fairness: Any  # what to count of them per group (a ``fairness.counts.Groups``), or None
     features: tuple[str, ...]
     id_column: str  # copied to the output; random unique ids where the input has none
     extra: tuple[tuple[str, Any], ...]  # constant output columns
@@ -149,6 +156,7 @@ class Scorer:
         self.ids: list[np.ndarray] = []  # the id keys of those rows (``rowids.id_keys``), where the input has ids
         self.batches = 0  # batches of the current piece, to name their contract counts
         self.outcomes: Any = None  # counts of the model's outcomes on those rows
+        self.groups: Any = None  # and per group
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         scored = self.score(batch)
@@ -194,18 +202,19 @@ class Scorer:
             self.counter.add(monitored)
         if plan.performance is not None and batch.num_rows:
             proba = (lambda: self.model.predict_proba(frame)) if hasattr(self.model, "predict_proba") else None
-            outcomes = plan.performance.gather(batch, predictions, proba)
-            self.outcomes = outcomes if self.outcomes is None else self.outcomes.merge(outcomes)
+            self.outcomes = merged(self.outcomes, plan.performance.gather(batch, predictions, proba))
+        if plan.fairness is not None and batch.num_rows:
+            self.groups = merged(self.groups, plan.fairness.gather(batch, predictions["prediction"]))
         return pa.table(columns)
 
-    def take(self) -> tuple[int, Any, np.ndarray | int, str | None, Any]:
+    def take(self) -> tuple[int, Any, np.ndarray | int, str | None, Any, Any]:
         """The rows, the sketch, the id keys (or, not across pieces, how many rows repeat an id)
-        gathered since the last take, where the sketch was counted and the outcomes, and start afresh."""
+        gathered since the last take, where the sketch was counted, the outcomes and those per group, and start afresh."""
         keys = np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64)
         ids = keys if self.plan.ids_across else repeats(keys)
         sketch = self.counter.profile() if self.counter is not None else None
-        gathered = self.rows, sketch, ids, self.device, self.outcomes
-        self.rows, self.counter, self.ids, self.batches, self.outcomes = 0, None, [], 0, None
+        gathered = self.rows, sketch, ids, self.device, self.outcomes, self.groups
+        self.rows, self.counter, self.ids, self.batches, self.outcomes, self.groups = 0, None, [], 0, None, None
         return gathered
 
     def flush(self) -> None:
@@ -213,6 +222,13 @@ class Scorer:
         import ray
 
         ray.get(self.plan.tally.add.remote(*self.take()))
+
+
+def merged(total: Any, counts: Any) -> Any:
+    """Mergeable ``counts`` added to ``total`` (either may be None)."""
+    if counts is None:
+        return total
+    return counts if total is None else total.merge(counts)
 
 
 @lru_cache(maxsize=4)
@@ -299,7 +315,7 @@ class ScoringPass:
             raise
         return self.totals.count()
 
-    def _add(self, gathered: tuple[int, Any, np.ndarray | int, str | None, Any]) -> None:
+    def _add(self, gathered: tuple[int, Any, np.ndarray | int, str | None, Any, Any]) -> None:
         self.totals.add(*gathered)
         self.parts_done += 1
 
@@ -342,6 +358,10 @@ class ScoringPass:
         """The counts of the model's outcomes on every row scored (None when not counted)."""
         return self._totals("outcomes")
 
+    def group_counts(self) -> Any:
+        """The counts of the model's outcomes per group on every row scored (None when not counted)."""
+        return self._totals("group_counts")
+
     def drift_device(self) -> str | None:
         """Where the drift of the pass was counted (see ``Tally.counted_on``)."""
         return self._totals("counted_on")
@@ -377,6 +397,9 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
     unique_ids = typed(cfg.contract, "contract").unique_ids
     pass_id = f"pass-{uuid.uuid4().hex[:8]}"
     model = version.load_model()
+    fairness = typed(cfg.fairness, "fairness")
+    group_columns = fairness.groups or (contract.groups if contract is not None else [])
+    model_label = f"{version.name} v{version.version}"
     scoring_pass = ScoringPass(
         dict(
             model=ray.put(model),
@@ -384,12 +407,13 @@ def score_batch(ctx: RunContext, version: ModelVersion, *, drift: bool, output: 
             features=tuple(version.meta["features"]),
             id_column=cfg.job.id_column,
             extra=(("model_version", version.version),),
-            model_label=f"{version.name} v{version.version}",
+            model_label=model_label,
             ids_across=unique_ids,
             pass_id=pass_id,
             run_dir=str(ctx.run_dir),
             device=monitor.device if monitor else Device.cpu,
             performance=Target.of(model, cfg.job.label, cfg.monitor.performance.bins) if settings.performance else None,
+            fairness=Groups.of(model, cfg.job.label, group_columns, fairness.max_groups, model_label) if group_columns else None,
         ),
         version.load_profile() if drift else None,
         version.meta["files"][PROFILE_FILE],

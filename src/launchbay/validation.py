@@ -1,7 +1,8 @@
 """Data contracts: what a model's input columns must look like.
 
-A contract holds, per column, its type family, whether it may be null, a numeric
-range and the allowed categories. It is inferred from the training rows (or read
+A contract holds, per feature column, its type family, whether it may be null, a numeric
+range and the allowed categories, and names the columns that fairness is judged across
+(``groups``): they are in the data, never features. It is inferred from the training rows (or read
 from a file the data team writes), stored with the model version, and checked on
 training data and on every batch before scoring.
 
@@ -85,9 +86,10 @@ class ColumnRule:
 
 @dataclass
 class Contract:
-    columns: list[ColumnRule]
+    columns: list[ColumnRule]  # the model's features
     policy: Policy = Policy.fail
     enforce: list[str] = field(default_factory=lambda: ["type"])
+    groups: list[str] = field(default_factory=list)  # columns fairness is judged across (fairness.groups): never features
 
     def __post_init__(self) -> None:
         try:  # contract files are written by hand too
@@ -108,6 +110,7 @@ class Contract:
                 columns=[ColumnRule(**column) for column in data["columns"]],
                 policy=data.get("policy", "fail"),
                 enforce=list(data.get("enforce", ["type", "range"])),
+                groups=list(data.get("groups", [])),
             )
         except LaunchbayError as exc:
             raise LaunchbayError(f"{where}: {exc}") from exc

@@ -44,7 +44,7 @@ class DriftSpec:
 
 @dataclass
 class SyntheticConfig:
-    """Numeric features ``num_*`` (one in four log-normal), categorical ``cat_*``, a ``label``."""
+    """Numeric features ``num_*`` (one in four log-normal), categorical ``cat_*``, a ``label`` (and a ``group``)."""
 
     rows: int = 20_000
     numeric: int = 8
@@ -52,6 +52,7 @@ class SyntheticConfig:
     categories: int = 6
     seed: int = 0
     chunk_rows: int = 50_000
+    groups: int = 0  # > 0: a column "group" of this many values (g0, g1, ...), related to num_0: not a feature, for fairness.groups
     drift: DriftSpec = field(default_factory=DriftSpec)
 
     def __post_init__(self) -> None:
@@ -66,6 +67,8 @@ def check(cfg: SyntheticConfig) -> None:
         raise LaunchbayError(f"chunk_rows must be positive, got {cfg.chunk_rows}")
     if not 1 <= cfg.numeric <= _MAX_FEATURES:
         raise LaunchbayError(f"numeric must be between 1 and {_MAX_FEATURES}, got {cfg.numeric}")
+    if not 0 <= cfg.groups <= 26:
+        raise LaunchbayError(f"groups must be between 0 and 26, got {cfg.groups}")
     if cfg.categorical < 0 or not 1 <= cfg.categories <= 200:
         raise LaunchbayError("categorical must be >= 0 and categories between 1 and 200")
     if not 0.0 <= cfg.drift.missing_rate < 1.0:
@@ -112,6 +115,10 @@ def generate(cfg: SyntheticConfig, chunk: int) -> pa.Table:
             unseen = rng.random(n) < 0.2
             labels[unseen] = [f"new{c}" for c in rng.integers(0, drift.new_categories, unseen.sum())]
         columns[name] = _with_nulls(pa.array(labels, pa.string()), name, drift, stream(k, 1))
+    if cfg.groups:  # num_0 (its draw, before any drift) differs by group: a model of it selects groups at different rates
+        first = stream(0).standard_normal(n)
+        codes = np.clip(np.floor((first + stream(3 * _MAX_FEATURES).normal(0, 1, n)) / 1.5 + cfg.groups / 2), 0, cfg.groups - 1)
+        columns["group"] = pa.array(np.array([f"g{c}" for c in range(cfg.groups)], dtype=object)[codes.astype(np.int64)], pa.string())
     p = 1 / (1 + np.exp(-logit))
     columns["label"] = pa.array((stream(2 * _MAX_FEATURES).random(n) < p).astype(np.int64))
     return pa.table(columns)

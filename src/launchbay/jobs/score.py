@@ -1,6 +1,6 @@
 """Score the batch with a registered model and check the same rows for drift in the same
 pass; the predictions are committed only once the drift check has passed. The model's
-performance on the batch (realized from its labels, else estimated) is assessed afterwards."""
+performance on the batch (realized from its labels, else estimated) and by group is assessed afterwards."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from launchbay import storage, validation
 from launchbay.context import RunContext
-from launchbay.monitoring import alert_performance, assess_performance, measure_drift, publish
+from launchbay.monitoring import alert_performance, assess_fairness, assess_performance, measure_drift, publish
 from launchbay.scoring import score_batch
 
 
@@ -43,8 +43,11 @@ def execute(ctx: RunContext) -> dict[str, Any]:
     }
     target = scoring_pass.plan.performance
     performance = assess_performance(ctx, version, target, scoring_pass.outcomes()) if target is not None else None
+    fairness = assess_fairness(ctx, counts) if (counts := scoring_pass.group_counts()) is not None else None
+    if fairness is not None:
+        summary["fairness"] = fairness
     if result is not None:
-        summary["drift"] = publish(ctx, version, result, scoring_pass.drift_device(), performance)
+        summary["drift"] = publish(ctx, version, result, scoring_pass.drift_device(), performance, fairness)
     if performance is not None:
         summary["performance"] = performance.section
         if performance.dropped:

@@ -1,5 +1,5 @@
 """A self-contained HTML drift report: the verdict, the metric table (undefined metrics with
-their reason), the non-finite counts, the model's performance on the batch, a chart per feature.
+their reason), the non-finite counts, the model's performance on the batch and by group, a chart per feature.
 
 Charts are inline SVG drawn here (no plotting library, no scripts, no network), so
 the file can be mailed, attached to a ticket or opened offline.
@@ -23,7 +23,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:
 h1{font-size:1.4rem} .verdict{padding:.6rem 1rem;border-radius:6px;display:inline-block}
 .drift{background:#fde2d6} .ok{background:#dcefdc} .undefined{background:#fdf3c4}
 table{border-collapse:collapse;margin:1rem 0} td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-tr.drifted td{background:#fff1ea;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.drifted td{background:#fff1ea;font-weight:600} tr.small td{color:#888} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1rem}
 .card{border:1px solid #ddd;border-radius:6px;padding:.5rem} .card h3{margin:.2rem 0;font-size:1rem}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 .3rem 0 .8rem}
@@ -131,6 +131,34 @@ def performance_section(assessment) -> str:
 {"".join(rows)}</table>{f"<ul>{notes}</ul>" if notes else ""}"""
 
 
+def fairness_section(section: dict[str, Any]) -> str:
+    """The HTML of a ``fairness`` summary section: per column its groups' rates and the gaps between them."""
+
+    def cell(value: float | None) -> str:
+        return f'<td class="num">{"" if value is None else f"{value:.4f}"}</td>'
+
+    parts = [f"<h2>Fairness by group</h2><p>Groups of at least {section['min_rows']} rows (labelled rows, for TPR, FPR and "
+             "accuracy) are judged; the gaps are between judged groups.</p>"]
+    for column, found in section["columns"].items():
+        rows = "".join(
+            f'<tr class="{"" if g["judged"] else "small"}"><td>{html.escape(g["group"])}</td><td class="num">{g["rows"]:,}</td>'
+            f'<td class="num">{g["labelled"]:,}</td>{"".join(cell(g[k]) for k in ("selection_rate", "tpr", "fpr", "accuracy"))}'
+            f'<td>{"yes" if g["judged_labels"] or (g["judged"] and not g["labelled"]) else "selection only" if g["judged"] else "no"}</td></tr>'
+            for g in found["groups"]
+        )
+        gaps = " · ".join(
+            f"{name.replace('_', ' ')}: {'undefined' if found[name] is None else f'{found[name]:.4f}'}"
+            for name in ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference")
+        )
+        parts.append(
+            f"<h3>{html.escape(column)}</h3><table><tr><th>group</th><th>rows</th><th>labelled</th><th>selection rate</th><th>TPR</th>"
+            f"<th>FPR</th><th>accuracy</th><th>judged</th></tr>{rows}</table><p>{html.escape(gaps)}</p>"
+        )
+    if section["too_small"]:
+        parts.append(f"<p>Not judged: {html.escape('; '.join(section['too_small']))}</p>")
+    return "".join(parts)
+
+
 def trend_link(href: str | None) -> str:
     """A paragraph linking the model's trend page (``launchbay monitor``), given its relative ``href``."""
     if not href:
@@ -138,8 +166,9 @@ def trend_link(href: str | None) -> str:
     return f'<p class="trend"><a href="{html.escape(href)}">This model over its runs</a> (the page <code>launchbay monitor</code> writes)</p>'
 
 
-def write_report(result, path: Path, title: str = "Drift report", trend: str | None = None, performance=None) -> Path:
-    """Write the HTML report of a ``DriftResult`` (and of a ``performance.assess.Assessment``) to ``path``
+def write_report(result, path: Path, title: str = "Drift report", trend: str | None = None, performance=None,
+                 fairness: dict[str, Any] | None = None) -> Path:
+    """Write the HTML report of a ``DriftResult`` (and of a ``performance.assess.Assessment`` and a ``fairness`` section) to ``path``
     (atomically), linking the model's trend page at the relative ``trend`` when given; returns the path."""
     undefined = f", {len(result.undefined_features)} undefined" if result.undefined_features else ""
     multivariate = result.multivariate
@@ -172,6 +201,7 @@ current {result.current.rows:,} rows</p>
 {f"<p>{html.escape(multivariate.note())}</p>" if multivariate is not None else ""}
 {f"<p>Non-finite values, reference → current:</p><ul>{nonfinite}</ul>" if nonfinite else ""}
 {performance_section(performance) if performance is not None else ""}
+{fairness_section(fairness) if fairness is not None else ""}
 <p class="legend"><span style="background:{REFERENCE_COLOUR}"></span>reference
 <span style="background:{CURRENT_COLOUR}"></span>current (share of rows per bin or category)</p>
 <div class="grid">{"".join(cards)}</div></body></html>"""

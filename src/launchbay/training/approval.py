@@ -1,5 +1,5 @@
-"""The promotion rule: a challenger replaces the champion only if it wins by a margin;
-the first version of a model becomes its champion unopposed."""
+"""The promotion rule: a challenger replaces the champion only if it wins by a margin and widens no
+fairness gap past ``approval.max_fairness_gap``; the first version of a model becomes its champion unopposed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from launchbay.config import ApprovalMode, TrainOn, Trigger
 from launchbay.errors import LaunchbayError
 from launchbay.performance.assess import observed
-from launchbay.training.fit import Trained, train_model
+from launchbay.fairness.metrics import widened
+from launchbay.training.fit import Trained, holdout_fairness, train_model
 from launchbay.training.metrics import LOWER_IS_BETTER, evaluate, gain
 
 if TYPE_CHECKING:
@@ -86,9 +87,11 @@ def challenge(ctx: RunContext, reason: str, drift: dict[str, Any] | None = None)
     missing = [f for f in champion.meta["features"] if f not in holdout.columns]
     if missing:
         raise LaunchbayError(f"approval: the challenger's holdout lacks columns {missing} that {cfg.alias} v{champion.version} needs")
+    champion_model = champion.load_model()
     with ctx.step("champion on holdout"):
-        champion_metrics = evaluate(champion.load_model(), holdout[champion.meta["features"]], holdout[label].to_numpy())
+        champion_metrics = evaluate(champion_model, holdout[champion.meta["features"]], holdout[label].to_numpy())
     decision = decide(champion_metrics, trained.metrics, cfg.metric, cfg.margin, len(holdout))
+    fairness = judge_fairness(ctx, decision, champion, champion_model, trained)
     challenger = trained.version.version
     record = {
         "trigger": reason,
@@ -97,11 +100,15 @@ def challenge(ctx: RunContext, reason: str, drift: dict[str, Any] | None = None)
         "run_id": ctx.run_id,
         "holdout_rows": len(holdout),
         "metrics": {"champion": champion_metrics, "challenger": trained.metrics},
+        **({"fairness": fairness} if fairness else {}),
         **decision.to_dict(),
     }
     ctx.registry.record_decision(job.model_name, record)
     if decision.promote and cfg.mode == ApprovalMode.manual:
-        evidence = {"metrics": record["metrics"], "holdout_rows": len(holdout), "reasons": decision.reasons, "drift": drift}
+        evidence = {
+            "metrics": record["metrics"], "holdout_rows": len(holdout), "reasons": decision.reasons, "drift": drift,
+            "fairness": fairness, "importance": trained.version.meta.get("importance"),
+        }
         candidacy = ctx.registry.propose(
             job.model_name, challenger, cfg.alias, evidence, cfg.required, cfg.separate_duties, cfg.expires_h, ctx.run_id
         )
@@ -116,6 +123,24 @@ def challenge(ctx: RunContext, reason: str, drift: dict[str, Any] | None = None)
         ctx.notify(
             "launchbay_model_promoted", model=job.model_name, alias=cfg.alias, version=challenger, reason=decision.reasons[0]
         )
+    else:
+        ctx.registry.refuse(job.model_name, challenger, "; ".join(decision.reasons), ctx.run_id)
     verdict = f"[green]promoted[/] v{challenger} to {cfg.alias}" if decision.promote else f"kept v{champion.version} as {cfg.alias}"
-    ctx.console.print(f"{verdict}: {decision.reasons[0]}")
+    ctx.console.print(f"{verdict}: {decision.reasons[0] if decision.promote else '; '.join(decision.reasons[:-1])}")
     return record
+
+
+def judge_fairness(ctx: RunContext, decision: Decision, champion, champion_model, trained: Trained) -> dict[str, Any] | None:
+    """Both models' fairness on the challenger's holdout (None without ``fairness.groups``); a challenger that
+    widens a gap past ``approval.max_fairness_gap`` is refused, the gaps among the decision's reasons."""
+    challenger = trained.version.meta.get("fairness")
+    if challenger is None:
+        return None
+    alias = ctx.cfg.approval.alias
+    with ctx.step("champion fairness on holdout"):
+        theirs = holdout_fairness(ctx, champion_model, champion.meta["features"], trained.holdout, f"{alias} v{champion.version}")
+    limit = ctx.cfg.approval.max_fairness_gap
+    if decision.promote and limit is not None and (reasons := widened(theirs, challenger, limit)):
+        decision.promote = False
+        decision.reasons = [decision.reasons[0], *reasons, f"{alias} kept: the challenger widens a fairness gap past approval.max_fairness_gap"]
+    return {"champion": theirs, "challenger": challenger, "max_gap": limit}

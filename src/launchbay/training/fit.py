@@ -12,6 +12,7 @@ import pandas as pd
 
 from launchbay.config import plain, typed
 from launchbay.errors import LaunchbayError, root_cause
+from launchbay.fairness.metrics import render as render_fairness
 from launchbay.models.predict import nonfinite_note, predict_columns
 from launchbay.runtime import ray_resources, require_resources
 
@@ -30,11 +31,13 @@ class Trained:
 
 
 def feature_columns(columns: list[str], ctx: RunContext, where: str = "the training data") -> list[str]:
-    """Every column but the label, the id and those the monitor excludes."""
-    job = ctx.cfg.job
+    """Every column but the label, the id, the fairness groups and those the monitor excludes."""
+    job, groups = ctx.cfg.job, list(ctx.cfg.fairness.groups)
     if job.label not in columns:
         raise LaunchbayError(f"job.label: column '{job.label}' is not in {where} (columns: {columns})")
-    skip = {job.label, job.id_column, *ctx.cfg.monitor.exclude}
+    if missing := [g for g in groups if g not in columns]:
+        raise LaunchbayError(f"fairness.groups: columns {missing} are not in {where} (columns: {columns})")
+    skip = {job.label, job.id_column, *groups, *ctx.cfg.monitor.exclude}
     features = [c for c in columns if c not in skip]
     if not features:
         raise LaunchbayError(f"data: no feature columns left after removing {sorted(skip)}")
@@ -91,10 +94,13 @@ def contract_for(ctx: RunContext, table, features: list[str], where: str):
     """(rows that keep the contract, the contract, its report): ``contract.path`` if set, else inferred."""
     from launchbay import validation
 
-    cfg = typed(ctx.cfg.contract, "contract")
+    cfg, groups = typed(ctx.cfg.contract, "contract"), list(ctx.cfg.fairness.groups)
     if cfg.path is None:
-        return table, validation.infer(table.select(features), cfg), {}
+        contract = validation.infer(table.select(features), cfg)
+        contract.groups = groups
+        return table, contract, {}
     contract = validation.Contract.from_file(cfg.path)
+    contract.groups = groups or contract.groups
     good, bad, checked = validation.split(table, contract, f"{where} (contract {cfg.path})")
     validation.quarantine(bad, ctx.run_dir, "training")
     return good, contract, {"violations": checked.counts, "quarantined_rows": bad.num_rows}
@@ -163,6 +169,19 @@ def calibrate(model, X: pd.DataFrame, y: np.ndarray) -> dict[str, Any] | None:
     return calibration.to_dict() if calibration is not None else None
 
 
+def holdout_fairness(ctx: RunContext, model: Any, features: list[str], holdout: pd.DataFrame, model_label: str) -> dict[str, Any] | None:
+    """The ``fairness`` section of ``model`` (``model_label``, for errors) on the holdout rows (None without ``fairness.groups``)."""
+    from launchbay.fairness.counts import GroupCounts, Groups
+    from launchbay.fairness.metrics import summarize
+
+    cfg = typed(ctx.cfg.fairness, "fairness")
+    if not cfg.groups:
+        return None
+    groups = Groups.of(model, ctx.cfg.job.label, cfg.groups, cfg.max_groups, model_label)
+    prediction = predict_columns(model, holdout[features])["prediction"]
+    return summarize(GroupCounts.of(groups, holdout, prediction), cfg.min_rows)
+
+
 def train_model(ctx: RunContext, source, where: str = "the training data", stage: str = "") -> Trained:
     """Read ``source``, fit, evaluate on a holdout, register; ``stage`` prefixes the step timings."""
     from launchbay import drift
@@ -189,6 +208,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
         metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
         calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
+        fairness = holdout_fairness(ctx, model, features, holdout, f"the {family.name} model of {job.model_name}")
     except Exception as exc:  # which column is at fault is found only once the model failed
         from ray.exceptions import RayError
 
@@ -209,6 +229,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         "metrics": metrics,
         "train_rows": len(train),
         "holdout_rows": len(holdout),
+        "fairness": fairness,
         "data": {"source": source.name, "rows": len(frame), "fingerprint": data_fingerprint(frame)},
         "run_id": ctx.run_id,
         "config": ctx.resolved_config(),
@@ -224,6 +245,10 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
     )
     summary = {"model": {"name": job.model_name, "version": version.version, "path": version.uri}, "metrics": metrics, **info}
+    if fairness is not None:
+        summary["fairness"] = fairness
+        for table in render_fairness(fairness):
+            ctx.console.print(table)
     if contract_report:
         summary["contract"] = contract_report
     return Trained(version, holdout, metrics, summary)
