@@ -36,7 +36,7 @@ def test_a_candidate_is_promoted_by_two_approvers_and_every_step_is_audited(ray_
     assert registry.aliases("demo") == {"champion": 1}  # the first version is crowned; the challenger waits
     [pending] = registry.pending("demo")
     assert (pending.version, pending.required, pending.approvers) == (2, 2, [])
-    assert set(pending.evidence) == {"metrics", "holdout_rows", "reasons", "drift"} and pending.evidence["drift"]["verdict"]
+    assert set(pending.evidence) == {"metrics", "holdout_rows", "reasons", "drift", "fairness", "importance"} and pending.evidence["drift"]["verdict"]
 
     listed = launchbay_main("models", "pending", cwd=tmp_path)
     assert listed.returncode == 0 and "demo" in listed.stdout and "0/2" in listed.stdout

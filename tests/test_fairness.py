@@ -4,13 +4,16 @@ from many; then the same through the scoring pass and training on real Ray."""
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from in_process import launchbay_main
 
 from launchbay.errors import LaunchbayError
 from launchbay.fairness.counts import GroupCounts, Groups
@@ -138,3 +141,101 @@ def test_widened_gap_is_a_reason_and_a_narrower_one_is_not():
     assert widened(section(0.3), section(0.2), 0.1) == []  # past the limit, but narrower than the champion's
     assert widened(section(0.05), section(0.08), 0.1) == []
     assert widened(None, section(0.2), 0.1)[0].endswith("(champion undefined), past approval.max_fairness_gap=0.1")
+
+
+def write_batch(folder: Path, files: int, rows: int, seed: int) -> pa.Table:
+    """Synthetic rows with a ``group`` column, as ``files`` parquet files; returns them all."""
+    import pyarrow.parquet as pq
+
+    from launchbay.data.synthetic import SyntheticConfig, generate
+
+    folder.mkdir()
+    table = generate(SyntheticConfig(rows=rows, chunk_rows=rows, groups=5, seed=seed), 0)
+    for i, cut in enumerate(np.array_split(np.arange(rows), files)):
+        pq.write_table(table.take(cut), folder / f"part-{i}.parquet")
+    return table
+
+
+def fairlearn_of(found: dict, y: np.ndarray, predicted: np.ndarray, group: np.ndarray) -> None:
+    """Every rate and gap of one column's ``found`` section equals fairlearn's on the same rows."""
+    expected = fairlearn_figures(y, predicted, group, 1)
+    for g in found["groups"]:
+        assert g["selection_rate"] == pytest.approx(expected["selection"][g["group"]], abs=1e-12)
+        for name in ("tpr", "fpr", "accuracy"):
+            assert g[name] == pytest.approx(expected["by_group"][g["group"]][name], abs=1e-12), (g["group"], name)
+    for name in ("demographic_parity_difference", "demographic_parity_ratio"):
+        assert found[name] == pytest.approx(expected[name], abs=1e-12)
+    assert found["equalized_odds_difference"] == pytest.approx(expected["fairlearn_equalized_odds"], abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def trained(ray_session, tmp_path_factory):
+    """A model trained with fairness.groups=[group]: the group column is in the data, not a feature."""
+    home = tmp_path_factory.mktemp("fairness")
+    out = launchbay_main("run", "job=train", "data.rows=3000", "data.groups=5", "fairness.groups=[group]", cwd=home)
+    assert out.returncode == 0, out.stderr
+    return home
+
+
+def test_training_keeps_groups_out_of_the_features_and_measures_the_holdout(trained):
+    from launchbay.registry import Registry
+
+    version = Registry(trained / ".launchbay" / "registry").get("demo", "latest")
+    assert "group" not in version.meta["features"] and version.load_contract().groups == ["group"]
+    section = version.meta["fairness"]
+    assert section["rows"] == version.meta["holdout_rows"] == section["labelled"]
+    assert set(section["columns"]) == {"group"} and section["columns"]["group"]["demographic_parity_difference"] > 0
+
+
+@pytest.mark.parametrize("strategy", ["fragments", "tasks"])
+def test_the_scoring_pass_equals_fairlearn_on_the_scored_rows(trained, tmp_path, strategy):
+    """Six files scored on Ray (one task per file, or Ray Data blocks), the counts merged; the model's groups
+    come from its contract (fairness.groups is not given again)."""
+    import pyarrow.parquet as pq
+
+    batch = write_batch(tmp_path / "batch", files=6, rows=3000, seed=7)
+    out = launchbay_main("run", "job=score", "data@batch=parquet", f"batch.path={tmp_path / 'batch'}", f"score.strategy={strategy}",
+                         f"score.output={tmp_path / 'scores'}", "fairness.min_rows=1", cwd=trained)
+    assert out.returncode == 0, out.stderr
+    assert "Fairness by group" in out.stderr  # the console's tables
+    summary = max((trained / "runs").glob("*/*-score/summary.json"))
+    section = json.loads(summary.read_text())["fairness"]
+    scores = pq.read_table(tmp_path / "scores").select(["row_id", "prediction"]).join(batch.select(["row_id", "group", "label"]), "row_id")
+    fairlearn_of(section["columns"]["group"], scores.column("label").to_numpy(), scores.column("prediction").to_numpy(),
+                 scores.column("group").to_numpy(zero_copy_only=False))
+    assert section["rows"] == 3000 and "Fairness by group" in (summary.parent / "report.html").read_text()
+
+
+def test_a_missing_group_column_is_one_line_and_nothing_is_written(ray_session, trained, tmp_path):
+    missing = launchbay_main("run", "job=train", "data.rows=500", "fairness.groups=[region]", cwd=tmp_path)
+    assert missing.returncode == 1 and "fairness.groups: columns ['region'] are not in the training data" in missing.stderr
+    batch = tmp_path / "batch"
+    write_batch(batch, files=1, rows=200, seed=1)
+    import pyarrow.parquet as pq
+
+    pq.write_table(pq.read_table(batch).drop_columns(["group"]), batch / "part-0.parquet")
+    out = launchbay_main("run", "job=score", "data@batch=parquet", f"batch.path={batch}", f"score.output={tmp_path / 'none'}", cwd=trained)
+    assert out.returncode == 1 and "fairness.groups: columns ['group'] are not in the batch" in out.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_challenger_that_widens_a_gap_is_refused_and_the_reason_audited(ray_session, tmp_path):
+    """The champion learns without num_0, which tells the groups apart; the challenger learns from it and
+    selects the groups less evenly on the same holdout, so it is refused though its roc_auc is higher."""
+    from launchbay.registry import Registry
+
+    common = ["data.rows=4000", "batch.rows=4000", "data.groups=5", "batch.groups=5", "fairness.groups=[group]"]
+    assert launchbay_main("run", "job=pipeline", *common, "monitor.exclude=[num_0]", "approval.trigger=never", cwd=tmp_path).returncode == 0
+    out = launchbay_main("run", "job=pipeline", *common, "approval.trigger=always", "approval.margin=-1", "approval.max_fairness_gap=0.02",
+                         "approval.train_on=data", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    registry = Registry(tmp_path / ".launchbay" / "registry")
+    [decision] = [d for d in registry.decisions("demo") if d.get("challenger_version") == 2]
+    champion, challenger = (decision["fairness"][side]["columns"]["group"] for side in ("champion", "challenger"))
+    gap = "demographic_parity_difference"
+    assert challenger[gap] > max(champion[gap], 0.02) and decision["challenger"] > decision["champion"]
+    assert not decision["promote"] and registry.aliases("demo") == {"champion": 1}
+    refusal = registry.audit("demo").entries()[-1]
+    assert (refusal["action"], refusal["version"]) == ("refuse", 2)
+    assert f"{gap} by group is {challenger[gap]:.4f} (champion {champion[gap]:.4f}), past approval.max_fairness_gap=0.02" in refusal["reason"]
+    assert "kept v1 as champion" in out.stderr and launchbay_main("models", "audit", "demo", "--verify", cwd=tmp_path).returncode == 0
