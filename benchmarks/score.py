@@ -7,9 +7,10 @@ regression) and two heavy ones through launchbay (gradient boosting with 300 tre
 scikit-learn's histogram version, which predicts on every core by itself, and the classic
 one, which predicts on one), then scores the same files with:
 
-- launchbay ``job=score`` (stateless fused tasks) three ways, in turn: scoring alone (``score.drift=false
+- launchbay ``job=score`` (stateless fused tasks) four ways, in turn: scoring alone (``score.drift=false
   score.performance=false``), with the drift sketch and its multivariate part (``score.performance=false``),
-  and fused as a user gets it by default (drift, multivariate and the performance counts: the batch has labels);
+  fused as a user gets it by default (drift, multivariate and the performance counts: the batch has labels),
+  and fused with the fairness counts of a ``group`` column of 5 values (``fairness.groups=[group]``);
 - a plain single-process loop: pyarrow read, predict, pyarrow write (floats without dictionary);
 - the textbook Ray Data recipe: a callable class in an actor pool, numpy batches.
 
@@ -37,8 +38,8 @@ import pyarrow.parquet as pq
 FEATURES = [f"f{i}" for i in range(20)]
 
 
-def write_inputs(root: Path, rows: int, files: int, seed: int) -> Path:
-    """``rows`` rows in ``files`` parquet files, with a label that depends on the features."""
+def write_inputs(root: Path, rows: int, files: int, seed: int, groups: bool = False) -> Path:
+    """``rows`` rows in ``files`` parquet files, with a label that depends on the features (and with ``groups``, a ``group`` column of 5 values)."""
     rng = np.random.default_rng(seed)
     weights = rng.normal(size=len(FEATURES))
     folder = root / f"batch-{rows}"
@@ -47,7 +48,9 @@ def write_inputs(root: Path, rows: int, files: int, seed: int) -> Path:
         x = rng.normal(size=(n, len(FEATURES))).astype(np.float32)
         label = (x @ weights + rng.normal(size=n) > 0).astype(np.int64)
         table = pa.table({"row_id": np.arange(i * n, i * n + n), **dict(zip(FEATURES, x.T)), "label": label})
-        pq.write_table(table, folder / f"part-{i:03d}.parquet", use_dictionary=["row_id"])
+        if groups:
+            table = table.append_column("group", pa.DictionaryArray.from_arrays(rng.integers(0, 5, n).astype(np.int8), [f"g{g}" for g in range(5)]))
+        pq.write_table(table, folder / f"part-{i:03d}.parquet", use_dictionary=["row_id", "group"])
     return folder
 
 
@@ -114,11 +117,12 @@ def textbook_recipe(model, folder: Path, out: Path) -> None:
 def worker_profile(model, version, folder: Path, repeat: int) -> None:
     """One scoring worker's work on one file in this process, piece by piece (best of ``repeat``):
     read, the contract check, the repeated-id count, predict, write, the drift counts (with and without the multivariate part) and the
-    performance counts, batch by batch as the worker does."""
+    performance and fairness counts, batch by batch as the worker does."""
     import io
 
     from launchbay.drift.counting import Counter
     from launchbay.drift.profile import DatasetProfile
+    from launchbay.fairness.counts import Groups
     from launchbay.models.predict import predict_columns
     from launchbay.performance.sketch import Target
     from launchbay.rowids import id_keys, repeats
@@ -165,9 +169,16 @@ def worker_profile(model, version, folder: Path, repeat: int) -> None:
         for b, p in zip(batches, predicted):
             target.gather(b, p)
 
+    groups = Groups.of(model, "label", ["group"], 100, "the model")
+
+    def fairness() -> None:
+        for b, p in zip(batches, predicted):
+            groups.gather(b, p["prediction"])
+
     pieces = {"read": read, "contract check": check, "repeated ids": ids, "predict": predict,
               "write": write, "drift counts, per feature": lambda: counts(per_feature),
-              "drift counts + multivariate": lambda: counts(reference), "performance counts (labelled)": performance}
+              "drift counts + multivariate": lambda: counts(reference), "performance counts (labelled)": performance,
+              "fairness counts (5 groups)": fairness}
     import numba
 
     numba.set_num_threads(1)  # as in a scoring worker given one CPU
@@ -225,7 +236,7 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     import launchbay
     from launchbay.registry import Registry
 
-    launchbay.run(["job=train", "data=parquet", f"data.path={folder / 'part-000.parquet'}", *model_overrides,
+    launchbay.run(["job=train", "data=parquet", f"data.path={folder / 'part-000.parquet'}", "monitor.exclude=[group]", *model_overrides,
                    "job.report=false", f"job.model_name={name}"])
     version = Registry(".launchbay/registry").get(name)
     model = version.load_model()
@@ -241,9 +252,11 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     alone = ["score.drift=false", "score.performance=false", f"score.output={work / name / 'lb'}"]
     drift = ["score.performance=false", f"score.output={work / name / 'lbd'}"]
     fused = [f"score.output={work / name / 'lbdp'}"]
+    fair = ["fairness.groups=[group]", f"score.output={work / name / 'lbdpf'}"]
     alternated({"launchbay score": lambda: launchbay.run([*score, *alone]),
                 "launchbay score + drift": lambda: launchbay.run([*score, *drift]),
-                "launchbay score, fused (defaults)": lambda: launchbay.run([*score, *fused])}, rows, results, repeat)
+                "launchbay score, fused (defaults)": lambda: launchbay.run([*score, *fused]),
+                "fused + fairness by group": lambda: launchbay.run([*score, *fair])}, rows, results, repeat)
     timed("plain loop (1 process)", rows, lambda: plain_loop(model, folder, fresh(work / name / "plain")), results, repeat)
     if name == "cheap":
         recipe = lambda: textbook_recipe(model, folder, fresh(work / name / "textbook"))  # noqa: E731
@@ -264,6 +277,8 @@ def bench_model(name: str, model_overrides: list[str], folder: Path, rows: int, 
     print(f"  drift (sketch + multivariate) over scoring:  {lb / results['launchbay score + drift'] - 1:+.1%}")
     print(f"  performance counts over score + drift:       {results['launchbay score + drift'] / results['launchbay score, fused (defaults)'] - 1:+.1%}")
     print(f"  fused (defaults) over scoring alone:         {lb / results['launchbay score, fused (defaults)'] - 1:+.1%} (goal <= +10%)")
+    print(f"  fairness counts over fused (defaults):       "
+          f"{results['launchbay score, fused (defaults)'] / results['fused + fairness by group'] - 1:+.1%} (goal <= +3%)")
     worker_profile(model, version, folder, max(repeat, 7))
     return results
 
@@ -283,8 +298,8 @@ def main() -> None:
     os.chdir(work)
     try:
         print(f"writing inputs under {work} ...")
-        cheap = write_inputs(work, args.rows, args.files, seed=1)
-        heavy = write_inputs(work, args.heavy_rows, args.files, seed=2) if args.heavy_rows != args.rows else cheap
+        cheap = write_inputs(work, args.rows, args.files, seed=1, groups=True)
+        heavy = write_inputs(work, args.heavy_rows, args.files, seed=2, groups=True) if args.heavy_rows != args.rows else cheap
         t = time.perf_counter()
         start(RuntimeConfig(object_store_memory_mb=2048))
         print(f"Ray start-up: {time.perf_counter() - t:.2f} s (not included below)")

@@ -5,7 +5,7 @@ types of that call (float32 or float64, integers, read-only arrays from Arrow or
 of its own). ``warm_up`` calls the code paths of a pipeline run on a few hundred rows in
 each of those types: the contract's counts, the reference profile with its multivariate
 part, the drift sketch and metrics of a scored batch, the row-id check and the counts of a
-binary classifier's outcomes. The cache is read by every process that imports the kernels,
+binary classifier's outcomes, overall and per group. The cache is read by every process that imports the kernels,
 Ray workers included. The CUDA kernels (``drift.cuda``) are compiled per process and are
 not cached.
 """
@@ -67,6 +67,7 @@ def warm_up() -> None:
     """Compile every CPU kernel a run calls, for each column type, into numba's cache."""
     from launchbay import drift, validation
     from launchbay.drift.config import MonitorConfig
+    from launchbay.fairness.counts import Groups
     from launchbay.performance.sketch import Target
     from launchbay.rowids import id_keys, repeats
 
@@ -95,3 +96,5 @@ def warm_up() -> None:
         predicted = pa.array([classes[code] for code in scored["prediction"]])
         for labels in labelled(classes, BATCH_ROWS, seed=4):
             Target("binary", "label", classes).gather(pa.table({"label": labels}), {**predictions, "prediction": predicted})
+            for group in (pa.array(labels).dictionary_encode(), pa.array([str(v) for v in labels.to_pylist()])):  # a dictionary column, a string one
+                Groups(("group",), Target("binary", "label", classes)).gather(pa.table({"label": labels, "group": group}), predicted)

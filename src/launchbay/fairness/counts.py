@@ -46,20 +46,32 @@ class Groups:
         if missing:
             raise LaunchbayError(f"fairness.groups: columns {missing} are not in the batch (it has {batch.column_names})")
         labels = batch.column(self.target.label) if self.target.label in batch.column_names else pa.nulls(batch.num_rows)
-        cell = (self.target.class_index(labels) + 1) * 2 + (self.target.class_index(prediction) == 1)
-        return GroupCounts({column: self._count(column, batch.column(column), cell) for column in self.columns})
+        comparable = self.target.comparable(labels, prediction)
+        return GroupCounts({column: self._count(column, batch.column(column), *comparable) for column in self.columns})
 
-    def _count(self, column: str, values: Any, cell: np.ndarray) -> dict[Any, np.ndarray]:
-        encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
-        names = encoded.dictionary.to_pylist() + [None]
-        if len(names) - 1 > self.max_groups:
-            raise LaunchbayError(
-                f"fairness.groups: column '{column}' has {len(names) - 1:,} distinct values in one batch, more than "
-                f"fairness.max_groups={self.max_groups}: is it an id rather than a group?"
-            )
-        index = encoded.indices.fill_null(len(names) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
-        table = np.bincount(index * len(CELLS) + cell, minlength=len(names) * len(CELLS)).reshape(len(names), len(CELLS))
-        return {name: table[i] for i, name in enumerate(names) if table[i].any()}
+    def _count(self, column: str, values: Any, labels: np.ndarray, predicted: np.ndarray, negative: float, positive: float) -> dict:
+        """Group value -> counts, one chunk of ``values`` at a time (a dictionary column as it is, others encoded)."""
+        from launchbay.fairness.kernels import count_groups
+
+        found: dict[Any, np.ndarray] = {}
+        start = 0
+        for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+            encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+            names = encoded.dictionary.to_pylist()
+            if len(names) > self.max_groups:
+                raise LaunchbayError(
+                    f"fairness.groups: column '{column}' has {len(names):,} distinct values in one batch, more than "
+                    f"fairness.max_groups={self.max_groups}: is it an id rather than a group?"
+                )
+            codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+            table = np.zeros((len(names) + 1, len(CELLS)), np.int64)
+            end = start + len(chunk)
+            count_groups(codes, len(names), labels[start:end], predicted[start:end], negative, positive, table)
+            for name, counts in zip([*names, None], table):
+                if counts.any():
+                    found[name] = found[name] + counts if name in found else counts
+            start = end
+        return found
 
 
 @dataclass

@@ -84,6 +84,14 @@ class Target:
                 return np.full(len(values), -1, np.int64)
         return np.asarray(pc.index_in(values, value_set=known).fill_null(-1).to_numpy(), dtype=np.int64)
 
+    def comparable(self, labels: Any, predicted: Any) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """A binary classifier's labels and predictions as float64 to compare with the returned negative and positive
+        class in a kernel: numeric classes as they are, others by their index among the classes (-1: neither)."""
+        if all(isinstance(c, int | float) for c in self.classes):
+            negative, positive = map(float, self.classes)
+            return numbers(labels), numbers(predicted), negative, positive
+        return self.class_index(labels).astype(np.float64), self.class_index(predicted).astype(np.float64), 0.0, 1.0
+
     def gather(self, batch: pa.Table, predictions: dict[str, Any], probabilities: Callable[[], np.ndarray] | None = None) -> Any:
         """The sketch of one scored batch: ``predictions`` holds ``prediction`` (and ``score`` for binary
         classifiers); ``probabilities`` gives a multiclass model's class probabilities (None: not counted)."""
@@ -138,11 +146,7 @@ class ClassifierSketch:
         from launchbay.performance.kernels import count_binary
 
         nulls = labels.null_count
-        if all(isinstance(c, int | float) for c in target.classes):
-            (negative, positive), labels, predicted = map(float, target.classes), numbers(labels), numbers(predicted)
-        else:
-            negative, positive = 0.0, 1.0
-            labels, predicted = target.class_index(labels).astype(np.float64), target.class_index(predicted).astype(np.float64)
+        labels, predicted, negative, positive = target.comparable(labels, predicted)
         bins = target.bins
         counted, sums = np.zeros(bins, np.int64), np.zeros(bins)
         histograms, confusion = np.zeros((2, 1, bins), np.int64), np.zeros((2, 2), np.int64)

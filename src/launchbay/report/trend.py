@@ -1,4 +1,4 @@
-"""A model over time: its drift and performance across its last runs, as a terminal table and
+"""A model over time: its drift, performance and fairness gaps across its last runs, as a terminal table and
 one self-contained HTML page (inline SVG line charts, no scripts, no network).
 
 Every series is one value per run with the threshold it is judged by, so a slow creep shows
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from launchbay.errors import LaunchbayError
+from launchbay.fairness.metrics import GAPS
 from launchbay.history import Run
 from launchbay.ownership import MARK
 from launchbay.report import STYLE
@@ -110,7 +111,7 @@ class Series:
 class Trend:
     """A model's last runs and the series they measured: per feature and metric, the
     multivariate drift entry, the share of drifted features, and per performance metric the
-    realized and the estimated value."""
+    realized and the estimated value, per fairness group column and gap its value."""
 
     model: str
     runs: list[Run]
@@ -118,12 +119,13 @@ class Trend:
     multivariate: Series | None
     share: Series
     performance: list[tuple[Series, Series]]  # (realized, estimated) per metric
+    fairness: list[Series] = field(default_factory=list)
 
     @property
     def series(self) -> list[Series]:
         """Every series, in the order of the table (a performance series no run measured left out)."""
         pairs = [s for pair in self.performance for s in pair if any(s.points)]
-        return [*self.features, *([self.multivariate] if self.multivariate else []), self.share, *pairs]
+        return [*self.features, *([self.multivariate] if self.multivariate else []), self.share, *pairs, *self.fairness]
 
 
 @cache
@@ -177,6 +179,7 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
     multivariate = Series("multivariate", [None] * n)
     share = Series("share of drifted features", [None] * n)
     performance: dict[str, tuple[Series, Series]] = {}
+    fairness: dict[tuple[str, str], Series] = {}
     for i, run in enumerate(chosen):
         try:
             drift = run.summary.get("drift") or {}
@@ -191,6 +194,10 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
                 share.points[i] = share_point(drift)
             if section := run.summary.get("performance"):
                 add_performance(performance, section, i, n)
+            for column, found in ((run.summary.get("fairness") or {}).get("columns") or {}).items():
+                for gap in GAPS:
+                    series = fairness.setdefault((column, gap), Series(f"{column} · {gap.replace('_', ' ')}", [None] * n))
+                    series.points[i] = measured(found[gap], None, False, None if found[gap] is not None else "fewer than two judged groups")
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
     return Trend(
@@ -200,6 +207,7 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
         multivariate if any(multivariate.points) else None,
         share,
         list(performance.values()),
+        list(fairness.values()),
     )
 
 
@@ -410,6 +418,7 @@ def write_page(trend: Trend, path: Path) -> Path:
     perf = "".join(performance_card(realized, estimated, runs) for realized, estimated in trend.performance)
     multivariate = series_card(trend.multivariate, runs) if trend.multivariate else ""
     features = "".join(series_card(series, runs) for series in trend.features)
+    fairness = "".join(series_card(series, runs) for series in trend.fairness)
     body = f"""<!doctype html><!-- {MARK} --><html><head><meta charset="utf-8"><title>{html.escape(trend.model)} over time</title>
 <style>{STYLE}{TREND_STYLE}</style></head><body>
 <h1>Model {html.escape(trend.model)} over its last {runs} run(s)</h1>
@@ -420,6 +429,7 @@ a ring marks a value that crossed it, a gap a run that did not measure it, a ? o
 <h2>Share of drifted features</h2><div class="grid">{series_card(trend.share, runs)}</div>
 {f'<h2>Performance</h2><div class="grid">{perf}</div>' if perf else ""}
 {f'<h2>Multivariate drift</h2><div class="grid">{multivariate}</div>' if multivariate else ""}
+{f'<h2>Fairness gaps between groups</h2><div class="grid">{fairness}</div>' if fairness else ""}
 <h2>Drift per feature</h2><div class="grid">{features}</div></body></html>"""
     write_atomic(path, body)
     return path
