@@ -1,4 +1,4 @@
-"""The run report and the trend page as a browser shows them: headless Chromium, driven by its
+"""The run report, the trend page and the model card as a browser shows them: headless Chromium, driven by its
 command line (the DOM after loading, console messages on stderr, a screenshot kept as an artifact)."""
 
 from __future__ import annotations
@@ -100,3 +100,21 @@ def test_trend_page_in_a_browser(chromium, pages, tmp_path):
     assert shown.count("<table") == 1 and shown.count(">report</a>") == len(newest)
     assert "<script" not in shown and "http" not in shown.replace("http-equiv", "")
     screenshot(chromium, trend, tmp_path)
+
+
+def test_model_card_in_a_browser(chromium, measured, tmp_path):
+    import json
+
+    out = subprocess.run([sys.executable, "-m", "launchbay", "models", "card", "demo", "--out", str(tmp_path)], capture_output=True, text=True,
+                         cwd=measured)
+    assert out.returncode == 0, out.stderr
+    page = tmp_path / "demo-v2-card.html"
+    shown = dom(chromium, page)
+    meta = json.loads((measured / ".launchbay" / "registry" / "demo" / "2" / "meta.json").read_text())
+    calibrated = "calibration.json" in meta["files"]
+    # model details, training data, contract, metrics, calibration, a table per fairness column and one of the gaps,
+    # importance, lineage, the search if there was one, promotion decisions, audit log
+    assert shown.count("<table") == 8 + calibrated + len(meta["fairness"]["columns"]) + 1 + bool(meta.get("search"))
+    assert shown.count("<svg") == calibrated + 1  # the calibration curve, the importance bars
+    assert "<script" not in shown and "http" not in shown.replace("http-equiv", "")
+    screenshot(chromium, page, tmp_path)

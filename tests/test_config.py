@@ -115,7 +115,7 @@ def test_user_config_dir_extends_the_tree(tmp_path):
     assert "RandomForestClassifier" in out.stdout and "n_estimators: 7" in out.stdout
 
 
-def test_conf_ships_inside_the_wheel(tmp_path):
+def test_conf_and_templates_ship_inside_the_wheel(tmp_path):
     import zipfile
     from pathlib import Path
 
@@ -128,3 +128,5 @@ def test_conf_ships_inside_the_wheel(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for path in ("config.yaml", "job/pipeline.yaml", "model/gbm.yaml", "runtime/cluster.yaml", "monitor/default.yaml"):
         assert f"launchbay/conf/{path}" in names
+    for path in ("plugin/pyproject.toml.tmpl", "card/card.md.j2", "card/card.html.j2"):
+        assert f"launchbay/templates/{path}" in names

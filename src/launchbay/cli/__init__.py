@@ -25,6 +25,7 @@ examples:
   launchbay plugins list                          installed plugins and what they provide
   launchbay plugin new acme-thing --kind metric   a plugin package with its tests (kinds: source, sink, model, metric, alert, lifecycle)
   launchbay models list                           registered models
+  launchbay models card demo --out cards          the champion's model card: Markdown and a self-contained HTML page
   launchbay runs list                             past runs: job, model, rows, drift, wall time
   launchbay monitor demo --last 10                a model's drift and performance over its runs: table + HTML page
   launchbay submit --address http://head:8265 -- job=pipeline    run on a Ray cluster, follow its logs

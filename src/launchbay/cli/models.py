@@ -1,10 +1,11 @@
-"""``launchbay models list|show|history|promote|rollback|diff|audit|pending|approve|reject``: the model registry."""
+"""``launchbay models list|show|history|promote|rollback|diff|audit|pending|approve|reject|card``: the model registry."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -20,6 +21,7 @@ def add_parser(sub) -> None:
         "pending": (models_pending, "candidates awaiting approval (approval.mode=manual), of one model or all"),
         "approve": (models_decide, "approve a candidate; the last approval it needs promotes it"),
         "reject": (models_decide, "reject a candidate"),
+        "card": (models_card, "a version's model card: Markdown and a self-contained HTML page"),
     }
     for action, (func, text) in actions.items():
         p = models.add_parser(action, help=text)
@@ -49,6 +51,10 @@ def add_parser(sub) -> None:
         if action == "diff":
             p.add_argument("a", help="version number or alias")
             p.add_argument("b", help="version number or alias")
+        if action == "card":
+            p.add_argument("version", nargs="?", help="version number, alias or latest (default: the champion, else latest)")
+            p.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                           help="where <model>-v<version>-card.md and .html are written (default: the current directory)")
 
 
 def models_list(args: argparse.Namespace) -> None:
@@ -201,3 +207,28 @@ def models_decide(args: argparse.Namespace) -> None:
         print(f"{args.name}: {candidacy.alias} -> v{args.version} (approved by {', '.join(candidacy.approvers)})")
     else:
         print(f"{args.name} v{args.version}: approved by {', '.join(candidacy.approvers)}; {candidacy.missing()} more approval(s) needed")
+
+
+def models_card(args: argparse.Namespace) -> None:
+    """Write a version's model card into ``--out`` (replacing only a card launchbay wrote), then print its gist and the paths."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from launchbay import ownership
+    from launchbay.cli.drift import written
+    from launchbay.registry import Registry
+    from launchbay.report import card
+
+    registry = Registry(args.registry).existing()
+    version = registry.get(args.name, args.version or ("champion" if "champion" in registry.aliases(args.name) else "latest"))
+    made = card.build(registry, version)
+    markdown, page = made.files(args.out)
+    for path in (markdown, page):
+        ownership.check_file_replaceable(path, "--out")
+    written(lambda: card.write(made, markdown, page), args.out)
+    table = Table("section", "", title=f"model card of {made.name} v{made.version}", show_header=False)
+    for section in made.sections:
+        table.add_row(section.title, escape(section.gist))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    print(f"markdown: {markdown}\nhtml: {page}")
