@@ -79,11 +79,13 @@ def demo_history(ray_session, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def governed(ray_session, tmp_path_factory) -> Path:
     """A folder whose registry holds model ``demo`` as one real pipeline run under manual approval leaves it,
-    with its description and owner: v1 the first champion, v2 a candidate that alice approved (now champion)."""
+    with its description and owner, fairness by ``group`` (groups under 100 holdout rows not judged): v1 the
+    first champion, v2 a candidate that alice approved (now champion)."""
     from in_process import launchbay_main
 
     home = tmp_path_factory.mktemp("governed")
-    manual = ["approval.mode=manual", "approval.trigger=always", "approval.margin=-1", "data.rows=2000", "batch.rows=1000"]
+    manual = ["approval.mode=manual", "approval.trigger=always", "approval.margin=-1", "data.rows=2000", "batch.rows=1000", "data.groups=4",
+              "batch.groups=4", "fairness.groups=[group]", "fairness.min_rows=100"]
     about = ["job.description='Ranks accounts by churn risk for retention offers, not for credit decisions'", "job.owner=risk-team"]
     for argv in (["run", "job=pipeline", *manual, *about], ["models", "approve", "demo", "2", "--by", "alice", "--reason", "holdout checked"]):
         out = launchbay_main(*argv, cwd=home)

@@ -144,8 +144,8 @@ def training_data(meta: dict[str, Any], contract: Any) -> Section:
     policy, enforced = contract.policy.value, ", ".join(contract.enforce) or "none"
     note = (f"Every batch is checked against these columns (policy {policy}, enforce {enforced}): a row that breaks an enforced "
             f"check {POLICIES.get(policy, policy)}.")
-    if hasattr(contract, "groups"):
-        note += f" Groups (not features: fairness compares outcomes across them): {', '.join(map(str, contract.groups)) or 'none'}."
+    if contract.groups:
+        note += f" Groups (not features: fairness compares outcomes across them): {', '.join(contract.groups)}."
     section.tables.append(Table(
         ("column", "kind", "nullable", "min", "max", "categories"),
         [(c.name, c.kind, number(c.nullable), optional(c.min), optional(c.max), ", ".join(c.categories or [])) for c in contract.columns],
