@@ -138,7 +138,8 @@ def judge_fairness(ctx: RunContext, decision: Decision, champion, champion_model
         return None
     alias = ctx.cfg.approval.alias
     with ctx.step("champion fairness on holdout"):
-        theirs = holdout_fairness(ctx, champion_model, champion.meta["features"], trained.holdout, f"{alias} v{champion.version}")
+        theirs = holdout_fairness(ctx, champion_model, champion.meta["features"], trained.holdout, list(challenger["columns"]),
+                                  f"{alias} v{champion.version}")
     limit = ctx.cfg.approval.max_fairness_gap
     if decision.promote and limit is not None and (reasons := widened(theirs, challenger, limit)):
         decision.promote = False

@@ -30,9 +30,23 @@ class Trained:
     summary: dict[str, Any]
 
 
-def feature_columns(columns: list[str], ctx: RunContext, where: str = "the training data") -> list[str]:
-    """Every column but the label, the id, the fairness groups and those the monitor excludes."""
-    job, groups = ctx.cfg.job, list(ctx.cfg.fairness.groups)
+def group_columns(ctx: RunContext) -> list[str]:
+    """The columns fairness is judged across: ``fairness.groups``, else those the contract file (``contract.path``)
+    names, else those of the contract of the model's latest version."""
+    from launchbay.validation import Contract
+
+    if ctx.cfg.fairness.groups:
+        return list(ctx.cfg.fairness.groups)
+    name, path = ctx.cfg.job.model_name, ctx.cfg.contract.path
+    if path is not None:
+        return Contract.from_file(path).groups
+    contract = ctx.registry.get(name, "latest").load_contract() if ctx.registry.versions(name) else None
+    return list(contract.groups) if contract is not None else []
+
+
+def feature_columns(columns: list[str], ctx: RunContext, groups: list[str], where: str = "the training data") -> list[str]:
+    """Every column but the label, the id, the fairness ``groups`` and those the monitor excludes."""
+    job = ctx.cfg.job
     if job.label not in columns:
         raise LaunchbayError(f"job.label: column '{job.label}' is not in {where} (columns: {columns})")
     if missing := [g for g in groups if g not in columns]:
@@ -90,17 +104,17 @@ def unfittable(note: str, where: str) -> LaunchbayError:
     )
 
 
-def contract_for(ctx: RunContext, table, features: list[str], where: str):
-    """(rows that keep the contract, the contract, its report): ``contract.path`` if set, else inferred."""
+def contract_for(ctx: RunContext, table, features: list[str], groups: list[str], where: str):
+    """(rows that keep the contract, the contract naming ``groups``, its report): ``contract.path`` if set, else inferred."""
     from launchbay import validation
 
-    cfg, groups = typed(ctx.cfg.contract, "contract"), list(ctx.cfg.fairness.groups)
+    cfg = typed(ctx.cfg.contract, "contract")
     if cfg.path is None:
         contract = validation.infer(table.select(features), cfg)
         contract.groups = groups
         return table, contract, {}
     contract = validation.Contract.from_file(cfg.path)
-    contract.groups = groups or contract.groups
+    contract.groups = groups
     good, bad, checked = validation.split(table, contract, f"{where} (contract {cfg.path})")
     validation.quarantine(bad, ctx.run_dir, "training")
     return good, contract, {"violations": checked.counts, "quarantined_rows": bad.num_rows}
@@ -169,17 +183,18 @@ def calibrate(model, X: pd.DataFrame, y: np.ndarray) -> dict[str, Any] | None:
     return calibration.to_dict() if calibration is not None else None
 
 
-def holdout_fairness(ctx: RunContext, model: Any, features: list[str], holdout: pd.DataFrame, model_label: str) -> dict[str, Any] | None:
-    """The ``fairness`` section of ``model`` (``model_label``, for errors) on the holdout rows (None without ``fairness.groups``)."""
+def holdout_fairness(ctx: RunContext, model: Any, features: list[str], holdout: pd.DataFrame, groups: list[str],
+                     model_label: str) -> dict[str, Any] | None:
+    """The ``fairness`` section of ``model`` (``model_label``, for errors) on the holdout rows by ``groups`` (None without any)."""
     from launchbay.fairness.counts import GroupCounts, Groups
     from launchbay.fairness.metrics import summarize
 
     cfg = typed(ctx.cfg.fairness, "fairness")
-    if not cfg.groups:
+    if not groups:
         return None
-    groups = Groups.of(model, ctx.cfg.job.label, cfg.groups, cfg.max_groups, model_label)
+    counted = Groups.of(model, ctx.cfg.job.label, groups, cfg.max_groups, model_label)
     prediction = predict_columns(model, holdout[features])["prediction"]
-    return summarize(GroupCounts.of(groups, holdout, prediction), cfg.min_rows)
+    return summarize(GroupCounts.of(counted, holdout, prediction), cfg.min_rows)
 
 
 def train_model(ctx: RunContext, source, where: str = "the training data", stage: str = "") -> Trained:
@@ -194,8 +209,9 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     monitor = ctx.monitor  # and so does monitor.device=gpu on a cluster without GPUs
     with ctx.step(f"{stage}read training data"):
         table = read_table(ctx, source, where)
-    features = feature_columns(table.column_names, ctx, where)
-    table, contract, contract_report = contract_for(ctx, table, features, where)
+    groups = group_columns(ctx)
+    features = feature_columns(table.column_names, ctx, groups, where)
+    table, contract, contract_report = contract_for(ctx, table, features, groups, where)
     if not table.num_rows:
         raise LaunchbayError(f"data: {where} has no rows" + (" that keep the contract" if contract_report else ""))
     frame = table.to_pandas()
@@ -208,7 +224,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
         metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
         calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
-        fairness = holdout_fairness(ctx, model, features, holdout, f"the {family.name} model of {job.model_name}")
+        fairness = holdout_fairness(ctx, model, features, holdout, contract.groups, f"the {family.name} model of {job.model_name}")
     except Exception as exc:  # which column is at fault is found only once the model failed
         from ray.exceptions import RayError
 
