@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from launchbay.config import ApprovalMode, TrainOn, Trigger
 from launchbay.errors import LaunchbayError
-from launchbay.performance.assess import observed
 from launchbay.fairness.metrics import widened
+from launchbay.performance.assess import observed
 from launchbay.training.fit import Trained, holdout_fairness, train_model
 from launchbay.training.metrics import LOWER_IS_BETTER, evaluate, gain
 
