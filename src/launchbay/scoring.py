@@ -50,6 +50,7 @@ from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
 from launchbay.rowids import generated_ids, id_keys, repeats
 from launchbay.runtime import alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
+from launchbay.tally import Tally, merged
 
 if TYPE_CHECKING:
     from launchbay.context import RunContext
@@ -58,56 +59,6 @@ if TYPE_CHECKING:
 
 # Runs of a scoring task after its worker died (Ray's default for tasks, made explicit).
 RETRIES = 3
-
-
-class Tally:
-    """Rows scored so far and the merged drift sketch of those rows: a Ray actor on the
-    Ray Data paths, a plain object on the driver on the fragments path."""
-
-    def __init__(self, reference) -> None:
-        self.rows = 0
-        self.profile = reference.empty() if reference is not None else None
-        self.ids: list[np.ndarray] = []
-        self.repeats = 0  # rows that repeat an id within their piece of the input
-        self.devices: set[str] = set()  # where the sketches were counted: cpu, gpu
-        self.performance: Any = None  # the merged counts of the model's outcomes
-        self.groups: Any = None  # and of its outcomes per group (``fairness.counts.GroupCounts``)
-
-    def add(self, rows: int, sketch, ids: np.ndarray | int = 0, device: str | None = None, outcomes: Any = None, groups: Any = None) -> None:
-        """Add a piece's rows, sketch (counted on ``device``), id keys (to compare across pieces) or its
-        repeats, and the counts of its outcomes, overall and per group."""
-        self.rows += rows
-        self.performance = merged(self.performance, outcomes)
-        self.groups = merged(self.groups, groups)
-        if device is not None:
-            self.devices.add(device)
-        if sketch is not None:
-            self.profile = sketch if self.profile is None else self.profile.merge(sketch)
-        if isinstance(ids, np.ndarray):
-            self.ids.append(ids.copy())  # a copy: a view would pin its block in the object store
-        else:
-            self.repeats += ids
-
-    def count(self) -> int:
-        return self.rows
-
-    def repeated_ids(self) -> int:
-        """Rows whose id an earlier row had (ids read from the input): within their piece, or
-        across the batch where the pieces sent their id keys."""
-        return self.repeats + repeats(np.concatenate(self.ids) if self.ids else np.empty(0, np.uint64))
-
-    def sketch(self):
-        return self.profile
-
-    def outcomes(self):
-        return self.performance
-
-    def group_counts(self):
-        return self.groups
-
-    def counted_on(self) -> str | None:
-        """Where the drift sketches were counted: "cpu", "gpu", "cpu+gpu" if workers differed; None without drift."""
-        return "+".join(sorted(self.devices)) or None
 
 
 @dataclass(frozen=True)
@@ -222,13 +173,6 @@ class Scorer:
         import ray
 
         ray.get(self.plan.tally.add.remote(*self.take()))
-
-
-def merged(total: Any, counts: Any) -> Any:
-    """Mergeable ``counts`` added to ``total`` (either may be None)."""
-    if counts is None:
-        return total
-    return counts if total is None else total.merge(counts)
 
 
 @lru_cache(maxsize=4)
