@@ -28,16 +28,16 @@ PUBLIC = {
         "MonitorConfig", "compare", "build_reference", "sketch", "merge", "DatasetProfile", "FeatureProfile", "sketch_dataset", "DriftResult", "MetricRow",
     ],
     "launchbay.plugins": [
-        "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "KINDS", "LIFECYCLE_HOOKS", "REGISTRATION_HOOKS", "REQUIRES_ENV", "HookFailure", "Plugin", "PluginError",
-        "PluginManager", "PluginsConfig", "current_manager", "hinted", "manager_for", "new_manager", "plugin_settings", "require_packages", "use_manager",
-        "warn_once",
+        "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "KINDS", "LIFECYCLE_HOOKS", "QUERY_HOOKS", "REGISTRATION_HOOKS", "REQUIRES_ENV", "HookFailure", "Plugin",
+        "PluginError", "PluginManager", "PluginsConfig", "current_manager", "hinted", "manager_for", "new_manager", "plugin_settings", "require_packages",
+        "use_manager", "warn_once",
     ],
     "launchbay.testing": ["RunFailed", "assert_composes", "assert_registered", "compose", "plugin_manager"],
     "launchbay.testing.plugin": ["launchbay_config", "launchbay_plugins", "launchbay_ray", "launchbay_run", "launchbay_synthetic"],
     "launchbay.hookspecs": ["hookimpl", "hookspec", *[
         "launchbay_data_sources", "launchbay_data_sinks", "launchbay_model_families", "launchbay_drift_metrics", "launchbay_alert_channels",
         "launchbay_job_started", "launchbay_job_finished", "launchbay_job_failed", "launchbay_model_registered", "launchbay_model_promoted",
-        "launchbay_batch_scored", "launchbay_drift_detected",
+        "launchbay_batch_scored", "launchbay_drift_detected", "launchbay_model_attributions",
     ]],
     "launchbay.components": ["Alert", "AlertChannel", "Component", "DataSink", "DataSource", "DriftMetric", "MetricValue", "ModelFamily", "NoConfig"],
 }
@@ -55,6 +55,7 @@ HOOKS = {
     "launchbay_model_promoted": ["model", "alias", "version", "reason"],
     "launchbay_batch_scored": ["run_id", "rows", "output"],
     "launchbay_drift_detected": ["alert"],
+    "launchbay_model_attributions": ["family", "model", "frame"],
 }
 
 # In order: a record's positional arguments.

@@ -23,6 +23,7 @@ from launchbay.errors import LaunchbayError
 from launchbay.plugins import (
     BUILTIN_PLUGINS,
     LIFECYCLE_HOOKS,
+    QUERY_HOOKS,
     REGISTRATION_HOOKS,
     PluginError,
     PluginsConfig,
@@ -492,11 +493,12 @@ def test_run_help_lists_no_alert_group(tmp_path):
     assert "alert" not in groups
 
 
-def test_every_hook_says_since_when_and_is_a_registration_or_lifecycle_hook():
+def test_every_hook_says_since_when_and_is_a_registration_lifecycle_or_query_hook():
     specs = [name for name, fn in vars(hookspecs).items() if name.startswith("launchbay_") and callable(fn)]
-    assert sorted(specs) == sorted([*REGISTRATION_HOOKS, *LIFECYCLE_HOOKS])
+    assert sorted(specs) == sorted([*REGISTRATION_HOOKS, *LIFECYCLE_HOOKS, *QUERY_HOOKS])
+    since = dict.fromkeys(specs, "0.1") | {"launchbay_model_attributions": "0.2"}
     for name in specs:
-        assert re.search(r"Since 0\.1\.", inspect.getdoc(getattr(hookspecs, name)) or ""), name
+        assert re.search(rf"Since {re.escape(since[name])}\.", inspect.getdoc(getattr(hookspecs, name)) or ""), name
 
 
 def test_the_readme_example_plugin_installs_and_runs(ray_session, in_tmp, monkeypatch):

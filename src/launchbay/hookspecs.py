@@ -21,6 +21,10 @@ Lifecycle hooks observe a run and return nothing. A failure in one is one line n
 plugin and the hook: ``launchbay_job_started`` failing fails the run before any work;
 ``launchbay_job_failed`` failing is a warning; the others observe what is already committed,
 so their failures are warnings recorded in ``summary.json`` and the run stands.
+
+Query hooks ask plugins for something launchbay has a default for (a model's attributions):
+the first plugin that answers (anything but None) is heard; one that raises fails the run, in one
+line naming the plugin and the hook.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from launchbay.components import Alert, AlertChannel, DataSink, DataSource, DriftMetric, ModelFamily
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "launchbay_model_promoted",
     "launchbay_batch_scored",
     "launchbay_drift_detected",
+    "launchbay_model_attributions",
 ]
 
 hookspec = pluggy.HookspecMarker("launchbay")
@@ -184,3 +191,27 @@ def launchbay_batch_scored(run_id: str, rows: int, output: str) -> None:
 def launchbay_drift_detected(alert: Alert) -> None:
     """Called when a drift check finds drift (after the scores are committed), before the
     alert channels are told. Raising is a warning recorded in ``summary.json``. Since 0.1."""
+
+
+# --- queries ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def launchbay_model_attributions(family: str, model: Any, frame: pd.DataFrame) -> dict[str, Any] | None:
+    """Per-feature attributions of a fitted ``model`` of family ``family`` on the holdout rows
+    ``frame`` (its feature columns), stored in the version's ``meta.json`` as ``importance`` in
+    place of permutation importance: ``{"method": str, "features": [{"feature": name, "mean":
+    float, "std": float}, ...]}`` (say, the mean absolute SHAP contribution of each feature and
+    its standard deviation over the rows). None for a family the plugin does not know.
+
+    Example::
+
+        @hookimpl
+        def launchbay_model_attributions(family, model, frame):
+            if family != "tiny_tree":
+                return None
+            return {"method": "impurity", "features": [{"feature": name, "mean": float(v), "std": 0.0}
+                                                       for name, v in zip(frame.columns, model.feature_importances_)]}
+
+    Raising, or an answer of another shape, fails the training run before the version is registered. Since 0.2.
+    """

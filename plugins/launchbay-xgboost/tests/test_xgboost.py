@@ -13,7 +13,7 @@ from launchbay.errors import LaunchbayError
 from launchbay.plugins import current_manager
 from launchbay.registry import Registry
 from launchbay.testing import RunFailed, assert_composes, assert_registered
-from launchbay_xgboost import gpus
+from launchbay_xgboost import gpus, launchbay_model_attributions
 from launchbay_xgboost.model import Device, Task, XGBoostConfig, XGBoostModel
 
 
@@ -66,6 +66,25 @@ def test_multiclass_labels_keep_their_names_and_regression_is_chosen_for_float_l
     assert list(as_classes.classes_) == [0.0, 1.0]
 
 
+def test_attributions_are_the_mean_absolute_shap_contributions_without_the_bias():
+    import xgboost
+
+    train = frame(1000)
+    X = features(train)
+    model = XGBoostModel(XGBoostConfig(n_estimators=20)).fit(X, train.label.to_numpy())
+    answer = launchbay_model_attributions("xgboost", model, X)
+    contributions = model.estimator_.get_booster().predict(xgboost.DMatrix(model._frame(X), enable_categorical=True), pred_contribs=True)
+    assert contributions.shape == (1000, X.shape[1] + 1)  # the last column is the bias
+    size = np.abs(contributions[:, :-1])
+    assert answer == {"method": "shap", "features": [
+        {"feature": c, "mean": float(m), "std": float(s)} for c, m, s in zip(X.columns, size.mean(axis=0), size.std(axis=0))]}
+    names = np.array(["low", "mid", "high"])[np.digitize(train.num_0, np.quantile(train.num_0, [1 / 3, 2 / 3]))]
+    multiclass = XGBoostModel(XGBoostConfig(n_estimators=10)).fit(X, names)
+    ranked = sorted(launchbay_model_attributions("xgboost", multiclass, X)["features"], key=lambda row: -row["mean"])
+    assert ranked[0]["feature"] == "num_0"  # summed over the three classes
+    assert launchbay_model_attributions("sklearn", model, X) is None and launchbay_model_attributions("xgboost", object(), X) is None
+
+
 def test_one_class_is_one_line():
     train = frame(100)
     with pytest.raises(LaunchbayError, match="job.label: the training rows hold one class only"):
@@ -76,6 +95,10 @@ def test_pipeline_registers_scores_and_checks_drift(launchbay_run):
     summary = launchbay_run("job=pipeline", "model=xgboost", "model.n_estimators=50", "data.rows=5000", "batch.rows=5000", "approval.trigger=never")
     version = Registry(str(launchbay_run.home / ".launchbay/registry")).get("demo", 1)
     assert version.meta["family"] == "xgboost" and version.meta["model_plugin"] == {"xgboost": "0.1.0"}
+    importance = version.meta["importance"]
+    assert importance["method"] == "shap" and importance["rows"] == version.meta["holdout_rows"] == 1000
+    means = [row["mean"] for row in importance["features"]]
+    assert means == sorted(means, reverse=True) and {row["feature"] for row in importance["features"]} == set(version.meta["features"])
     assert set(summary["train"]["metrics"]) == {"accuracy", "roc_auc", "log_loss", "f1"} and summary["train"]["metrics"]["roc_auc"] > 0.8
     assert version.load_contract() is not None and "score" in version.load_profile().features
     assert summary["scores"]["rows"] == 5000 and summary["model"] == {"name": "demo", "version": 1}

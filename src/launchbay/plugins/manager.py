@@ -51,7 +51,11 @@ KINDS: dict[str, tuple[str, type[Component], str | None]] = {
     "alert": ("launchbay_alert_channels", AlertChannel, None),
 }
 REGISTRATION_HOOKS = tuple(hook for hook, _, _ in KINDS.values())
-LIFECYCLE_HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("launchbay_") and name not in REGISTRATION_HOOKS)
+# Hooks launchbay asks for an answer, the first plugin's (``first_answer``).
+QUERY_HOOKS = ("launchbay_model_attributions",)
+LIFECYCLE_HOOKS = tuple(
+    name for name in vars(hookspecs) if name.startswith("launchbay_") and name not in REGISTRATION_HOOKS and name not in QUERY_HOOKS
+)
 
 # (group, name) of the nodes plugin managers put in Hydra's ConfigStore (process-wide, as the store is).
 _STORED: set[tuple[str, str]] = set()
@@ -324,14 +328,32 @@ class PluginManager(pluggy.PluginManager):
         """Call lifecycle hook ``hook`` on every plugin that implements it, each on its own, in
         pluggy's order; returns the failures (it raises none but KeyboardInterrupt and the like)."""
         failures = []
-        caller = getattr(self.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):
-            others = [plugin for plugin in self.get_plugins() if plugin is not impl.plugin]
+        for impl in reversed(getattr(self.hook, hook).get_hookimpls()):
             try:
-                self.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+                self._call_one(hook, impl, kwargs)
             except Exception as exc:
                 failures.append(HookFailure(self.plugins[impl.plugin_name], hook, exc))
         return failures
+
+    # --- query hooks -------------------------------------------------------------------
+
+    def first_answer(self, hook: str, **kwargs: Any) -> tuple[Plugin, Any] | None:
+        """The first answer (not None) to query hook ``hook``, in pluggy's order, and the plugin that gave it;
+        None when no plugin answers. A plugin that raises is a one-line ``PluginError`` naming it and the hook."""
+        for impl in reversed(getattr(self.hook, hook).get_hookimpls()):
+            plugin = self.plugins[impl.plugin_name]
+            try:
+                answer = self._call_one(hook, impl, kwargs)
+            except Exception as exc:
+                raise PluginError(str(HookFailure(plugin, hook, exc))) from exc
+            if answer is not None:
+                return plugin, answer
+        return None
+
+    def _call_one(self, hook: str, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
+        """``hook`` called on ``impl``'s plugin alone."""
+        others = [plugin for plugin in self.get_plugins() if plugin is not impl.plugin]
+        return self.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
 
     # --- Hydra ---------------------------------------------------------------------------
 
@@ -397,7 +419,7 @@ def hinted(message: str) -> str:
 
 
 def hookspecs_names() -> list[str]:
-    return [*REGISTRATION_HOOKS, *LIFECYCLE_HOOKS]
+    return [*REGISTRATION_HOOKS, *LIFECYCLE_HOOKS, *QUERY_HOOKS]
 
 
 def launchbay_version() -> str:

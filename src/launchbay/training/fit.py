@@ -1,6 +1,6 @@
 """Training a model version: read the rows, check or infer their contract, fit on Ray
-(searching if there is a grid, one model per segment if asked), evaluate on a holdout,
-profile the training data for drift and register it all with its lineage."""
+(searching if there is a grid, one model per segment if asked), evaluate and explain it on a
+holdout, profile the training data for drift and register it all with its lineage."""
 
 from __future__ import annotations
 
@@ -130,8 +130,9 @@ def candidate_settings(ctx: RunContext, point: dict[str, Any]) -> Any:
     return ctx.settings("model", node)[1]
 
 
-def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: str) -> tuple[Any, dict[str, Any]]:
-    """Search (cross-validated, if there is a grid), then fit one model or one per segment."""
+def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Search (cross-validated, if there is a grid), then fit one model or one per segment; returns the model, what the
+    search and the segments found, and the resources each task asked Ray for."""
     import ray
 
     from launchbay.training.search import best, cross_validate, fit, grid, remote_get
@@ -168,7 +169,7 @@ def fit_model(ctx: RunContext, family, X: pd.DataFrame, y: np.ndarray, stage: st
         else:
             task = ray.remote(fit).options(**resources)
             model = remote_get([task.remote(family.build, candidates[chosen], X, y)], lambda _: f"the {family.name} model")[0]
-    return model, info
+    return model, info, resources
 
 
 def calibrate(model, X: pd.DataFrame, y: np.ndarray) -> dict[str, Any] | None:
@@ -198,8 +199,9 @@ def holdout_fairness(ctx: RunContext, model: Any, features: list[str], holdout: 
 
 
 def train_model(ctx: RunContext, source, where: str = "the training data", stage: str = "") -> Trained:
-    """Read ``source``, fit, evaluate on a holdout, register; ``stage`` prefixes the step timings."""
+    """Read ``source``, fit, evaluate and explain on a holdout, register; ``stage`` prefixes the step timings."""
     from launchbay import drift
+    from launchbay.training.importance import explain
     from launchbay.training.lineage import data_fingerprint, environment, git_commit
     from launchbay.training.metrics import evaluate
 
@@ -221,7 +223,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
     order = np.random.default_rng(job.seed).permutation(len(frame))
     train, holdout = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
     try:
-        model, info = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
+        model, info, resources = fit_model(ctx, family, train[features], train[job.label].to_numpy(), stage)
         metrics = evaluate(model, holdout[features], holdout[job.label].to_numpy())
         calibration = calibrate(model, holdout[features], holdout[job.label].to_numpy())
         fairness = holdout_fairness(ctx, model, features, holdout, contract.groups, f"the {family.name} model of {job.model_name}")
@@ -232,6 +234,8 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         if checked or (note := nonfinite_note(frame[features])) is None:
             raise
         raise unfittable(note, where) from exc
+    with ctx.step(f"{stage}importance"):
+        importance = explain(ctx, family.name, model, holdout[features], holdout[job.label].to_numpy(), metrics, resources)
     with ctx.step(f"{stage}reference profile"):
         outputs = predict_columns(model, train[features])
         profile = drift.build_reference(train[features].assign(**outputs), config=monitor, outputs=outputs)
@@ -246,6 +250,7 @@ def train_model(ctx: RunContext, source, where: str = "the training data", stage
         "train_rows": len(train),
         "holdout_rows": len(holdout),
         "fairness": fairness,
+        "importance": importance,
         "data": {"source": source.name, "rows": len(frame), "fingerprint": data_fingerprint(frame)},
         "run_id": ctx.run_id,
         "config": ctx.resolved_config(),

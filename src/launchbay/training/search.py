@@ -52,8 +52,8 @@ def fold_score(build: Callable, settings: Any, X, y, train_rows, validation_rows
     return measure(model, X.iloc[validation_rows], y[validation_rows], metric)
 
 
-def remote_get(refs: list, what: Callable[[int], str]) -> list:
-    """``ray.get`` of each ref, a failed task becoming one line that says which fit failed."""
+def remote_get(refs: list, what: Callable[[int], str], doing: str = "fitting") -> list:
+    """``ray.get`` of each ref, a failed task becoming one line that says which fit (or what ``doing``) failed."""
     import ray
 
     from launchbay.errors import root_cause
@@ -63,7 +63,7 @@ def remote_get(refs: list, what: Callable[[int], str]) -> list:
         try:
             results.append(ray.get(ref))
         except ray.exceptions.RayTaskError as exc:
-            raise LaunchbayError(f"train: fitting {what(i)} failed: {root_cause(exc)}") from exc
+            raise LaunchbayError(f"train: {doing} {what(i)} failed: {root_cause(exc)}") from exc
     return results
 
 

@@ -156,3 +156,13 @@ class XGBoostModel:
         if hasattr(self, "classes_"):
             return self.classes_[self.predict_proba(X).argmax(axis=1)]
         return self.estimator_.predict(self._ready(X))
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Each row's SHAP contribution of each feature (XGBoost's ``pred_contribs``, the bias column dropped), summed
+        in absolute value over the classes of a multi-class model: one row per row of ``X``, one column per feature."""
+        import xgboost
+
+        rounds = (0, self.estimator_.best_iteration + 1) if self.cfg.early_stopping_rounds else (0, 0)
+        matrix = xgboost.DMatrix(self._ready(X), enable_categorical=True)
+        contributions = self.estimator_.get_booster().predict(matrix, pred_contribs=True, iteration_range=rounds)[..., :-1]
+        return np.abs(contributions).sum(axis=1) if contributions.ndim == 3 else contributions
