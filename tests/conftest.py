@@ -91,38 +91,3 @@ def governed(ray_session, tmp_path_factory) -> Path:
         out = launchbay_main(*argv, cwd=home)
         assert out.returncode == 0, out.stderr
     return home
-
-
-def measurements(meta: dict) -> dict:
-    """Fairness and importance entries in the shapes training records them, for a version trained without them
-    (no ``fairness.groups``, no importance): rates for the groups of cat_0, one too small to judge and a gap undefined."""
-    group = {"labelled": 0, "selection_rate": 0.0, "tpr": None, "fpr": 0.0, "accuracy": 0.0, "judged": False}
-    groups = [
-        {**group, "group": "c0", "rows": 120, "labelled": 120, "selection_rate": 0.4167, "tpr": 0.8125, "fpr": 0.1034, "accuracy": 0.85, "judged": True},
-        {**group, "group": "c1", "rows": 68, "labelled": 68, "selection_rate": 0.3529, "tpr": 0.7391, "fpr": 0.1111, "accuracy": 0.8088, "judged": True},
-        {**group, "group": "new0", "rows": 12, "labelled": 12, "selection_rate": 0.5, "fpr": 0.2, "accuracy": 0.6667},
-    ]
-    fairness = {
-        "min_rows": 30, "rows": 200, "labelled": 200, "too_small": ["cat_0=new0: 12 rows"],
-        "columns": {"cat_0": {"groups": groups, "demographic_parity_difference": 0.0638, "demographic_parity_ratio": 0.8469,
-                              "equalized_odds_difference": None}},
-    }
-    features = [{"feature": f, "mean": round(0.2 / (i + 1) - 0.02, 4), "std": 0.0125} for i, f in enumerate(meta["features"])]
-    importance = {"method": "permutation", "metric": "roc_auc", "repeats": 5, "seed": 0, "rows": 200, "features": features}
-    return {key: value for key, value in (("fairness", fairness), ("importance", importance)) if key not in meta}
-
-
-@pytest.fixture(scope="session")
-def measured(governed, tmp_path_factory) -> Path:
-    """A copy of ``governed`` whose champion's meta.json has the fairness and importance entries its run did not
-    write, rewritten by the registry's own writer."""
-    import shutil
-
-    from launchbay.registry import META_FILE, Registry
-
-    home = tmp_path_factory.mktemp("measured")
-    shutil.copytree(governed / ".launchbay", home / ".launchbay")
-    registry = Registry(home / ".launchbay" / "registry")
-    champion = registry.get("demo", "champion")
-    registry._put_record(f"{champion.path}/{META_FILE}", {**champion.meta, **measurements(champion.meta)})
-    return home

@@ -102,15 +102,15 @@ def test_trend_page_in_a_browser(chromium, pages, tmp_path):
     screenshot(chromium, trend, tmp_path)
 
 
-def test_model_card_in_a_browser(chromium, measured, tmp_path):
+def test_model_card_in_a_browser(chromium, governed, tmp_path):
     import json
 
     out = subprocess.run([sys.executable, "-m", "launchbay", "models", "card", "demo", "--out", str(tmp_path)], capture_output=True, text=True,
-                         cwd=measured)
+                         cwd=governed)
     assert out.returncode == 0, out.stderr
     page = tmp_path / "demo-v2-card.html"
     shown = dom(chromium, page)
-    meta = json.loads((measured / ".launchbay" / "registry" / "demo" / "2" / "meta.json").read_text())
+    meta = json.loads((governed / ".launchbay" / "registry" / "demo" / "2" / "meta.json").read_text())
     calibrated = "calibration.json" in meta["files"]
     # model details, training data, contract, metrics, calibration, a table per fairness column and one of the gaps,
     # importance, lineage, the search if there was one, promotion decisions, audit log

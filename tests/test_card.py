@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from in_process import launchbay_main
 
 from launchbay.registry import Registry
 
@@ -35,10 +36,10 @@ def both_formats(markdown: Path, page: Path) -> list[dict[str, str]]:
     return [sections(markdown.read_text(), r"^## (.+)$"), sections(shown, r"<h2>(.+?)</h2>")]
 
 
-def test_the_card_states_every_section(measured, tmp_path):
-    registry = Registry(measured / ".launchbay" / "registry")
+def test_the_card_states_every_section(governed, tmp_path):
+    registry = Registry(governed / ".launchbay" / "registry")
     logged = registry.audit("demo").lines()
-    out = card(measured, "demo", "--out", str(tmp_path / "cards"))
+    out = card(governed, "demo", "--out", str(tmp_path / "cards"))
     assert out.returncode == 0, out.stderr
     markdown, page = tmp_path / "cards" / "demo-v2-card.md", tmp_path / "cards" / "demo-v2-card.html"
     assert out.stdout.endswith(f"markdown: {markdown}\nhtml: {page}\n") and "model card of demo v2" in out.stdout  # the champion
@@ -91,19 +92,20 @@ def test_the_card_states_every_section(measured, tmp_path):
 
 def test_a_card_says_what_its_run_did_not_measure(governed, tmp_path):
     registry = governed / ".launchbay" / "registry"
-    meta = Registry(registry).get("demo", 1).meta
     out = card(tmp_path, "demo", "1", "--registry", str(registry))
     assert out.returncode == 0, out.stderr
     assert out.stdout.endswith("markdown: demo-v1-card.md\nhtml: demo-v1-card.html\n")  # into the current directory
     for shown in both_formats(tmp_path / "demo-v1-card.md", tmp_path / "demo-v1-card.html"):
         assert "aliases | none" in shown["Model details"]
         assert "Never a candidate for approval." in shown["Approval"] and "first version of 'demo'" in shown["Approval"]
-        if "fairness" not in meta:
-            assert "Not measured (fairness.groups not set)." in shown["Fairness"] and "Fairness not measured" in shown["Known limits"]
-        if "importance" not in meta:
-            assert "Not measured." in shown["Feature importance"] and "Feature importance not measured." in shown["Known limits"]
     again = card(tmp_path, "demo", "1", "--registry", str(registry))
     assert again.returncode == 0, again.stderr  # its own card is replaced
+    trained = launchbay_main("run", "job=train", "data.rows=600", "job.model_name=plain", cwd=tmp_path)  # no fairness.groups
+    assert trained.returncode == 0, trained.stderr
+    assert card(tmp_path, "plain", "--out", "plain").returncode == 0
+    for shown in both_formats(tmp_path / "plain" / "plain-v1-card.md", tmp_path / "plain" / "plain-v1-card.html"):
+        assert "Not measured (fairness.groups not set)." in shown["Fairness"] and "Fairness not measured" in shown["Known limits"]
+        assert "Intended use" in shown and "not stated" in shown["Intended use"]
 
 
 @pytest.mark.parametrize(
