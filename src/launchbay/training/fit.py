@@ -50,7 +50,10 @@ def feature_columns(columns: list[str], ctx: RunContext, groups: list[str], wher
     if job.label not in columns:
         raise LaunchbayError(f"job.label: column '{job.label}' is not in {where} (columns: {columns})")
     if missing := [g for g in groups if g not in columns]:
-        raise LaunchbayError(f"fairness.groups: columns {missing} are not in {where} (columns: {columns})")
+        raise LaunchbayError(
+            f"fairness.groups: columns {missing} are not in {where} (columns: {columns}); the groups are fairness.groups if set, "
+            "else those of contract.path, else those of the model's latest version"
+        )
     skip = {job.label, job.id_column, *groups, *ctx.cfg.monitor.exclude}
     features = [c for c in columns if c not in skip]
     if not features:
