@@ -3,7 +3,8 @@ one self-contained HTML page (inline SVG line charts, no scripts, no network).
 
 Every series is one value per run with the threshold it is judged by, so a slow creep shows
 before it crosses. A metric that was undefined in a run is a gap in its line (its reason in the
-tooltip of a mark on the axis); a series a run did not measure is a gap too.
+tooltip of a mark on the axis); a series a run did not measure is a gap too. Feature series come
+in the order of the newest run's drift rows where that run ranked them by the model's importance.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Series:
     points: list[Point | None]
     below: bool = False
     reference: list[float | None] = field(default_factory=list)  # performance: the reference value per run
+    importance: float | None = None  # a feature's share of the model's importance, as the newest ranked run says
 
     @property
     def values(self) -> list[float | None]:
@@ -193,14 +195,25 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
                 add_performance(performance, section, i, n)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
+    newest = ranked_rows(chosen)
+    order = {(row["feature"], row["metric"]): i for i, row in enumerate(newest)}
+    shares = {row["feature"]: row["importance"] for row in newest}
+    for (feature, _), series in features.items():
+        series.importance = shares.get(feature)
     return Trend(
         model,
         chosen,
-        list(features.values()),
+        [features[key] for key in sorted(features, key=lambda key: order.get(key, len(order)))],
         multivariate if any(multivariate.points) else None,
         share,
         list(performance.values()),
     )
+
+
+def ranked_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """The drift rows of the newest run that checked drift, where it ranked them by importance (``DriftResult.ranked``); else none."""
+    checked = [rows for run in runs if (rows := (run.summary.get("drift") or {}).get("metrics"))]
+    return checked[-1] if checked and any("importance" in row for row in checked[-1]) else []
 
 
 def add_performance(performance: dict[str, tuple[Series, Series]], section: dict[str, Any], i: int, n: int) -> None:
@@ -237,7 +250,8 @@ def started(run: Run) -> str:
 
 def table(trend: Trend) -> Table:
     """A rich table: one row per series, one column per run, crossed values in bold red with a
-    "!", undefined ones in yellow, and a trend arrow (red when heading for its threshold)."""
+    "!", undefined ones in yellow, a trend arrow (red when heading for its threshold) and, once
+    ranked, each feature's share of the model's importance."""
     from rich.table import Table
 
     out = Table(
@@ -250,6 +264,9 @@ def table(trend: Trend) -> Table:
     for i, run in enumerate(trend.runs, 1):
         out.add_column(f"#{i} {started(run)[5:10]}\n{started(run)[11:]}", justify="right")
     out.add_column("trend", justify="center")
+    ranked = any(series.importance is not None for series in trend.features)
+    if ranked:
+        out.add_column("importance", justify="right")
     for series in trend.series:
         threshold = next((t for t in reversed(series.thresholds) if t is not None), None)
         arrow = {"rising": "↑", "falling": "↓", "flat": "→"}[series.trend]
@@ -263,8 +280,14 @@ def table(trend: Trend) -> Table:
             limit,
             *(cell(point) for point in series.points),
             f"[{colour}]{arrow}[/]",
+            *([percent(series.importance)] if ranked else []),
         )
     return out
+
+
+def percent(importance: float | None) -> str:
+    """A feature's share of the model's importance, as a percentage (blank for other series)."""
+    return "" if importance is None else f"{importance:.1%}"
 
 
 def cell(point: Point | None) -> str:
@@ -341,20 +364,20 @@ def line_chart(lines: list[Line], runs: int, from_zero: bool) -> str:
     return f'<svg width="{WIDTH}" height="{HEIGHT}" role="img">{"".join(parts)}</svg>'
 
 
-def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: bool = False) -> str:
-    """A chart with its title and legend."""
+def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: bool = False, note: str = "") -> str:
+    """A chart with its title, a ``note`` under it, and its legend."""
     legend = "".join(
         f'<span class="{"dashed" if line.dashed else ""}" style="background:{line.colour};color:{line.colour}"></span>{html.escape(line.label)}'
         for line in lines
     )
     return (
-        f'<div class="card"><h3>{html.escape(title)}{" — crossed" if crossed else ""}</h3>'
+        f'<div class="card"><h3>{html.escape(title)}{" — crossed" if crossed else ""}</h3>{f"<p>{html.escape(note)}</p>" if note else ""}'
         f'{line_chart(lines, runs, from_zero)}<div class="trend-legend">{legend}</div></div>'
     )
 
 
 def series_card(series: Series, runs: int) -> str:
-    """A series' chart: its values and its threshold, or both ends of its band."""
+    """A series' chart: its values and its threshold, or both ends of its band; a ranked feature's share of the importance."""
     lines = [
         Line(series.name.split(" · ")[-1], VALUE, series.values, crossed=[bool(p and p.crossed) for p in series.points],
              undefined=[p.undefined if p else None for p in series.points]),
@@ -363,7 +386,8 @@ def series_card(series: Series, runs: int) -> str:
         lines += [Line("band: upper", THRESHOLD, series.thresholds, dashed=True), Line("band: lower (drift outside)", THRESHOLD, series.lowers, dashed=True)]
     else:
         lines.append(Line(f"threshold ({'drift below' if series.below else 'drift at or above'})", THRESHOLD, series.thresholds, dashed=True))
-    return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed))
+    note = f"importance: {percent(series.importance)} of the model's" if series.importance is not None else ""
+    return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed), note=note)
 
 
 def performance_card(realized: Series, estimated: Series, runs: int) -> str:
