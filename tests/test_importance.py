@@ -1,18 +1,23 @@
-"""What a version relies on: permutation importance stored at registration (one real pipeline run), a plugin's
-attributions in its place."""
+"""What a version relies on: permutation importance stored at registration, a plugin's attributions in its place,
+and drift ranked by it in the summary, the terminal table, the report and the trend (one real pipeline run)."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
 import launchbay
+from launchbay import history
+from launchbay.drift import compare
 from launchbay.plugins import PluginError, new_manager
 from launchbay.registry import Registry
+from launchbay.report import trend
 from launchbay.training.importance import MAX_ROWS, REPEATS, checked, sample
 
 # Columns in this order: the drifted features' column order (weak, strong) is not their importance order.
@@ -66,6 +71,46 @@ def test_a_feature_the_label_does_not_follow_ranks_below_those_it_does(pipeline)
     ranked = [row["feature"] for row in pipeline[2].meta["importance"]["features"]]
     assert ranked == ["strong", "weak", "noise"]
     assert abs(pipeline[2].meta["importance"]["features"][-1]["mean"]) < 0.01
+
+
+def shares(version) -> dict[str, float]:
+    means = {row["feature"]: row["mean"] for row in version.meta["importance"]["features"]}
+    return {name: mean / sum(m for m in means.values() if m > 0) for name, mean in means.items()}
+
+
+def test_drift_ranks_the_drifted_features_by_importance(pipeline):
+    home, summary, version, _ = pipeline
+    drift = summary["drift"]
+    assert drift["drifted_features"][:2] == ["strong", "weak"] and "noise" not in drift["drifted_features"]
+    features = list(dict.fromkeys(row["feature"] for row in drift["metrics"]))
+    assert features[:2] == ["strong", "weak"] and features[-1] == "noise"  # the model's outputs (drifted, no importance) between
+    assert {row["feature"]: row["importance"] for row in drift["metrics"]} == {**shares(version), "prediction": None, "score": None}
+
+    report = Path(drift["report"]).read_text()
+    assert "<th>importance</th>" in report
+    cells = re.findall(r"<tr class=\"drifted\"><td>(\w+)</td>.*?<td class=\"num\">([\d.]*%?)</td></tr>", report)
+    assert [name for name, _ in cells][:2] == ["strong", "weak"] and cells[0][1] == f"{shares(version)['strong']:.1%}"
+
+    found = trend.build(history.runs(home / "runs"), "demo", 20)
+    assert [s.name.split(" · ")[0] for s in found.features] == features
+    assert found.features[0].importance == pytest.approx(shares(version)["strong"])
+    console = Console(record=True, width=200)
+    console.print(trend.table(found))
+    assert "importance" in console.export_text()
+
+
+def test_the_terminal_table_lists_drifted_features_by_importance(pipeline):
+    _, _, version, train = pipeline
+    reference, current = pd.read_parquet(train)[FEATURES], rows(2000, seed=1, shift=1.0)[FEATURES]
+    plain, ranked = compare(reference, current), compare(reference, current).ranked(version.meta["importance"])
+    assert plain.drifted_features == ["weak", "strong"] and plain.ranked(None) is plain
+    assert ranked.drifted_features == ["strong", "weak"] and ranked.features == ["strong", "weak", "noise"]
+    console = Console(record=True, width=200)
+    console.print(ranked.render())
+    text = console.export_text()
+    lines = [line for line in text.splitlines() if line.startswith("│")]  # the body: a row per feature and metric, then the multivariate one
+    assert re.search(r"┃ drifted ┃ +importance ┃", text) and [line.split("│")[1].strip() for line in lines] == ["strong", "weak", "noise", "(3 numeric)"]
+    assert lines[0].rstrip("│ ").endswith(f"{shares(version)['strong']:.1%}")
 
 
 ATTRIBUTIONS = """

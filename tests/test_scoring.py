@@ -70,10 +70,10 @@ def test_fused_drift_equals_a_separate_drift_check(workspace, monkeypatch):
     version = Registry(home / ".launchbay/registry").get("demo")
     features = batch.select(version.meta["features"]).to_pandas()
     current = features.assign(**predict_columns(version.load_model(), features))
-    separate = compare(version.load_profile(), current).to_dict()
+    separate = compare(version.load_profile(), current).ranked(version.meta["importance"]).to_dict()  # as the run ranks it
     assert fused["drifted_features"] == separate["drifted_features"] and "num_0" in fused["drifted_features"]
     for a, b in zip(fused["metrics"], separate["metrics"]):
-        assert (a["feature"], a["metric"]) == (b["feature"], b["metric"])
+        assert (a["feature"], a["metric"], a["importance"]) == (b["feature"], b["metric"], b["importance"])
         assert a["value"] == pytest.approx(b["value"], rel=1e-9, abs=1e-12)
 
 

@@ -61,8 +61,9 @@ def publish(
     ctx: RunContext, version: ModelVersion, result: DriftResult, device: str | None, performance: Assessment | None = None,
     fairness: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Print the drift table, write the HTML report (with the ``performance`` and ``fairness`` sections), alert on drift;
-    returns the summary part, which says on which ``device`` the drift was counted."""
+    """Print the drift table, write the HTML report (with the ``performance`` and ``fairness`` sections), alert on drift, the
+    features ranked by the version's ``importance``; returns the summary part, which says on which ``device`` the drift was counted."""
+    result = result.ranked(version.meta.get("importance"))
     ctx.console.print(result.render())
     report_path = None
     if ctx.cfg.job.report:

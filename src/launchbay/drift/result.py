@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from launchbay.drift.profile import NUMERIC, DatasetProfile, FeatureProfile
@@ -72,6 +72,10 @@ class DriftResult:
     ``drift_share``, or when the ``multivariate`` row (None when off or absent) drifts: it
     sees what no feature shows alone. Short of that its ``verdict`` is "undefined" when a
     feature or the multivariate row is.
+
+    Rows come in column order; ``ranked`` puts them in the order of the model's reliance on
+    their features (``importance``: each feature's share of it), and every list of features
+    follows the rows.
     """
 
     rows: list[MetricRow]
@@ -79,20 +83,21 @@ class DriftResult:
     current: DatasetProfile
     drift_share: float = 0.5
     multivariate: MultivariateRow | None = None
+    importance: dict[str, float] | None = None
 
     @property
     def features(self) -> list[str]:
-        """Monitored features, in column order."""
+        """Monitored features, in the rows' order."""
         return list(dict.fromkeys(row.feature for row in self.rows))
 
     @property
     def drifted_features(self) -> list[str]:
-        """Features with at least one drifted metric, in column order."""
+        """Features with at least one drifted metric, in the rows' order."""
         return list(dict.fromkeys(row.feature for row in self.rows if row.drifted))
 
     @property
     def undefined_features(self) -> list[str]:
-        """Features that did not drift but have an undefined metric, in column order."""
+        """Features that did not drift but have an undefined metric, in the rows' order."""
         drifted = set(self.drifted_features)
         return list(dict.fromkeys(row.feature for row in self.rows if row.undefined and row.feature not in drifted))
 
@@ -116,6 +121,33 @@ class DriftResult:
             return "drift"
         multivariate = self.multivariate is not None and self.multivariate.undefined
         return "undefined" if self.undefined_features or multivariate else "no drift"
+
+    def ranked(self, importance: dict[str, Any] | None) -> DriftResult:
+        """The result with the shares of a model version's ``importance`` record (``meta.json``): the drifted features
+        first, then the rest, each by share, highest first (features the record lacks, such as the model's outputs, last);
+        the result as it is without a record."""
+        shares = importance_shares(importance)
+        if not shares:
+            return self
+        drifted = set(self.drifted_features)
+        order = {name: (name not in drifted, name not in shares, -shares.get(name, 0.0)) for name in self.features}
+        return replace(self, rows=sorted(self.rows, key=lambda row: order[row.feature]), importance=shares)
+
+    @property
+    def importance_columns(self) -> list[str]:
+        """The column a ranked result adds to each view of its rows: ``importance``; none otherwise."""
+        return [] if self.importance is None else ["importance"]
+
+    def share(self, feature: str) -> dict[str, float | None]:
+        """``{"importance": the feature's share}`` of a ranked result, for its rows as data; {} otherwise."""
+        return {} if self.importance is None else {"importance": self.importance.get(feature)}
+
+    def importance_cells(self, feature: str | None) -> list[str]:
+        """The importance cell of ``feature``'s rows in a table of a ranked result (blank for the multivariate row, None); none otherwise."""
+        if self.importance is None:
+            return []
+        share = self.importance.get(feature) if feature is not None else None
+        return ["" if share is None else f"{share:.1%}"]
 
     def nonfinite(self, feature: str) -> dict[str, dict[str, int | None]]:
         """Per side: rows, missing (null or NaN), inf (+-inf), posinf and neginf values of
@@ -146,11 +178,12 @@ class DriftResult:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per feature and metric: feature, kind, metric, value, p_value, threshold,
-        drifted, and undefined (the reason) when a metric is."""
+        drifted, undefined (the reason) when a metric is, and importance when ranked."""
         import pandas as pd
 
         columns = [*COLUMNS, "undefined"] if any(row.undefined for row in self.rows) else list(COLUMNS)
-        return pd.DataFrame([asdict(row) for row in self.rows], columns=columns)
+        columns += self.importance_columns
+        return pd.DataFrame([{**asdict(row), **self.share(row.feature)} for row in self.rows], columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe summary (non-finite numbers become None)."""
@@ -165,15 +198,15 @@ class DriftResult:
             "reference_rows": self.reference.rows,
             "current_rows": self.current.rows,
             "metrics": [
-                {**asdict(row), "value": _finite(row.value), "p_value": _finite(row.p_value)} for row in self.rows
+                {**asdict(row), "value": _finite(row.value), "p_value": _finite(row.p_value), **self.share(row.feature)} for row in self.rows
             ],
             "nonfinite": {name: self.nonfinite(name) for name in self.features},
             "multivariate": None if self.multivariate is None else _multivariate_dict(self.multivariate),
         }
 
     def render(self) -> Table:
-        """A rich table for the terminal; drifted rows in bold red, undefined ones in yellow,
-        the reasons and the non-finite counts under it."""
+        """A rich table for the terminal; drifted rows in bold red, undefined ones in yellow, the
+        reasons and the non-finite counts under it; a ranked result has each feature's importance."""
         from rich.table import Table
 
         verdict = {"drift": "[bold red]drift[/]", "undefined": "[yellow]undefined[/]"}.get(self.verdict, "[green]no drift[/]")
@@ -186,8 +219,8 @@ class DriftResult:
             caption="\n".join(self.notes()) or None,
             caption_justify="left",
         )
-        for name in ("feature", "kind", "metric", "value", "p-value", "threshold", "drifted"):
-            numeric = name in ("value", "p-value", "threshold")
+        for name in ("feature", "kind", "metric", "value", "p-value", "threshold", "drifted", *self.importance_columns):
+            numeric = name in ("value", "p-value", "threshold", "importance")
             table.add_column(name, justify="right" if numeric else "left", overflow="fold")
         for row in self.rows:
             table.add_row(
@@ -198,6 +231,7 @@ class DriftResult:
                 "" if row.p_value is None else f"{row.p_value:.3g}",
                 f"{row.threshold:g}",
                 "undefined" if row.undefined else "yes" if row.drifted else "no",
+                *self.importance_cells(row.feature),
                 style="bold red" if row.drifted else "yellow" if row.undefined else None,
             )
         if (mv := self.multivariate) is not None:
@@ -209,6 +243,7 @@ class DriftResult:
                 "",
                 f"[{mv.lower:.4g}, {mv.upper:.4g}]",
                 "undefined" if mv.undefined else "yes" if mv.drifted else "no",
+                *self.importance_cells(None),
                 style="bold red" if mv.drifted else "yellow" if mv.undefined else None,
             )
         return table
@@ -233,3 +268,11 @@ def _multivariate_dict(row: MultivariateRow) -> dict[str, Any]:
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
+
+
+def importance_shares(importance: dict[str, Any] | None) -> dict[str, float]:
+    """Each feature's mean in a version's ``importance`` record as a share of the sum of the positive means;
+    {} without a record or without a positive mean."""
+    means = {row["feature"]: row["mean"] for row in (importance or {}).get("features", []) if math.isfinite(row["mean"])}
+    total = sum(mean for mean in means.values() if mean > 0)
+    return {name: mean / total for name, mean in means.items()} if total > 0 else {}

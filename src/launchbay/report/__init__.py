@@ -1,5 +1,6 @@
 """A self-contained HTML drift report: the verdict, the metric table (undefined metrics with
-their reason), the non-finite counts, the model's performance on the batch and by group, a chart per feature.
+their reason; each feature's importance to the model once ranked by it), the non-finite counts,
+the model's performance on the batch and by group, a chart per feature.
 
 Charts are inline SVG drawn here (no plotting library, no scripts, no network), so
 the file can be mailed, attached to a ticket or opened offline.
@@ -76,8 +77,14 @@ def shares(result, feature: str) -> tuple[list[str], list[float], list[float]]:
     )
 
 
-def multivariate_row(row) -> str:
-    """The table row of a ``MultivariateRow`` (none without one)."""
+def cells(texts: list[str]) -> str:
+    """Numeric table cells."""
+    return "".join(f'<td class="num">{html.escape(text)}</td>' for text in texts)
+
+
+def multivariate_row(result) -> str:
+    """The table row of a ``DriftResult``'s multivariate row (none without one)."""
+    row = result.multivariate
     if row is None:
         return ""
     value = f"undefined: {html.escape(row.undefined)}" if row.undefined else f"{row.value:.4g}"
@@ -85,21 +92,21 @@ def multivariate_row(row) -> str:
     return (
         f'<tr class="{"drifted" if row.drifted else ""}"><td>{html.escape(row.label)}</td><td>multivariate</td>'
         f'<td>{row.metric}</td><td class="num">{value}</td><td class="num"></td>'
-        f'<td class="num">[{row.lower:.4g}, {row.upper:.4g}]</td><td>{verdict}</td></tr>'
+        f'<td class="num">[{row.lower:.4g}, {row.upper:.4g}]</td><td>{verdict}</td>{cells(result.importance_cells(None))}</tr>'
     )
 
 
-def metric_rows(rows) -> str:
-    """The table rows of ``MetricRow``s; an undefined metric shows its reason."""
+def metric_rows(result) -> str:
+    """The table rows of a ``DriftResult``'s ``MetricRow``s; an undefined metric shows its reason."""
     out = []
-    for r in rows:
+    for r in result.rows:
         p = "" if r.p_value is None or r.p_value != r.p_value else f"{r.p_value:.3g}"
         value = f"undefined: {html.escape(r.undefined)}" if r.undefined else f"{r.value:.4g}"
         verdict = "undefined" if r.undefined else "drift" if r.drifted else "ok"
         out.append(
             f'<tr class="{"drifted" if r.drifted else ""}"><td>{html.escape(str(r.feature))}</td><td>{r.kind}</td>'
             f'<td>{r.metric}</td><td class="num">{value}</td><td class="num">{p}</td>'
-            f'<td class="num">{r.threshold:g}</td><td>{verdict}</td></tr>'
+            f'<td class="num">{r.threshold:g}</td><td>{verdict}</td>{cells(result.importance_cells(r.feature))}</tr>'
         )
     return "".join(out)
 
@@ -181,6 +188,7 @@ def write_report(result, path: Path, title: str = "Drift report", trend: str | N
     )
     notes = [result.nonfinite_note(feature) for feature in result.features]
     nonfinite = "".join(f"<li>{html.escape(note)}</li>" for note in notes if note)
+    headers = "".join(f"<th>{name}</th>" for name in result.importance_columns)
     cards = []
     for feature in result.features:
         labels, reference, current = shares(result, feature)
@@ -196,8 +204,8 @@ def write_report(result, path: Path, title: str = "Drift report", trend: str | N
 current {result.current.rows:,} rows</p>
 <p class="verdict {"ok" if result.verdict == "no drift" else result.verdict}">{verdict}</p>
 {trend_link(trend)}
-<table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th></tr>
-{metric_rows(result.rows)}{multivariate_row(multivariate)}</table>
+<table><tr><th>feature</th><th>kind</th><th>metric</th><th>value</th><th>p-value</th><th>threshold</th><th></th>{headers}</tr>
+{metric_rows(result)}{multivariate_row(result)}</table>
 {f"<p>{html.escape(multivariate.note())}</p>" if multivariate is not None else ""}
 {f"<p>Non-finite values, reference → current:</p><ul>{nonfinite}</ul>" if nonfinite else ""}
 {performance_section(performance) if performance is not None else ""}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from launchbay.ownership import MARK
 from launchbay.report import STYLE
-from launchbay.report.trend import REFERENCE, VALUE
+from launchbay.report.lines import REFERENCE, VALUE
 from launchbay.storage import write_atomic
 
 if TYPE_CHECKING:

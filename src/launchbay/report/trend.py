@@ -3,7 +3,8 @@ one self-contained HTML page (inline SVG line charts, no scripts, no network).
 
 Every series is one value per run with the threshold it is judged by, so a slow creep shows
 before it crosses. A metric that was undefined in a run is a gap in its line (its reason in the
-tooltip of a mark on the axis); a series a run did not measure is a gap too.
+tooltip of a mark on the axis); a series a run did not measure is a gap too. Feature series come
+in the order of the newest run's drift rows where that run ranked them by the model's importance.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from launchbay.fairness.metrics import GAPS
 from launchbay.history import Run
 from launchbay.ownership import MARK
 from launchbay.report import STYLE
+from launchbay.report.lines import ESTIMATED, REFERENCE, THRESHOLD, VALUE, Line, line_chart
 from launchbay.storage import write_atomic
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 420, 170, 46, 12, 12, 26
-VALUE, THRESHOLD, ESTIMATED, REFERENCE = "#e07b39", "#c0392b", "#3b7dd8", "#8a8a8a"
 # A change over the runs shown smaller than this share of the threshold is no trend.
 FLAT = 0.1
 TREND_STYLE = """
@@ -59,6 +59,7 @@ class Series:
     points: list[Point | None]
     below: bool = False
     reference: list[float | None] = field(default_factory=list)  # performance: the reference value per run
+    importance: float | None = None  # a feature's share of the model's importance, as the newest ranked run says
 
     @property
     def values(self) -> list[float | None]:
@@ -200,15 +201,26 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
                     series.points[i] = measured(found[gap], None, False, None if found[gap] is not None else "fewer than two judged groups")
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
+    newest = ranked_rows(chosen)
+    order = {(row["feature"], row["metric"]): i for i, row in enumerate(newest)}
+    shares = {row["feature"]: row["importance"] for row in newest}
+    for (feature, _), series in features.items():
+        series.importance = shares.get(feature)
     return Trend(
         model,
         chosen,
-        list(features.values()),
+        [features[key] for key in sorted(features, key=lambda key: order.get(key, len(order)))],
         multivariate if any(multivariate.points) else None,
         share,
         list(performance.values()),
         list(fairness.values()),
     )
+
+
+def ranked_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """The drift rows of the newest run that checked drift, where it ranked them by importance (``DriftResult.ranked``); else none."""
+    checked = [rows for run in runs if (rows := (run.summary.get("drift") or {}).get("metrics"))]
+    return checked[-1] if checked and any("importance" in row for row in checked[-1]) else []
 
 
 def add_performance(performance: dict[str, tuple[Series, Series]], section: dict[str, Any], i: int, n: int) -> None:
@@ -245,7 +257,8 @@ def started(run: Run) -> str:
 
 def table(trend: Trend) -> Table:
     """A rich table: one row per series, one column per run, crossed values in bold red with a
-    "!", undefined ones in yellow, and a trend arrow (red when heading for its threshold)."""
+    "!", undefined ones in yellow, a trend arrow (red when heading for its threshold) and, once
+    ranked, each feature's share of the model's importance."""
     from rich.table import Table
 
     out = Table(
@@ -258,6 +271,9 @@ def table(trend: Trend) -> Table:
     for i, run in enumerate(trend.runs, 1):
         out.add_column(f"#{i} {started(run)[5:10]}\n{started(run)[11:]}", justify="right")
     out.add_column("trend", justify="center")
+    ranked = any(series.importance is not None for series in trend.features)
+    if ranked:
+        out.add_column("importance", justify="right")
     for series in trend.series:
         threshold = next((t for t in reversed(series.thresholds) if t is not None), None)
         arrow = {"rising": "↑", "falling": "↓", "flat": "→"}[series.trend]
@@ -271,8 +287,14 @@ def table(trend: Trend) -> Table:
             limit,
             *(cell(point) for point in series.points),
             f"[{colour}]{arrow}[/]",
+            *([percent(series.importance)] if ranked else []),
         )
     return out
+
+
+def percent(importance: float | None) -> str:
+    """A feature's share of the model's importance, as a percentage (blank for other series)."""
+    return "" if importance is None else f"{importance:.1%}"
 
 
 def cell(point: Point | None) -> str:
@@ -283,86 +305,20 @@ def cell(point: Point | None) -> str:
     return f"[bold red]{point.value:.3g} ![/]" if point.crossed else f"{point.value:.3g}"
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line of a chart: a value per run (None: a gap), drawn dashed for thresholds."""
-
-    label: str
-    colour: str
-    values: list[float | None]
-    dashed: bool = False
-    crossed: list[bool] = field(default_factory=list)  # points drawn as a ring: the value crossed its threshold
-    undefined: list[str | None] = field(default_factory=list)  # reasons, marked on the axis
-
-
-def line_chart(lines: list[Line], runs: int, from_zero: bool) -> str:
-    """An SVG line chart of ``lines`` over ``runs`` runs (x: 1..runs), its y axis from 0 when ``from_zero``."""
-    known = [v for line in lines for v in line.values if v is not None] + ([0.0] if from_zero else [])
-    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
-    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 0.05)
-    lo, hi = lo - pad, hi + pad
-
-    def x(i: int) -> float:
-        return LEFT + (WIDTH - LEFT - RIGHT) * (i / (runs - 1) if runs > 1 else 0.5)
-
-    def y(v: float) -> float:
-        return TOP + (HEIGHT - TOP - BOTTOM) * (hi - v) / (hi - lo)
-
-    parts = [
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
-        *(
-            f'<text x="{LEFT - 4}" y="{y(v) + 3:.1f}" font-size="9" text-anchor="end">{v:.3g}</text>'
-            for v in sorted({round(v, 12) for v in (lo + pad, (lo + hi) / 2, hi - pad)})
-        ),
-        *(
-            f'<text x="{x(i):.1f}" y="{HEIGHT - 10}" font-size="9" text-anchor="middle">{i + 1}</text>'
-            for i in range(runs)
-            if runs <= 15 or i % (runs // 15 + 1) == 0
-        ),
-    ]
-    for line in lines:
-        dash = ' stroke-dasharray="5 3"' if line.dashed else ""
-        segment: list[str] = []
-        for i, v in enumerate([*line.values, None]):
-            if v is not None:
-                segment.append(f"{x(i):.1f},{y(v):.1f}")
-            elif segment:
-                parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{line.colour}" stroke-width="1.6"{dash}/>')
-                segment = []
-        for i, v in enumerate(line.values):
-            if v is None or line.dashed:
-                continue
-            ring = i < len(line.crossed) and line.crossed[i]
-            fill = "#fff" if ring else line.colour
-            parts.append(
-                f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{4 if ring else 2.5}" fill="{fill}" stroke="{THRESHOLD if ring else line.colour}" '
-                f'stroke-width="{2 if ring else 1}"><title>run {i + 1}: {html.escape(line.label)} {v:.4g}'
-                f"{' (crossed)' if ring else ''}</title></circle>"
-            )
-        for i, reason in enumerate(line.undefined):
-            if reason:
-                parts.append(
-                    f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM - 3}" font-size="10" fill="#b58900" text-anchor="middle">?'
-                    f"<title>run {i + 1}: {html.escape(line.label)} undefined: {html.escape(reason)}</title></text>"
-                )
-    return f'<svg width="{WIDTH}" height="{HEIGHT}" role="img">{"".join(parts)}</svg>'
-
-
-def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: bool = False) -> str:
-    """A chart with its title and legend."""
+def card(title: str, lines: list[Line], runs: int, from_zero: bool, crossed: bool = False, note: str = "") -> str:
+    """A chart with its title, a ``note`` under it, and its legend."""
     legend = "".join(
         f'<span class="{"dashed" if line.dashed else ""}" style="background:{line.colour};color:{line.colour}"></span>{html.escape(line.label)}'
         for line in lines
     )
     return (
-        f'<div class="card"><h3>{html.escape(title)}{" — crossed" if crossed else ""}</h3>'
+        f'<div class="card"><h3>{html.escape(title)}{" — crossed" if crossed else ""}</h3>{f"<p>{html.escape(note)}</p>" if note else ""}'
         f'{line_chart(lines, runs, from_zero)}<div class="trend-legend">{legend}</div></div>'
     )
 
 
 def series_card(series: Series, runs: int) -> str:
-    """A series' chart: its values and its threshold, or both ends of its band."""
+    """A series' chart: its values and its threshold, or both ends of its band; a ranked feature's share of the importance."""
     lines = [
         Line(series.name.split(" · ")[-1], VALUE, series.values, crossed=[bool(p and p.crossed) for p in series.points],
              undefined=[p.undefined if p else None for p in series.points]),
@@ -371,7 +327,8 @@ def series_card(series: Series, runs: int) -> str:
         lines += [Line("band: upper", THRESHOLD, series.thresholds, dashed=True), Line("band: lower (drift outside)", THRESHOLD, series.lowers, dashed=True)]
     else:
         lines.append(Line(f"threshold ({'drift below' if series.below else 'drift at or above'})", THRESHOLD, series.thresholds, dashed=True))
-    return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed))
+    note = f"importance: {percent(series.importance)} of the model's" if series.importance is not None else ""
+    return card(series.name, lines, runs, True, crossed=bool(series.points[-1] and series.points[-1].crossed), note=note)
 
 
 def performance_card(realized: Series, estimated: Series, runs: int) -> str:
