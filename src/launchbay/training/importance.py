@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import reprlib
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,8 +62,18 @@ def permutation(model: Any, X: pd.DataFrame, y: np.ndarray, metric: str, seed: i
     """Each feature's permutation importance (``REPEATS`` shuffles with ``seed``): the mean and std of the drop of the score."""
     from sklearn.inspection import permutation_importance
 
-    found = permutation_importance(model, X, y, scoring=partial(score, metric=metric), n_repeats=REPEATS, random_state=seed)
+    def scorer(_: Any, X: pd.DataFrame, y: np.ndarray) -> float:  # scores ``model`` itself: any family, segmented ones too
+        return score(model, X, y, metric)
+
+    found = permutation_importance(Fitted(), X, y, scoring=scorer, n_repeats=REPEATS, random_state=seed)
     return ranking(X.columns, found.importances_mean, found.importances_std)
+
+
+class Fitted:
+    """What ``permutation_importance`` takes for an estimator (it asks for ``fit``; nothing is refitted): the scorer holds the model."""
+
+    def fit(self, *_: Any) -> Fitted:
+        return self
 
 
 def ranking(features: Any, means: Any, stds: Any) -> list[dict[str, Any]]:
