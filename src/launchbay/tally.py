@@ -17,7 +17,6 @@ def merged(total: Any, counts: Any) -> Any:
     return counts if total is None else total.merge(counts)
 
 
-
 class Tally:
     """Rows scored so far and the merged drift sketch of those rows: a Ray actor on the
     Ray Data paths, a plain object on the driver on the fragments path."""
@@ -39,8 +38,7 @@ class Tally:
         self.groups = merged(self.groups, groups)
         if device is not None:
             self.devices.add(device)
-        if sketch is not None:
-            self.profile = sketch if self.profile is None else self.profile.merge(sketch)
+        self.profile = merged(self.profile, sketch)
         if isinstance(ids, np.ndarray):
             self.ids.append(ids.copy())  # a copy: a view would pin its block in the object store
         else:

@@ -67,11 +67,15 @@ class Groups:
             table = np.zeros((len(names) + 1, len(CELLS)), np.int64)
             end = start + len(chunk)
             count_groups(codes, len(names), labels[start:end], predicted[start:end], negative, positive, table)
-            for name, counts in zip([*names, None], table):
-                if counts.any():
-                    found[name] = found[name] + counts if name in found else counts
+            add_counts(found, {name: counts for name, counts in zip([*names, None], table) if counts.any()})
             start = end
         return found
+
+
+def add_counts(into: dict[Any, np.ndarray], groups: dict[Any, np.ndarray]) -> None:
+    """Add each group's counts of ``groups`` to those of the same group in ``into``."""
+    for value, counts in groups.items():
+        into[value] = into[value] + counts if value in into else counts
 
 
 @dataclass
@@ -83,9 +87,7 @@ class GroupCounts:
     def merge(self, other: GroupCounts) -> GroupCounts:
         merged = {column: dict(groups) for column, groups in self.columns.items()}
         for column, groups in other.columns.items():
-            into = merged.setdefault(column, {})
-            for value, counts in groups.items():
-                into[value] = into[value] + counts if value in into else counts
+            add_counts(merged.setdefault(column, {}), groups)
         return GroupCounts(merged)
 
     @classmethod

@@ -47,6 +47,13 @@ def group_rates(value: Any, counts: np.ndarray, min_rows: int) -> dict[str, Any]
     }
 
 
+def judged_as(group: dict[str, Any]) -> str:
+    """How a group's row is judged: "yes", "selection only" (too few labelled rows for the rates that need labels) or "no"."""
+    if group["judged_labels"] or (group["judged"] and not group["labelled"]):
+        return "yes"
+    return "selection only" if group["judged"] else "no"
+
+
 def spread(values: list[float]) -> float | None:
     return float(max(values) - min(values)) if len(values) >= 2 else None
 
@@ -107,10 +114,9 @@ def render(section: dict[str, Any]) -> list[Table]:
         for name in ("group", "rows", "labelled", "selection rate", "TPR", "FPR", "accuracy", "judged"):
             table.add_column(name, justify="left" if name in ("group", "judged") else "right")
         for g in found["groups"]:
-            judged = "yes" if g["judged_labels"] else "selection only" if g["judged"] and g["labelled"] else "yes" if g["judged"] else "no"
             table.add_row(
                 g["group"], f"{g['rows']:,}", f"{g['labelled']:,}", shown(g["selection_rate"]), shown(g["tpr"]), shown(g["fpr"]),
-                shown(g["accuracy"]), judged, style=None if g["judged"] else "dim",
+                shown(g["accuracy"]), judged_as(g), style=None if g["judged"] else "dim",
             )
         tables.append(table)
     return tables

@@ -140,6 +140,7 @@ def performance_section(assessment) -> str:
 
 def fairness_section(section: dict[str, Any]) -> str:
     """The HTML of a ``fairness`` summary section: per column its groups' rates and the gaps between them."""
+    from launchbay.fairness.metrics import judged_as
 
     def cell(value: float | None) -> str:
         return f'<td class="num">{"" if value is None else f"{value:.4f}"}</td>'
@@ -150,7 +151,7 @@ def fairness_section(section: dict[str, Any]) -> str:
         rows = "".join(
             f'<tr class="{"" if g["judged"] else "small"}"><td>{html.escape(g["group"])}</td><td class="num">{g["rows"]:,}</td>'
             f'<td class="num">{g["labelled"]:,}</td>{"".join(cell(g[k]) for k in ("selection_rate", "tpr", "fpr", "accuracy"))}'
-            f'<td>{"yes" if g["judged_labels"] or (g["judged"] and not g["labelled"]) else "selection only" if g["judged"] else "no"}</td></tr>'
+            f'<td>{judged_as(g)}</td></tr>'
             for g in found["groups"]
         )
         gaps = " · ".join(
