@@ -22,11 +22,12 @@ def outcome(*nodes: NodeSpan, jobs: list[JobSpan] | None = None, horizon_s: floa
 
 
 def test_a_short_node_is_billed_the_minimum():
-    cost = cost_of(outcome(NodeSpan("cpu", requested_s=10, up_s=20, down_s=40, busy_s=15)), prices())
+    cost = cost_of(outcome(NodeSpan("cpu", requested_s=10, up_s=20, down_s=40, busy_s=15, cpu_s=15 * 4)), prices())
     assert cost.total == pytest.approx(60 * 0.001)
     assert cost.node_hours == pytest.approx(60 / 3600)
     assert cost.idle == pytest.approx(45 * 0.001)
-    assert cost.utilisation == pytest.approx(15 / 60)
+    assert cost.cpu_allocation == cost.busy_share == pytest.approx(15 / 60)
+    assert cost.gpu_allocation is None
 
 
 def test_billed_time_is_rounded_up_to_the_increment():
@@ -38,15 +39,15 @@ def test_billed_time_is_rounded_up_to_the_increment():
 
 def test_boot_time_is_billed_and_counted_idle():
     # requested at 0, up at 100 (the boot), busy 500 of the 600 s it was up, gone at 700
-    cost = cost_of(outcome(NodeSpan("cpu", requested_s=0, up_s=100, down_s=700, busy_s=500)), prices())
+    cost = cost_of(outcome(NodeSpan("cpu", requested_s=0, up_s=100, down_s=700, busy_s=500, cpu_s=500 * 4)), prices())
     assert cost.total == pytest.approx(700 * 0.001)
     assert cost.idle == pytest.approx(200 * 0.001)  # 100 s boot + 100 s idle
-    assert cost.utilisation == pytest.approx(500 / 700)
+    assert cost.busy_share == pytest.approx(500 / 700)
     assert cost.head == 0.0
 
 
 def test_a_spot_node_is_billed_the_spot_price():
-    cost = cost_of(outcome(NodeSpan("cpu", requested_s=0, up_s=100, down_s=1000, busy_s=900, spot=True)), prices())
+    cost = cost_of(outcome(NodeSpan("cpu", requested_s=0, up_s=100, down_s=1000, busy_s=900, spot=True, cpu_s=900 * 4)), prices())
     assert cost.total == pytest.approx(1000 * 0.0005)
     assert cost.idle == pytest.approx(100 * 0.0005)
     assert cost.interruptions == 0.0
@@ -59,7 +60,7 @@ def test_spot_on_a_type_without_a_spot_market_is_one_line():
 
 
 def test_the_head_is_billed_on_demand_over_the_horizon_and_apart():
-    cost = cost_of(outcome(NodeSpan("gpu", 0, 300, 1800, busy_s=1500), horizon_s=7200.0), prices(head="cpu"))
+    cost = cost_of(outcome(NodeSpan("gpu", 0, 300, 1800, busy_s=1500, cpu_s=1500 * 4, gpu_s=1500), horizon_s=7200.0), prices(head="cpu"))
     assert cost.head == pytest.approx(7200 * 0.001)
     assert cost.by_node_type == {"gpu": pytest.approx(1800 * 0.002)}
     assert cost.total == pytest.approx(7200 * 0.001 + 1800 * 0.002)
@@ -68,19 +69,25 @@ def test_the_head_is_billed_on_demand_over_the_horizon_and_apart():
 
 
 def test_costs_add_up_by_node_type():
-    nodes = [NodeSpan("cpu", 0, 100, 3600, busy_s=3000), NodeSpan("cpu", 0, 100, 1800, busy_s=1200), NodeSpan("gpu", 600, 900, 2400, busy_s=1500)]
+    nodes = [
+        NodeSpan("cpu", 0, 100, 3600, busy_s=3000, cpu_s=3000 * 4),
+        NodeSpan("cpu", 0, 100, 1800, busy_s=1200, cpu_s=1200 * 4),
+        NodeSpan("gpu", 600, 900, 2400, busy_s=1500, cpu_s=1500 * 4, gpu_s=1500),
+    ]
     cost = cost_of(outcome(*nodes), prices())
     assert cost.by_node_type == {"cpu": pytest.approx(5400 * 0.001), "gpu": pytest.approx(1800 * 0.002)}
     assert cost.total == pytest.approx(5.4 + 3.6)
     assert cost.idle == pytest.approx(1200 * 0.001 + 300 * 0.002)
     assert cost.node_hours == pytest.approx(2.0)
-    assert cost.utilisation == pytest.approx(5700 / 7200)
+    assert cost.busy_share == pytest.approx(5700 / 7200)
+    assert cost.cpu_allocation == pytest.approx(5700 * 4 / (7200 * 4))
+    assert cost.gpu_allocation == pytest.approx(1500 / 1800)
 
 
 def test_spot_interruptions_bill_a_replacement_boot_and_half_a_task_when_busy():
     # 0.5 interruptions per node-hour over 2 billed hours: 1 expected; it bills the replacement's
     # 100 s boot and, half the time busy, half of a 200 s task: 100 + 0.5 * 100 = 150 s at the spot price
-    span = NodeSpan("cpu", requested_s=0, up_s=100, down_s=7200, busy_s=3600, spot=True)
+    span = NodeSpan("cpu", requested_s=0, up_s=100, down_s=7200, busy_s=3600, spot=True, cpu_s=3600 * 4)
     trace = Trace("t", [TraceJob(0, tasks=3, task_s=100), TraceJob(10, tasks=1, task_s=500)], horizon_s=7200)
     cost = cost_of(outcome(span), prices(spot_interruptions_per_h=0.5), trace)
     assert cost.interruptions == pytest.approx(150 * 0.0005)
@@ -105,4 +112,22 @@ def test_latency_and_slo_misses_come_from_the_outcome():
 
 def test_nothing_ran_costs_nothing_but_the_head():
     cost = cost_of(outcome(horizon_s=30.0), prices(head="cpu"))
-    assert (cost.total, cost.idle, cost.node_hours, cost.utilisation) == (pytest.approx(0.06), 0.0, 0.0, 0.0)
+    assert (cost.total, cost.idle, cost.node_hours, cost.busy_share) == (pytest.approx(0.06), 0.0, 0.0, 0.0)
+
+
+def test_a_busy_node_whose_cpus_are_mostly_unreserved_is_mostly_idle():
+    # one 1-CPU task on a 4-CPU node for the whole hour: the node is busy all along, its CPUs 25% reserved
+    cost = cost_of(outcome(NodeSpan("cpu", 0, 0, 3600, busy_s=3600, cpu_s=3600)), prices())
+    assert (cost.busy_share, cost.cpu_allocation) == (pytest.approx(1.0), pytest.approx(0.25))
+    assert cost.idle == pytest.approx(0.75 * 3.6)
+
+
+def test_a_gpu_nodes_price_is_split_between_its_cpus_and_its_gpus():
+    # the CPU-only rate is 3.6 / 4 an hour per CPU: the gpu type's 4 CPUs are 3.6 of its 7.2, its GPU the rest
+    cpus_only = cost_of(outcome(NodeSpan("gpu", 0, 0, 3600, busy_s=3600, cpu_s=4 * 3600)), prices())
+    assert (cpus_only.cpu_allocation, cpus_only.gpu_allocation) == (pytest.approx(1.0), 0.0)
+    assert cpus_only.idle == pytest.approx(3.6)  # the unreserved GPU
+    gpu_only = cost_of(outcome(NodeSpan("gpu", 0, 0, 3600, busy_s=3600, cpu_s=0.0, gpu_s=1800)), prices())
+    assert gpu_only.idle == pytest.approx(3.6 + 0.5 * 3.6)
+    no_cpu_type = PriceTable(node_types={"gpu": NodeType(cpus=4, gpus=1, on_demand_per_h=7.2)})
+    assert cost_of(outcome(NodeSpan("gpu", 0, 0, 3600, busy_s=3600, gpu_s=3600)), no_cpu_type).idle == pytest.approx(3.6)  # half

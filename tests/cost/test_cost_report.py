@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from rich.console import Console
@@ -29,7 +30,7 @@ FRONTIER = {"auto-a", "fixed-2", "auto-c", "fixed-4", "fixed-8"}
 def row(policy, cost: float, p95_s: float, node_s: float = 36000.0, source: str = "simulated"):
     outcome = Outcome("t", policy.name, 86400.0, [NodeSpan("m7i.2xlarge", 0.0, 180.0, node_s, busy_s=node_s / 2)], [], source=source)
     bill = Cost(total=cost, idle=cost / 4, head=0.0, interruptions=0.0, by_node_type={"m7i.2xlarge": cost}, node_hours=node_s / 3600,
-                utilisation=0.5, latency_p50_s=p95_s / 2, latency_p95_s=p95_s, slo_misses=int(p95_s > 400))
+                cpu_allocation=0.25, busy_share=0.5, latency_p50_s=p95_s / 2, latency_p95_s=p95_s, slo_misses=int(p95_s > 400))
     return policy, outcome, bill
 
 
@@ -60,14 +61,16 @@ def test_the_report_writes_a_table_cost_json_and_a_plot(tmp_path):
     fixed_2 = saved["policies"][0]
     assert fixed_2 | {"settings": None} == fixed_2 | {
         "policy": "fixed-2", "kind": "fixed", "source": "simulated", "cost": 10.0, "idle_cost": 2.5, "node_hours": 10.0, "node_seconds": 36000.0,
-        "utilisation": 0.5, "latency_p50_s": 250.0, "latency_p95_s": 500.0, "slo_misses": 1, "settings": None,
+        "cpu_allocation": 0.25, "gpu_allocation": None, "busy_share": 0.5, "latency_p50_s": 250.0, "latency_p95_s": 500.0, "slo_misses": 1, "settings": None,
     }
     assert fixed_2["settings"] == {"name": "fixed-2", "node_type": "m7i.2xlarge", "nodes": 2, "spot": False}
     assert saved["trace"] == {"name": "steady", "horizon_s": 86400.0, "slo_s": 400.0, "jobs": 0} and saved["validation"] == []
-    for header in ("policy", "kind", "cost", "idle cost", "node-h", "utilisation", "p50 s", "p95 s", "> 400 s", "frontier"):
+    for header in ("policy", "kind", "cost", "idle cost", "node-h", "CPU alloc", "busy nodes", "p50 s", "p95 s", "> 400 s", "frontier"):
         assert header in table
-    assert "source" not in table  # one source only
-    assert cells(table, "auto-c") == ["auto-c", "autoscaling", "15.00", "3.75", "10.0", "50%", "150", "300", "0", "*"]
+    assert not re.search(r"\bsource\b", table) and "GPU alloc │" not in table  # one source, no GPU
+    assert set(saved["definitions"]) == {"cpu_allocation", "gpu_allocation", "busy_share", "idle_cost"}
+    assert "OpenCost" in saved["definitions"]["idle_cost"] and "Idle cost: the price of the billed CPU- and GPU-seconds" in " ".join(table.split())
+    assert cells(table, "auto-c") == ["auto-c", "autoscaling", "15.00", "3.75", "10.0", "25%", "50%", "150", "300", "0", "*"]
     assert cells(table, "auto-b")[-1] == ""
     assert (tmp_path / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -115,8 +118,9 @@ def test_measured_rows_are_shown_beside_the_simulated_ones_with_the_error(tmp_pa
 def test_a_billed_outcome_goes_into_the_report(tmp_path):
     prices = PriceTable(node_types={"cpu": NodeType(cpus=8, on_demand_per_h=3.6)})
     policy = FixedPolicy("fixed-1", "cpu", nodes=1)
-    outcome = Outcome("t", "fixed-1", 3600.0, [NodeSpan("cpu", 0, 100, 3600, busy_s=1800)], [JobSpan(0, 100, 400), JobSpan(10, 100, 1000)])
+    outcome = Outcome("t", "fixed-1", 3600.0, [NodeSpan("cpu", 0, 100, 3600, busy_s=1800, cpu_s=1800 * 2)], [JobSpan(0, 100, 400), JobSpan(10, 100, 1000)])
     trace = Trace("t", [], horizon_s=3600.0, slo_s=600.0)
     written = write_report(trace, prices, [(policy, outcome, cost_of(outcome, prices, trace))], tmp_path, Console(file=io.StringIO()))
     (only,) = written["policies"]
-    assert (only["cost"], only["utilisation"], only["slo_misses"], only["on_frontier"]) == (pytest.approx(3.6), 0.5, 1, True)
+    assert (only["cost"], only["busy_share"], only["slo_misses"], only["on_frontier"]) == (pytest.approx(3.6), 0.5, 1, True)
+    assert (only["cpu_allocation"], only["idle_cost"]) == (pytest.approx(0.125), pytest.approx(0.875 * 3.6))

@@ -98,7 +98,7 @@ def test_fixed_cluster_hand_computed_job_spans() -> None:
     trace = Trace("t", [TraceJob(0, tasks=4, task_s=50, cpus=1), TraceJob(10, tasks=2, task_s=30, cpus=2)], horizon_s=200)
     outcome = simulate(trace, FixedPolicy("fixed", "m", 1), prices(boot_s=100))
     assert outcome.jobs == [JobSpan(0, 100, 150), JobSpan(10, 150, 180)]
-    assert outcome.nodes == [NodeSpan("m", 0, 100, 200, busy_s=80)]
+    assert outcome.nodes == [NodeSpan("m", 0, 100, 200, busy_s=80, cpu_s=4 * 1 * 50 + 2 * 2 * 30)]  # tasks x CPUs x seconds
 
 
 def test_autoscaler_hand_computed_spans() -> None:
@@ -107,7 +107,7 @@ def test_autoscaler_hand_computed_spans() -> None:
     trace = Trace("t", [TraceJob(3, task_s=100, cpus=2), TraceJob(170, task_s=10, cpus=2)], horizon_s=300)
     outcome = simulate(trace, autoscaling(max_workers=2, idle_timeout_s=30), prices(cpus=2, boot_s=60))
     assert outcome.jobs == [JobSpan(3, 65, 165), JobSpan(170, 170, 180)]
-    assert outcome.nodes == [NodeSpan("m", 5, 65, 215, busy_s=110)]
+    assert outcome.nodes == [NodeSpan("m", 5, 65, 215, busy_s=110, cpu_s=2 * 100 + 2 * 10)]
 
 
 def test_a_waiting_gpu_task_does_not_hold_back_a_cpu_task() -> None:
@@ -181,7 +181,7 @@ def test_a_node_that_boots_after_its_work_is_done_is_idle_from_its_boot() -> Non
     jobs = [TraceJob(0, task_s=50, cpus=4), TraceJob(120, task_s=10, cpus=4)]
     outcome = simulate(Trace("t", jobs, horizon_s=400), autoscaling(idle_timeout_s=60), prices(boot_s=100))
     assert outcome.jobs == [JobSpan(0, 100, 150), JobSpan(120, 150, 160)]
-    assert outcome.nodes == [NodeSpan("m", 0, 100, 225, busy_s=60), NodeSpan("m", 120, 220, 285)]
+    assert outcome.nodes == [NodeSpan("m", 0, 100, 225, busy_s=60, cpu_s=4 * 50 + 4 * 10), NodeSpan("m", 120, 220, 285)]
 
 
 def test_the_autoscaler_sees_at_most_1000_waiting_tasks() -> None:

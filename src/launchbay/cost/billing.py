@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from launchbay.cost.model import NodeSpan, Outcome, PriceTable, Trace
+from launchbay.cost.model import NodeSpan, NodeType, Outcome, PriceTable, Trace
 from launchbay.errors import LaunchbayError
 
 
@@ -14,8 +14,8 @@ class Cost:
     """The bill of one outcome, in the price table's currency.
 
     ``total`` is the workers, the head and the expected interruptions together; ``idle`` is the
-    part of the workers' bill when no task ran (boot, idle time, the minimum and the rounding);
-    ``node_hours`` and ``utilisation`` are of the workers' billed time, the head left out.
+    price of the billed CPU- and GPU-seconds that no task reserved (see ``IDLE_COST``);
+    ``node_hours`` and the shares are of the workers' billed time, the head left out.
     """
 
     total: float
@@ -24,18 +24,31 @@ class Cost:
     interruptions: float  # expected cost of spot interruptions (see ``cost_of``)
     by_node_type: dict[str, float] = field(default_factory=dict)  # workers, interruptions included
     node_hours: float = 0.0
-    utilisation: float = 0.0  # busy node-seconds / billed node-seconds
+    cpu_allocation: float = 0.0  # CPU-seconds reserved by tasks / CPU-seconds billed
+    gpu_allocation: float | None = None  # the same for GPUs; None: no GPU was billed
+    busy_share: float = 0.0  # node-seconds with a task running / billed node-seconds
     latency_p50_s: float = 0.0
     latency_p95_s: float = 0.0
     slo_misses: int | None = None  # jobs over the trace's SLO; None without a trace or an SLO
     currency: str = "USD"
 
 
+# The definitions the report states with its figures.
+ALLOCATION = "reserved resource-seconds (tasks' CPUs and GPUs times their run time) over billed ones (each node's billed seconds times its CPUs or GPUs)"
+BUSY_SHARE = "billed node-seconds during which at least one task ran on the node, over all billed node-seconds"
+IDLE_COST = (
+    "the price of the billed CPU- and GPU-seconds that no task reserved, as OpenCost's and Kubecost's cluster idle: "
+    "a node's price is split between its CPUs and GPUs, its CPUs priced at the price table's cheapest CPU-only rate per CPU "
+    "(half the price when the table has no CPU-only type) and the rest to its GPUs"
+)
+
+
 def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) -> Cost:
     """The bill of ``outcome`` under ``prices``; ``trace`` (the workload that ran) gives the SLO and the task length.
 
     Each worker is billed ``prices.billed_s(down_s - requested_s)`` at its type's on-demand
-    price, or spot price when ``span.spot``. Spot interruptions are a Poisson process of
+    price, or spot price when ``span.spot``; its idle cost is the unreserved share of each
+    resource kind times that kind's part of the bill (``IDLE_COST``). Spot interruptions are a Poisson process of
     ``prices.spot_interruptions_per_h`` per billed node-hour; each one bills a replacement's
     boot again, and, when it hits a busy node (the chance is the node's busy share), the rerun
     of the work lost: half a task on average, the trace's mean task length (none without a trace).
@@ -45,12 +58,20 @@ def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) ->
     task_s = mean_task_s(trace) if trace else 0.0
     by_node_type: dict[str, float] = {}
     idle = interruptions = billed_s = busy_s = 0.0
+    reserved, billed = {"cpu": 0.0, "gpu": 0.0}, {"cpu": 0.0, "gpu": 0.0}
     for span in outcome.nodes:
+        node = prices.node(span.node_type)
         per_s = price_per_h(prices, span) / 3600
         seconds = prices.billed_s(span.down_s - span.requested_s)
         lost = expected_interruption_s(prices, span, seconds, task_s) if span.spot else 0.0
         by_node_type[span.node_type] = by_node_type.get(span.node_type, 0.0) + (seconds + lost) * per_s
-        idle += max(seconds - span.busy_s, 0.0) * per_s
+        cpu_part = cpu_price_share(prices, node)
+        for kind, used, amount, part in (("cpu", span.cpu_s, node.cpus, cpu_part), ("gpu", span.gpu_s, node.gpus, 1 - cpu_part)):
+            if amount > 0:
+                used = min(used, seconds * amount)
+                reserved[kind] += used
+                billed[kind] += seconds * amount
+                idle += part * (1 - used / (seconds * amount)) * seconds * per_s
         interruptions += lost * per_s
         billed_s += seconds
         busy_s += min(span.busy_s, seconds)
@@ -63,12 +84,24 @@ def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) ->
         interruptions=interruptions,
         by_node_type=by_node_type,
         node_hours=billed_s / 3600,
-        utilisation=busy_s / billed_s if billed_s else 0.0,
+        cpu_allocation=reserved["cpu"] / billed["cpu"] if billed["cpu"] else 0.0,
+        gpu_allocation=reserved["gpu"] / billed["gpu"] if billed["gpu"] else None,
+        busy_share=busy_s / billed_s if billed_s else 0.0,
         latency_p50_s=outcome.latency_quantile(0.5),
         latency_p95_s=outcome.latency_quantile(0.95),
         slo_misses=None if slo_s is None else sum(job.latency_s > slo_s for job in outcome.jobs),
         currency=prices.currency,
     )
+
+
+def cpu_price_share(prices: PriceTable, node: NodeType) -> float:
+    """The share of a node's price that its CPUs account for (``IDLE_COST``): all of it without GPUs."""
+    if node.gpus <= 0:
+        return 1.0
+    rates = [n.on_demand_per_h / n.cpus for n in prices.node_types.values() if n.gpus <= 0 and n.on_demand_per_h > 0]
+    if not rates or node.on_demand_per_h <= 0:
+        return 0.5
+    return min(1.0, node.cpus * min(rates) / node.on_demand_per_h)
 
 
 def price_per_h(prices: PriceTable, span: NodeSpan) -> float:

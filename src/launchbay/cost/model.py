@@ -117,6 +117,8 @@ class NodeSpan:
     down_s: float
     busy_s: float = 0.0  # seconds at least one task ran on it
     spot: bool = False
+    cpu_s: float = 0.0  # CPU-seconds reserved by the tasks that ran on it
+    gpu_s: float = 0.0  # GPU-seconds reserved by them
 
 
 @dataclass

@@ -149,9 +149,12 @@ def measured(
         return (t - origin) * compression
 
     busy: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for runs in tasks.values():
+    reserved: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # CPU- and GPU-seconds per node
+    for job, runs in tasks.items():
         for node, start, stop in runs:
             busy[node].append((start, stop))
+            reserved[node][0] += (stop - start) * compression * trace.jobs[job].cpus
+            reserved[node][1] += (stop - start) * compression * trace.jobs[job].gpus
     gone = {e["node"]: e["terminated"] for e in events if "terminated" in e}
     # the nodes up before the jobs played were requested at trace time 0 and up after their boot
     for e in events:
@@ -164,7 +167,8 @@ def measured(
     ready = ready or [e["up"] - e["requested"] for e in launched]
     nodes = [
         NodeSpan(policy.node_type, at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
-                 busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot)
+                 busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot,
+                 cpu_s=reserved[e["node"]][0], gpu_s=reserved[e["node"]][1])
         for e in events if "requested" in e
     ]
     jobs = [

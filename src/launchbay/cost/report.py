@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from launchbay.cost.billing import Cost
+from launchbay.cost.billing import ALLOCATION, BUSY_SHARE, IDLE_COST, Cost
 from launchbay.cost.model import FixedPolicy, Outcome, Policy, PriceTable, Trace
 from launchbay.storage import write_atomic
 
@@ -34,6 +34,7 @@ def write_report(trace: Trace, prices: PriceTable, rows: list[Row], out_dir: str
     report = {
         "trace": {"name": trace.name, "horizon_s": trace.horizon_s, "slo_s": trace.slo_s, "jobs": len(trace.jobs)},
         "prices": {"provider": prices.provider, "currency": prices.currency, "head": prices.head},
+        "definitions": {"cpu_allocation": ALLOCATION, "gpu_allocation": ALLOCATION, "busy_share": BUSY_SHARE, "idle_cost": IDLE_COST},
         "policies": entries,
         "validation": validation(entries),
         "recommendation": recommend(compared, trace, prices.currency),
@@ -60,7 +61,9 @@ def entry(policy: Policy, outcome: Outcome, cost: Cost) -> dict[str, Any]:
         "by_node_type": cost.by_node_type,
         "node_hours": cost.node_hours,
         "node_seconds": outcome.node_seconds(),
-        "utilisation": cost.utilisation,
+        "cpu_allocation": cost.cpu_allocation,
+        "gpu_allocation": cost.gpu_allocation,
+        "busy_share": cost.busy_share,
         "latency_p50_s": cost.latency_p50_s,
         "latency_p95_s": cost.latency_p95_s,
         "slo_misses": cost.slo_misses,
@@ -168,15 +171,19 @@ def print_report(console: Any, report: dict[str, Any]) -> None:
 
     entries, slo_s, currency = report["policies"], report["trace"]["slo_s"], report["prices"]["currency"]
     sources = len({e["source"] for e in entries}) > 1
-    table = Table(title=f"{report['trace']['name']} on {report['prices']['provider']} ({currency})")
-    for column in ["policy", "kind", *(["source"] if sources else []), "cost", "idle cost", "node-h", "utilisation", "p50 s", "p95 s"]:
+    gpus = any(e["gpu_allocation"] is not None for e in entries)
+    table = Table(title=f"{report['trace']['name']} on {report['prices']['provider']} ({currency})", caption=caption(report["definitions"]))
+    allocation = ["CPU alloc", *(["GPU alloc"] if gpus else []), "busy nodes"]
+    for column in ["policy", "kind", *(["source"] if sources else []), "cost", "idle cost", "node-h", *allocation, "p50 s", "p95 s"]:
         table.add_column(column, justify="left" if column in ("policy", "kind", "source") else "right")
     if slo_s is not None:
         table.add_column(f"> {slo_s:g} s", justify="right")
     table.add_column("frontier", justify="center")
     for e in entries:
         cells = [e["policy"], e["kind"], *([e["source"]] if sources else [])]
-        cells += [f"{e['cost']:,.2f}", f"{e['idle_cost']:,.2f}", f"{e['node_hours']:,.1f}", f"{e['utilisation']:.0%}"]
+        cells += [f"{e['cost']:,.2f}", f"{e['idle_cost']:,.2f}", f"{e['node_hours']:,.1f}", f"{e['cpu_allocation']:.0%}"]
+        cells += ["" if e["gpu_allocation"] is None else f"{e['gpu_allocation']:.0%}"] if gpus else []
+        cells += [f"{e['busy_share']:.0%}"]
         cells += [f"{e['latency_p50_s']:.0f}", f"{e['latency_p95_s']:.0f}"]
         cells += ["" if e["slo_misses"] is None else str(e["slo_misses"])] if slo_s is not None else []
         table.add_row(*cells, "*" if e["on_frontier"] else "")
@@ -195,6 +202,12 @@ def print_report(console: Any, report: dict[str, Any]) -> None:
             )
         console.print(check)
     console.print(report["recommendation"])
+
+
+def caption(definitions: dict[str, str]) -> str:
+    """The table's caption: what its allocation, busy and idle columns mean."""
+    return (f"CPU/GPU alloc: {definitions['cpu_allocation']}. Busy nodes: {definitions['busy_share']}. "
+            f"Idle cost: {definitions['idle_cost']}.")
 
 
 def percent(value: float | None) -> str:

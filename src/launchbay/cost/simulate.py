@@ -306,7 +306,11 @@ class _Cluster:
             node.busy_since = time
         node.running += count
         self.start_s[job] = min(self.start_s[job], time)
-        end = time + self.trace.jobs[job].task_s
+        spec = self.trace.jobs[job]
+        end = time + spec.task_s
+        span = self.spans[node.span]
+        span.cpu_s += count * spec.cpus * spec.task_s
+        span.gpu_s += count * spec.gpus * spec.task_s
         self.push(end, TASKS_END, node, job, count)
         self.runs.append(TaskRun(job, node.span, time, end, count))
 
