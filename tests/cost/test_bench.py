@@ -70,3 +70,30 @@ def test_a_runs_nodes_are_priced_at_the_cheapest_type_that_holds_them():
     usage = {"node_s": {"head": 30.0, "worker": 3600.0, "gpu worker": 1800.0},
              "node_types": {"head": {"cpus": 2, "gpus": 0}, "worker": {"cpus": 8, "gpus": 0}, "gpu worker": {"cpus": 4, "gpus": 1}}}
     assert run_cost(usage, prices) == pytest.approx(60 * 0.2 / 3600 + 0.8 + 0.5)  # the head: the 60 s minimum
+
+
+def test_bench_right_sizes_across_the_node_types_that_hold_the_tasks(tmp_path):
+    out = bench("trace=steady", "cost=aws", "trace.horizon_s=21600", "autoscaling.spot=[false]", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(next(tmp_path.glob("bench/*/*-steady/cost.json")).read_text())
+    types = {p["settings"]["node_type"] for p in result["policies"]}
+    assert types == {"m7i.xlarge", "m7i.2xlarge", "m7i.8xlarge"}  # no GPU type for CPU tasks
+    assert all(f"× {p['settings']['node_type']}" in p["policy"] for p in result["policies"])
+    best = min((p for p in result["policies"] if p["latency_p95_s"] <= 900), key=lambda p: p["cost"])
+    assert result["right_sizing"].startswith(f"Right-sizing: run on {best['settings']['node_type']}, not today's m7i.2xlarge")
+    assert result["right_sizing"] in " ".join(out.stdout.split()) and best["policy"] in result["right_sizing"]
+    (tmp_path / "one").mkdir()
+    one = bench("trace=steady", "cost=aws", "trace.horizon_s=21600", "node_types=[m7i.2xlarge]", cwd=tmp_path / "one")
+    assert one.returncode == 0, one.stderr
+    single = json.loads(next((tmp_path / "one").glob("bench/*/*-steady/cost.json")).read_text())
+    assert single["right_sizing"] is None and not any("×" in p["policy"] for p in single["policies"])
+
+
+def test_gpu_tasks_are_compared_on_the_types_with_gpus_only(tmp_path):
+    out = bench("trace=steady", "cost=aws", "trace.horizon_s=7200", "trace.gpus=1", "autoscaling.spot=[false]", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(next(tmp_path.glob("bench/*/*-steady/cost.json")).read_text())
+    assert {p["settings"]["node_type"] for p in result["policies"]} == {"g5.xlarge"} and result["right_sizing"] is None
+    assert all(p["gpu_allocation"] is not None for p in result["policies"])
+    none = bench("trace=steady", "cost=aws", "trace.cpus=64", cwd=tmp_path)
+    assert none.returncode == 1 and "no node type of the aws price table holds every task" in none.stderr and none.stderr.count("\n") == 1

@@ -76,7 +76,8 @@ class BenchConfig:
 
     cost: PriceTable = field(default_factory=PriceTable)
     trace: TraceConfig = field(default_factory=TraceConfig)
-    node_type: str = "m7i.2xlarge"  # the workers' node type, from the price table
+    node_type: str = "m7i.2xlarge"  # the workers' node type today, from the price table
+    node_types: list[str] | None = None  # the types compared (right-sizing); None: every type of the price table that holds the trace's tasks
     fixed: list[str] = field(default_factory=lambda: ["peak", "p95", "mean"])  # sizes: a demand level or a node count
     autoscaling: SweepConfig = field(default_factory=SweepConfig)
     update_interval_s: float = 5.0  # the simulated autoscaler's period (Ray's default)

@@ -22,8 +22,11 @@ Row = tuple[Policy, Outcome, Cost]
 KINDS = ("fixed", "autoscaling")
 
 
-def write_report(trace: Trace, prices: PriceTable, rows: list[Row], out_dir: str | Path, console: Any = None) -> dict[str, Any]:
-    """Print the table, write ``cost.json`` and ``cost.png`` into ``out_dir``, and return what ``cost.json`` holds."""
+def write_report(
+    trace: Trace, prices: PriceTable, rows: list[Row], out_dir: str | Path, console: Any = None, *, node_type: str | None = None
+) -> dict[str, Any]:
+    """Print the table, write ``cost.json`` and ``cost.png`` into ``out_dir``, and return what ``cost.json`` holds;
+    ``node_type``: the workers' type today, that right-sizing compares the others with."""
     from rich.console import Console
 
     entries = [entry(policy, outcome, cost) for policy, outcome, cost in rows]
@@ -38,6 +41,7 @@ def write_report(trace: Trace, prices: PriceTable, rows: list[Row], out_dir: str
         "policies": entries,
         "validation": validation(entries),
         "recommendation": recommend(compared, trace, prices.currency),
+        "right_sizing": right_sizing(compared, trace, prices, node_type),
     }
     out = Path(out_dir)
     write_atomic(out / "cost.json", json.dumps(report, indent=2))
@@ -133,6 +137,36 @@ def recommend(entries: list[dict[str, Any]], trace: Trace, currency: str) -> str
     return f"{line}; it saves {money(saving, currency)}{share} against {alternative['policy']}, the cheapest {other_kind} policy{rule}."
 
 
+def right_sizing(entries: list[dict[str, Any]], trace: Trace, prices: PriceTable, today: str | None) -> str | None:
+    """Which node type to run on: the cheapest policy (meeting the SLO) of each type compared, that of the
+    cheapest type against that of ``today``'s, and why (allocation, idle cost, price per CPU-hour); None for one type."""
+    slo = trace.slo_s
+    best: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        kind = e["settings"]["node_type"]
+        if (slo is None or e["latency_p95_s"] <= slo) and (kind not in best or e["cost"] < best[kind]["cost"]):
+            best[kind] = e
+    if len({e["settings"]["node_type"] for e in entries}) < 2 or not best:
+        return None
+    cheapest = min(best.values(), key=lambda e: e["cost"])
+    kind, currency = cheapest["settings"]["node_type"], prices.currency
+    baseline = best.get(today) if today and today != kind else min((e for e in best.values() if e is not cheapest), key=lambda e: e["cost"], default=None)
+    if baseline is None:
+        return f"Right-sizing: only {kind} meets the SLO ({cheapest['policy']}, {money(cheapest['cost'], currency)})."
+    other = baseline["settings"]["node_type"]
+    saving = baseline["cost"] - cheapest["cost"]
+    share = f" ({100 * saving / baseline['cost']:.0f}%)" if baseline["cost"] else ""
+    lead = f"run on {kind}, not today's {other}" if other == today else f"{kind} is the cheapest type; next is {other}"
+    per_cpu = {name: prices.node(name).on_demand_per_h / prices.node(name).cpus for name in (kind, other)}
+    return (
+        f"Right-sizing: {lead}: {cheapest['policy']} costs {money(cheapest['cost'], currency)} against {money(baseline['cost'], currency)} "
+        f"for {baseline['policy']}, {money(saving, currency)}{share} less. Its CPUs are {cheapest['cpu_allocation']:.0%} reserved against "
+        f"{baseline['cpu_allocation']:.0%}, so its idle cost is {money(cheapest['idle_cost'], currency)} against {money(baseline['idle_cost'], currency)}, "
+        + (f"at the same price per CPU-hour ({per_cpu[kind]:.4f} {currency} on demand): the saving is in allocation."
+           if abs(per_cpu[kind] - per_cpu[other]) < 1e-9 else f"at {per_cpu[kind]:.4f} against {per_cpu[other]:.4f} {currency} per CPU-hour on demand.")
+    )
+
+
 def money(amount: float, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
 
@@ -202,6 +236,8 @@ def print_report(console: Any, report: dict[str, Any]) -> None:
             )
         console.print(check)
     console.print(report["recommendation"])
+    if report["right_sizing"]:
+        console.print(report["right_sizing"])
 
 
 def caption(definitions: dict[str, str]) -> str:
