@@ -63,7 +63,7 @@ def test_the_report_writes_a_table_cost_json_and_a_plot(tmp_path):
         "policy": "fixed-2", "kind": "fixed", "source": "simulated", "cost": 10.0, "idle_cost": 2.5, "node_hours": 10.0, "node_seconds": 36000.0,
         "cpu_allocation": 0.25, "gpu_allocation": None, "busy_share": 0.5, "latency_p50_s": 250.0, "latency_p95_s": 500.0, "slo_misses": 1, "settings": None,
     }
-    assert fixed_2["settings"] == {"name": "fixed-2", "node_type": "m7i.2xlarge", "nodes": 2, "spot": False}
+    assert fixed_2["settings"] == {"name": "fixed-2", "node_type": "m7i.2xlarge", "nodes": 2, "spot": False, "extra_types": {}}
     assert saved["trace"] == {"name": "steady", "horizon_s": 86400.0, "slo_s": 400.0, "jobs": 0} and saved["validation"] == []
     for header in ("policy", "kind", "cost", "idle cost", "node-h", "CPU alloc", "busy nodes", "p50 s", "p95 s", "> 400 s", "frontier"):
         assert header in table

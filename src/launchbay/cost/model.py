@@ -78,12 +78,13 @@ class Trace:
 
 @dataclass
 class FixedPolicy:
-    """A cluster of ``nodes`` workers of one type, up for the whole horizon."""
+    """A cluster of ``nodes`` workers of one type (and ``extra_types``' counts of others), up for the whole horizon."""
 
     name: str
     node_type: str
     nodes: int
     spot: bool = False
+    extra_types: dict[str, int] = field(default_factory=dict)  # a mixed cluster: node counts of more worker types
 
 
 @dataclass
@@ -97,6 +98,7 @@ class AutoscalingPolicy:
     upscaling_speed: float = 1.0
     idle_timeout_s: float = 60.0
     spot: bool = False
+    extra_types: dict[str, int] = field(default_factory=dict)  # a mixed cluster: max_workers of more worker types (min 0)
 
     def __post_init__(self) -> None:
         require(0 <= self.min_workers <= self.max_workers, "policy.min_workers", "between 0 and max_workers", self.min_workers)
@@ -105,6 +107,13 @@ class AutoscalingPolicy:
 
 
 Policy = FixedPolicy | AutoscalingPolicy
+
+
+def worker_types(policy: Policy) -> dict[str, tuple[int, int]]:
+    """Each worker type of a policy and its (min, max) nodes; a fixed cluster's are equal."""
+    if isinstance(policy, FixedPolicy):
+        return {policy.node_type: (policy.nodes, policy.nodes), **{name: (n, n) for name, n in policy.extra_types.items()}}
+    return {policy.node_type: (policy.min_workers, policy.max_workers), **{name: (0, n) for name, n in policy.extra_types.items()}}
 
 
 @dataclass
@@ -145,6 +154,7 @@ class Outcome:
     jobs: list[JobSpan]
     source: str = "simulated"  # simulated | measured
     boot_s: float | None = None  # measured: the median seconds from a node's request to its first task
+    interruptions: int | None = None  # spot nodes taken back, where they were played as events; None: priced as expected
 
     def node_seconds(self) -> float:
         return sum(n.down_s - n.requested_s for n in self.nodes)
