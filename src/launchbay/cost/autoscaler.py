@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 UNITS = 10_000  # resource units per CPU or GPU: ray_constants.py: MIN_RESOURCE_GRANULARITY is 1 / 10,000
@@ -76,6 +77,8 @@ def update(cluster: ClusterView, time: float, upscaling_speed: float, idle_timeo
     """StandardAutoscaler._update: idle nodes go, then nodes are launched for the demand."""
     terminate_idle(cluster, time, idle_timeout_s)
     types = cluster.types
+    if not cluster.queues and all(up + pending >= t.min_workers for up, pending, t in zip(cluster.up, cluster.pending, types)):
+        return  # nothing waits and min_workers are there: nothing to launch
     existing = [up + pending for up, pending in zip(cluster.up, cluster.pending)]
     # _add_min_workers_nodes adds nodes up to min(min_workers, max_workers), counted as launched.
     for_min = [max(0, min(t.min_workers, t.max_workers) - n) for t, n in zip(types, existing)]
@@ -134,6 +137,7 @@ def demand(cluster: ClusterView) -> dict[Shape, int]:
     return counts
 
 
+@cache
 def demand_order(shape: Shape) -> tuple:
     """get_bin_pack_residual packs demands with more resource kinds first, then heavier ones."""
     items = sorted((name, amount) for name, amount in (("CPU", shape[0]), ("GPU", shape[1])) if amount)
@@ -150,6 +154,8 @@ def nodes_for(types: list[WorkerType], wanted: dict[Shape, int], empty: list[int
     The nodes are kept as groups of identical ones, [count, free CPU, free GPU], so that a type's
     run of nodes is packed at once: node-by-node packing of a sorted list is first fit over all of them.
     """
+    if not wanted:
+        return [0] * len(types)
     groups = [[n, t.cpu, t.gpu] for n, t in zip(empty, types) if n]
     left = {shape: pack(groups, shape, count) for shape, count in sorted(wanted.items(), key=lambda item: demand_order(item[0]), reverse=True)}
     left = {shape: count for shape, count in left.items() if count}
@@ -162,7 +168,7 @@ def nodes_for(types: list[WorkerType], wanted: dict[Shape, int], empty: list[int
         t = types[kind]
         new = 1
         if len(types) == 1:  # one type: as many nodes at once as the heaviest demand fills
-            first = max(left, key=demand_order)
+            first = max((shape for shape in left if room(t.cpu, t.gpu, shape)), key=demand_order)
             new = min(limits[kind] - added[kind], max_to_add - sum(added), max(1, left[first] // room(t.cpu, t.gpu, first)))
         node = [[new, t.cpu, t.gpu]]
         left = {shape: rest for shape, count in left.items() if (rest := pack(node, shape, count))}

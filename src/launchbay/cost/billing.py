@@ -52,7 +52,8 @@ def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) ->
     ``prices.spot_interruptions_per_h`` per billed node-hour; each one bills a replacement's
     boot again, and, when it hits a busy node (the chance is the node's busy share), the rerun
     of the work lost: half a task on average, the trace's mean task length (none without a trace).
-    Interruptions add to the bill only: their delay to jobs is not modelled. The latencies are
+    Interruptions add to the bill only: their delay to jobs is not modelled. An outcome that
+    played them as events (``outcome.interruptions`` set) has them in its nodes already: no expectation is added. The latencies are
     the outcome's quantiles; the head is billed on demand over the horizon.
     """
     task_s = mean_task_s(trace) if trace else 0.0
@@ -63,7 +64,7 @@ def cost_of(outcome: Outcome, prices: PriceTable, trace: Trace | None = None) ->
         node = prices.node(span.node_type)
         per_s = price_per_h(prices, span) / 3600
         seconds = prices.billed_s(span.down_s - span.requested_s)
-        lost = expected_interruption_s(prices, span, seconds, task_s) if span.spot else 0.0
+        lost = expected_interruption_s(prices, span, seconds, task_s) if span.spot and outcome.interruptions is None else 0.0
         by_node_type[span.node_type] = by_node_type.get(span.node_type, 0.0) + (seconds + lost) * per_s
         cpu_part = cpu_price_share(prices, node)
         for kind, used, amount, part in (("cpu", span.cpu_s, node.cpus, cpu_part), ("gpu", span.gpu_s, node.gpus, 1 - cpu_part)):
