@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from omegaconf import DictConfig
 
@@ -27,6 +27,9 @@ from launchbay.ownership import check_run_dir
 from launchbay.plugins import PluginError, PluginManager, PluginsConfig, hinted, manager_for, plugin_settings, use_manager
 from launchbay.settings import CONF_DIR
 from launchbay.storage import write_atomic
+
+if TYPE_CHECKING:
+    from launchbay.cost.model import PriceTable
 
 
 def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         return summary
 
 
-def price_run(ctx: RunContext, summary: dict[str, Any], prices: Any) -> None:
+def price_run(ctx: RunContext, summary: dict[str, Any], prices: PriceTable) -> None:
     """Add the ``cost`` section (``launchbay.cost.predictions``) and print it; a run that cannot be priced is a warning, and stands."""
     from launchbay.cost.predictions import cost_section, describe
 

@@ -203,8 +203,8 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
                     series = fairness.setdefault((column, gap), Series(f"{column} · {gap.replace('_', ' ')}", [None] * n))
                     series.points[i] = measured(found[gap], None, False, None if found[gap] is not None else "fewer than two judged groups")
             if (priced := run.summary.get("cost") or {}).get("per_1000_predictions") is not None:
-                table_of = (priced["provider"], priced["currency"])
-                series = costs.setdefault(table_of, Series(f"cost per 1,000 predictions · {', '.join(table_of)}", [None] * n))
+                prices = (priced["provider"], priced["currency"])
+                series = costs.setdefault(prices, Series(f"cost per 1,000 predictions · {', '.join(prices)}", [None] * n))
                 series.points[i] = Point(float(priced["per_1000_predictions"]), None)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             entry = "a drift, performance, fairness or cost entry"
