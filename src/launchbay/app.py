@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from omegaconf import DictConfig
 
@@ -27,6 +27,9 @@ from launchbay.ownership import check_run_dir
 from launchbay.plugins import PluginError, PluginManager, PluginsConfig, hinted, manager_for, plugin_settings, use_manager
 from launchbay.settings import CONF_DIR
 from launchbay.storage import write_atomic
+
+if TYPE_CHECKING:
+    from launchbay.cost.model import PriceTable
 
 
 def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -43,6 +46,7 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
     with use_manager(manager_for(plugin_settings(cfg.plugins))) as manager:
         validate(cfg, manager)
+        prices = typed(cfg.cost, "cost") if cfg.get("cost") is not None else None  # cost=<price table>: summary.json prices the run
         run_dir = run_dir.resolve()  # Ray workers do not share the driver's working directory
         run_id = f"{run_dir.name}-{uuid.uuid4().hex[:6]}"
         console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -69,6 +73,8 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                 **result,
                 "usage": usage,
             }
+            if prices is not None:
+                price_run(ctx, summary, prices)
             write_summary(ctx, summary)
         except BaseException as exc:
             job_failed(ctx, exc)
@@ -82,6 +88,17 @@ def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         if results:
             publish_results(ctx, results)
         return summary
+
+
+def price_run(ctx: RunContext, summary: dict[str, Any], prices: PriceTable) -> None:
+    """Add the ``cost`` section (``launchbay.cost.predictions``) and print it; a run that cannot be priced is a warning, and stands."""
+    from launchbay.cost.predictions import cost_section, describe
+
+    summary["cost"] = section = cost_section(summary, prices)
+    if "error" in section:
+        ctx.warn(describe(section))
+    else:
+        ctx.console.print(describe(section))
 
 
 def start_job(ctx: RunContext) -> None:
@@ -175,8 +192,10 @@ def run_api(overrides: list[str]) -> dict[str, Any]:
 def prepare(overrides: list[str]) -> PluginManager:
     """The plugin manager the ``plugins.*`` overrides ask for, its configs in Hydra's ConfigStore, before composing."""
     from launchbay.config import register_schema
+    from launchbay.cost.config import register_cost_schema
 
     register_schema()
+    register_cost_schema()  # cost=<price table> builds on its schema
     manager = manager_for(override_settings(expand_shorthand(overrides)))
     manager.store_configs()
     return manager

@@ -157,6 +157,7 @@ class LaunchbayConfig:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    cost: Any = None  # cost=<name>: the price table (conf/cost) that summary.json prices the run at; None: not priced
     alerts: dict[str, Any] = field(default_factory=dict)  # alert channel name -> its settings
     plugins: PluginsConfig = field(default_factory=PluginsConfig)  # which plugins load (see docs/plugins.md)
 

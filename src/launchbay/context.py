@@ -88,6 +88,8 @@ def validate(cfg: DictConfig, manager: PluginManager) -> None:
     """Check every setting of a composed config before any work starts: the typed sections,
     the settings of each selected component and alert channel, and the drift metrics named."""
     sections = {section: typed(cfg[section], section) for section in SECTIONS}
+    if cfg.get("cost") is not None:  # cost=<price table>
+        typed(cfg.cost, "cost")
     for key, kind in SELECTIONS.items():
         try:
             component_settings(manager, kind, cfg[key])

@@ -28,6 +28,12 @@ class Run:
         model = self.summary.get("model")
         return model.get("name") if isinstance(model, dict) else None
 
+    @property
+    def model_version(self) -> tuple[str, str] | None:
+        """The model name and version it scored with, else the one it trained; None for a run of neither."""
+        model = self.summary.get("model") or (self.summary.get("train") or {}).get("model")
+        return (str(model.get("name", "")), str(model.get("version", ""))) if isinstance(model, dict) else None
+
 
 def runs(root: Path) -> list[Run]:
     """Every run under ``root`` with a readable ``summary.json``, oldest first."""

@@ -54,7 +54,7 @@ def test_every_run_meters_its_usage_and_from_runs_prices_it(ray_session, in_tmp)
         assert usage["node_types"][kind]["cpus"] == 2 and 0 < seconds <= usage["wall_s"] + 0.01
         assert usage["stages_s"]["fit"] > 0
     listed = launchbay_main("runs", "list", "--cost", "aws", cwd=in_tmp, COLUMNS="200")
-    assert listed.returncode == 0 and "cost (aws, USD)" in listed.stdout and listed.stdout.count(" 0.0034 ") == 2  # the 60 s minimum
+    assert listed.returncode == 0 and "cost (aws, USD)" in listed.stdout and listed.stdout.count(" 0.003360 ") == 2  # the 60 s minimum
     out = launchbay_main("bench", "cost", "trace=from_runs", f"trace.path={in_tmp / 'runs'}", cwd=in_tmp)
     assert out.returncode == 0, out.stderr
     (report,) = in_tmp.glob("bench/*/*-from_runs/cost.json")

@@ -82,6 +82,8 @@ def test_overrides_reach_the_configs():
     [
         ("aws", "steady", ["trace.shape=weird"], "trace.shape: Invalid value 'weird', expected one of [steady, nightly, bursty, from_runs]"),
         ("aws", "steady", ["trace.tasks=0"], "trace.tasks must be at least 1, got 0"),
+        ("aws", "from_runs", ["trace.scale=0"], "trace.scale must be positive (times the history's arrival rate), got 0.0"),
+        ("aws", "steady", ["trace.scale=10"], "trace.scale must be 1 for a parametric shape (set trace.jobs_per_h), got 10.0"),
         ("aws", "steady", ["cost.spot_interruptions=1"], "cost.spot_interruptions: Key 'spot_interruptions' not in 'PriceTable'"),
         ("azure", "steady", [], "Could not find 'cost/azure' (available: aws, gcp)"),
     ],

@@ -116,3 +116,32 @@ def test_from_runs_names_a_usage_that_lacks_a_key(tmp_path):
     write_run(tmp_path, "2026-01-01", "10-00-00-000000-train", partial)
     with pytest.raises(LaunchbayError, match=r"10-00-00-000000-train/summary.json: the usage section lacks tasks$"):
         from_runs(str(tmp_path))
+
+
+def test_from_runs_scaled_repeats_each_run_at_its_arrival(tmp_path):
+    start = 1_767_225_600.0
+    for hour in (1, 2, 5, 9):
+        write_run(tmp_path, "2026-01-01", f"{hour:02d}-00-00-000000-score", usage(start + hour * 3600))
+    history = from_runs(str(tmp_path))
+    doubled = from_runs(str(tmp_path), scale=2)
+    assert doubled.horizon_s == history.horizon_s and len(doubled.jobs) == 2 * len(history.jobs)  # twice the jobs per hour
+    assert [job.arrival_s for job in doubled.jobs] == [t for job in history.jobs for t in (job.arrival_s, job.arrival_s)]
+    assert {(job.tasks, job.task_s, job.cpus) for job in doubled.jobs} == {(8, 30.0, 2.0)}  # each job keeps its shape
+    assert [job.name for job in doubled.jobs][:2] == ["01-00-00-000000-score", "01-00-00-000000-score#2"]
+    assert doubled.name == "runs:" + tmp_path.name + " ×2"
+    ten = generate(TraceConfig(shape=Shape.from_runs, path=str(tmp_path), scale=10))
+    assert len(ten.jobs) / ten.horizon_s == pytest.approx(10 * len(history.jobs) / history.horizon_s)
+    assert len(from_runs(str(tmp_path), scale=2.5).jobs) == 10  # 2, 3, 2, 3 copies
+    assert [job.arrival_s for job in from_runs(str(tmp_path), scale=0.5).jobs] == [3600.0, 8 * 3600.0]  # every other run
+    with pytest.raises(LaunchbayError, match=r"trace.scale=0.1 leaves none of the 4 run\(s\)"):
+        from_runs(str(tmp_path), scale=0.1)
+
+
+def test_a_scale_must_be_positive_and_for_from_runs():
+    for settings, message in [
+        (dict(shape=Shape.from_runs, scale=0.0), "trace.scale must be positive (times the history's arrival rate), got 0.0"),
+        (dict(shape=Shape.from_runs, scale=-2.0), "trace.scale must be positive"),
+        (dict(scale=2.0), "trace.scale must be 1 for a parametric shape (set trace.jobs_per_h), got 2.0"),
+    ]:
+        with pytest.raises(LaunchbayError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            TraceConfig(**settings)

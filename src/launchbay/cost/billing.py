@@ -128,14 +128,35 @@ def mean_task_s(trace: Trace) -> float:
     return sum(job.tasks * job.task_s for job in trace.jobs) / tasks if tasks else 0.0
 
 
-def run_cost(usage: dict, prices: PriceTable) -> float:
-    """What a run's metered nodes would have cost: each node type's seconds billed at the
-    cheapest type of the price table with at least its CPUs and GPUs (on demand)."""
-    total = 0.0
+@dataclass(frozen=True)
+class PricedNode:
+    """One metered node kind of a run (a key of ``usage.node_s``), billed as the cheapest node type that holds it."""
+
+    kind: str
+    seconds: float  # metered
+    billed_s: float  # rounded up to the increment, at least the minimum
+    node_type: str  # the price table's cheapest type with at least the kind's CPUs and GPUs
+    on_demand_per_h: float
+
+    @property
+    def cost(self) -> float:
+        return self.billed_s * self.on_demand_per_h / 3600
+
+
+def priced_nodes(usage: dict, prices: PriceTable) -> list[PricedNode]:
+    """Each node kind of a run's metered usage, billed on demand at the cheapest type of the price
+    table with at least its CPUs and GPUs; a one-line error when no type holds one."""
+    priced = []
     for kind, seconds in usage.get("node_s", {}).items():
         needs = usage.get("node_types", {}).get(kind, {"cpus": 1, "gpus": 0})
-        fitting = [n for n in prices.node_types.values() if n.cpus >= needs["cpus"] and n.gpus >= needs["gpus"]]
+        fitting = [(name, n) for name, n in prices.node_types.items() if n.cpus >= needs["cpus"] and n.gpus >= needs["gpus"]]
         if not fitting:
             raise LaunchbayError(f"cost: no node type of {prices.provider} has {needs['cpus']:g} CPUs and {needs['gpus']:g} GPUs (for {kind})")
-        total += prices.billed_s(seconds) * min(n.on_demand_per_h for n in fitting) / 3600
-    return total
+        name, node = min(fitting, key=lambda item: item[1].on_demand_per_h)
+        priced.append(PricedNode(kind, float(seconds), prices.billed_s(seconds), name, node.on_demand_per_h))
+    return priced
+
+
+def run_cost(usage: dict, prices: PriceTable) -> float:
+    """What a run's metered nodes would have cost (see ``priced_nodes``)."""
+    return sum(node.cost for node in priced_nodes(usage, prices))

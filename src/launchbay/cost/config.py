@@ -36,6 +36,7 @@ class TraceConfig:
     cpus: float = 1.0  # per task
     gpus: float = 0.0  # per task
     path: str = "runs"  # from_runs: the run history whose usage sections become the trace
+    scale: float = 1.0  # from_runs: this many times the history's arrival rate (each run repeated, see traces.repeated)
 
     def __post_init__(self) -> None:
         require(self.horizon_s > 0, "trace.horizon_s", "positive", self.horizon_s)
@@ -50,6 +51,8 @@ class TraceConfig:
         require(self.task_s_cv >= 0, "trace.task_s_cv", "0 or more", self.task_s_cv)
         require(self.cpus > 0, "trace.cpus", "positive", self.cpus)
         require(self.gpus >= 0, "trace.gpus", "0 or more", self.gpus)
+        require(self.scale > 0, "trace.scale", "positive (times the history's arrival rate)", self.scale)
+        require(self.scale == 1 or self.shape == Shape.from_runs, "trace.scale", "1 for a parametric shape (set trace.jobs_per_h)", self.scale)
 
 
 @dataclass

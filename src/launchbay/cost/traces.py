@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ SHAPES: dict[Shape, Callable[[TraceConfig], Trace]] = {
     Shape.steady: steady,
     Shape.nightly: nightly,
     Shape.bursty: bursty,
-    Shape.from_runs: lambda config: from_runs(config.path),
+    Shape.from_runs: lambda config: from_runs(config.path, config.scale),
 }
 
 
@@ -82,8 +83,9 @@ def build(config: TraceConfig, arrivals: list[float], rng: np.random.Generator) 
     return Trace(name=name, jobs=jobs, horizon_s=config.horizon_s, slo_s=config.slo_s)
 
 
-def from_runs(path: str) -> Trace:
-    """The trace of a run history: one job per ``summary.json`` under ``path`` with a ``usage`` section.
+def from_runs(path: str, scale: float = 1.0) -> Trace:
+    """The trace of a run history: one job per ``summary.json`` under ``path`` with a ``usage`` section,
+    at ``scale`` times the history's arrival rate (see ``repeated``).
 
     Arrivals are relative to the first run; the horizon is the whole days the runs span (at least
     one), so that a fixed cluster is priced as kept up through them. Runs without ``usage`` and
@@ -106,7 +108,25 @@ def from_runs(path: str) -> Trace:
         for usage, summary in runs
     ]
     end_s = max(float(usage["started_at"]) - first + float(usage["wall_s"]) for usage, _ in runs)
-    return Trace(name=f"runs:{Path(path).name}", jobs=jobs, horizon_s=max(1, math.ceil(end_s / DAY_S)) * DAY_S)
+    scaled = repeated(jobs, scale)
+    if not scaled:
+        raise LaunchbayError(f"cost: trace.scale={scale:g} leaves none of the {len(jobs)} run(s) under {path}")
+    name = f"runs:{Path(path).name}" + (f" ×{scale:g}" if scale != 1 else "")
+    return Trace(name=name, jobs=scaled, horizon_s=max(1, math.ceil(end_s / DAY_S)) * DAY_S)
+
+
+def repeated(jobs: list[TraceJob], scale: float) -> list[TraceJob]:
+    """``scale`` times the jobs over the same horizon: job ``i`` arrives ``⌊scale·(i+1)⌋ − ⌊scale·i⌋``
+    times at its own arrival, so that ``n`` jobs become ``⌊scale·n⌋``, evenly through the history
+    (at 0.5, every other run).
+
+    Each run is repeated at its own arrival rather than the arrivals compressed by ``scale``: a job
+    keeps its shape (its tasks, their length and resources) and the load its time of day, so a
+    nightly batch at 10× is ten batches each night, not one every 2.4 hours; the copies of a run
+    arrive together, as ten models on the same schedule would.
+    """
+    counts = [math.floor(scale * (i + 1) + 1e-9) - math.floor(scale * i + 1e-9) for i in range(len(jobs))]
+    return [replace(job, name=f"{job.name}#{copy + 1}" if copy else job.name) for job, count in zip(jobs, counts) for copy in range(count)]
 
 
 def usage_of(summary: Path) -> dict | None:

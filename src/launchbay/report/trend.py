@@ -1,4 +1,4 @@
-"""A model over time: its drift, performance and fairness gaps across its last runs, as a terminal table and
+"""A model over time: its drift, performance, fairness gaps and cost per 1,000 predictions across its last runs, as a terminal table and
 one self-contained HTML page (inline SVG line charts, no scripts, no network).
 
 Every series is one value per run with the threshold it is judged by, so a slow creep shows
@@ -112,7 +112,8 @@ class Series:
 class Trend:
     """A model's last runs and the series they measured: per feature and metric, the
     multivariate drift entry, the share of drifted features, and per performance metric the
-    realized and the estimated value, per fairness group column and gap its value."""
+    realized and the estimated value, per fairness group column and gap its value, per price table the cost
+    per 1,000 predictions of the runs priced with ``cost=``."""
 
     model: str
     runs: list[Run]
@@ -121,12 +122,13 @@ class Trend:
     share: Series
     performance: list[tuple[Series, Series]]  # (realized, estimated) per metric
     fairness: list[Series] = field(default_factory=list)
+    cost: list[Series] = field(default_factory=list)
 
     @property
     def series(self) -> list[Series]:
         """Every series, in the order of the table (a performance series no run measured left out)."""
         pairs = [s for pair in self.performance for s in pair if any(s.points)]
-        return [*self.features, *([self.multivariate] if self.multivariate else []), self.share, *pairs, *self.fairness]
+        return [*self.features, *([self.multivariate] if self.multivariate else []), self.share, *pairs, *self.fairness, *self.cost]
 
 
 @cache
@@ -181,6 +183,7 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
     share = Series("share of drifted features", [None] * n)
     performance: dict[str, tuple[Series, Series]] = {}
     fairness: dict[tuple[str, str], Series] = {}
+    costs: dict[tuple[str, str], Series] = {}
     for i, run in enumerate(chosen):
         try:
             drift = run.summary.get("drift") or {}
@@ -199,8 +202,13 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
                 for gap in GAPS:
                     series = fairness.setdefault((column, gap), Series(f"{column} · {gap.replace('_', ' ')}", [None] * n))
                     series.points[i] = measured(found[gap], None, False, None if found[gap] is not None else "fewer than two judged groups")
+            if (priced := run.summary.get("cost") or {}).get("per_1000_predictions") is not None:
+                prices = (priced["provider"], priced["currency"])
+                series = costs.setdefault(prices, Series(f"cost per 1,000 predictions · {', '.join(prices)}", [None] * n))
+                series.points[i] = Point(float(priced["per_1000_predictions"]), None)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: a drift or performance entry reads wrong ({type(exc).__name__}: {exc})") from exc
+            entry = "a drift, performance, fairness or cost entry"
+            raise LaunchbayError(f"monitor: {run.folder / 'summary.json'}: {entry} reads wrong ({type(exc).__name__}: {exc})") from exc
     newest = ranked_rows(chosen)
     order = {(row["feature"], row["metric"]): i for i, row in enumerate(newest)}
     shares = {row["feature"]: row["importance"] for row in newest}
@@ -214,6 +222,7 @@ def build(runs: list[Run], model: str, last: int) -> Trend:
         share,
         list(performance.values()),
         list(fairness.values()),
+        list(costs.values()),
     )
 
 
@@ -376,6 +385,7 @@ def write_page(trend: Trend, path: Path) -> Path:
     multivariate = series_card(trend.multivariate, runs) if trend.multivariate else ""
     features = "".join(series_card(series, runs) for series in trend.features)
     fairness = "".join(series_card(series, runs) for series in trend.fairness)
+    cost = "".join(card(s.name, [Line(s.name.split(" · ")[-1], VALUE, s.values)], runs, True) for s in trend.cost)
     body = f"""<!doctype html><!-- {MARK} --><html><head><meta charset="utf-8"><title>{html.escape(trend.model)} over time</title>
 <style>{STYLE}{TREND_STYLE}</style></head><body>
 <h1>Model {html.escape(trend.model)} over its last {runs} run(s)</h1>
@@ -387,6 +397,7 @@ a ring marks a value that crossed it, a gap a run that did not measure it, a ? o
 {f'<h2>Performance</h2><div class="grid">{perf}</div>' if perf else ""}
 {f'<h2>Multivariate drift</h2><div class="grid">{multivariate}</div>' if multivariate else ""}
 {f'<h2>Fairness gaps between groups</h2><div class="grid">{fairness}</div>' if fairness else ""}
+{f'<h2>Cost per 1,000 predictions</h2><div class="grid">{cost}</div>' if cost else ""}
 <h2>Drift per feature</h2><div class="grid">{features}</div></body></html>"""
     write_atomic(path, body)
     return path
