@@ -97,3 +97,24 @@ def test_gpu_tasks_are_compared_on_the_types_with_gpus_only(tmp_path):
     assert all(p["gpu_allocation"] is not None for p in result["policies"])
     none = bench("trace=steady", "cost=aws", "trace.cpus=64", cwd=tmp_path)
     assert none.returncode == 1 and "no node type of the aws price table holds every task" in none.stderr and none.stderr.count("\n") == 1
+
+
+def test_a_mixed_trace_compares_mixed_clusters_and_plays_spot_interruptions(tmp_path):
+    out = bench("trace=mixed", "cost=aws", "trace.horizon_s=14400", "autoscaling.idle_timeout_s=[60]", "interruptions.seeds=4",
+                "cost.spot_interruptions_per_h=1.0", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(next(tmp_path.glob("bench/*/*-mixed/cost.json")).read_text())
+    sets = {tuple(p["node_types"]) for p in result["policies"]}
+    assert ("g5.xlarge",) in sets and ("m7i.xlarge", "g5.xlarge") in sets  # one type that holds all, and CPU + GPU types
+    assert ("m7i.xlarge", "m7i.2xlarge", "m7i.8xlarge", "g5.xlarge") in sets  # one autoscaler over all, Ray's scorer picks
+    mixed_fixed = next(p for p in result["policies"] if p["kind"] == "fixed" and p["node_types"] == ["m7i.xlarge", "g5.xlarge"])
+    assert mixed_fixed["gpu_allocation"] > 0 and mixed_fixed["settings"]["extra_types"]["g5.xlarge"] >= 1
+    played = result["interruptions"]
+    assert {p["policy"] for p in played} == {p["policy"] for p in result["policies"] if p["settings"]["spot"]}
+    for p in played:
+        assert p["seeds"] == 4 and p["cost"]["min"] <= p["cost"]["mean"] <= p["cost"]["max"]
+    assert sum(p["interruptions"]["mean"] for p in played) > 0  # one an hour per node: some are taken back
+    assert "spot interruptions as events (4 seeds)" in out.stdout
+    (tmp_path / "q").mkdir()
+    quiet = bench("trace=mixed", "cost=aws", "trace.horizon_s=7200", "interruptions.seeds=0", cwd=tmp_path / "q")
+    assert quiet.returncode == 0 and json.loads(next((tmp_path / "q").glob("bench/*/*/cost.json")).read_text())["interruptions"] == []

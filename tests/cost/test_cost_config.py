@@ -31,7 +31,7 @@ def compose_group(*overrides: str):
 
 def test_the_shipped_configs_are_there():
     assert PRICE_TABLES == ["aws", "gcp"]
-    assert TRACES == ["bursty", "from_runs", "nightly", "steady"]
+    assert TRACES == ["bursty", "from_runs", "mixed", "nightly", "steady"]
 
 
 @pytest.mark.parametrize("name", PRICE_TABLES)
@@ -80,7 +80,7 @@ def test_overrides_reach_the_configs():
 @pytest.mark.parametrize(
     "prices, trace, overrides, message",
     [
-        ("aws", "steady", ["trace.shape=weird"], "trace.shape: Invalid value 'weird', expected one of [steady, nightly, bursty, from_runs]"),
+        ("aws", "steady", ["trace.shape=weird"], "trace.shape: Invalid value 'weird', expected one of [steady, nightly, bursty, mixed, from_runs]"),
         ("aws", "steady", ["trace.tasks=0"], "trace.tasks must be at least 1, got 0"),
         ("aws", "from_runs", ["trace.scale=0"], "trace.scale must be positive (times the history's arrival rate), got 0.0"),
         ("aws", "steady", ["trace.scale=10"], "trace.scale must be 1 for a parametric shape (set trace.jobs_per_h), got 10.0"),

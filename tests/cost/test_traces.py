@@ -40,6 +40,17 @@ def test_a_shape_is_seeded_sorted_and_within_the_horizon(settings):
     assert all(job.task_s > 0 and job.tasks == 4 for job in trace.jobs)
 
 
+def test_a_mixed_trace_has_cpu_jobs_and_gpu_jobs_at_their_rates():
+    trace = generate(TraceConfig(shape=Shape.mixed, jobs_per_h=20.0, gpu_jobs_per_h=5.0, gpu_tasks=2, gpus=1.0, seed=2))
+    cpu = [job for job in trace.jobs if job.gpus == 0]
+    gpu = [job for job in trace.jobs if job.gpus > 0]
+    assert len(cpu) == pytest.approx(20 * 24, rel=0.15) and len(gpu) == pytest.approx(5 * 24, rel=0.25)
+    assert all(job.tasks == 4 for job in cpu) and all(job.tasks == 2 and job.gpus == 1.0 for job in gpu)
+    assert [job.arrival_s for job in trace.jobs] == sorted(job.arrival_s for job in trace.jobs) and trace.name == "mixed"
+    with pytest.raises(LaunchbayError, match="trace.gpus must be positive for the mixed shape"):
+        TraceConfig(shape=Shape.mixed, gpus=0.0)
+
+
 def test_a_steady_stream_arrives_evenly():
     trace = generate(TraceConfig(jobs_per_h=30.0, seed=1))
     assert len(trace.jobs) == pytest.approx(30 * 24, rel=0.1)

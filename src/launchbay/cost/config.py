@@ -13,7 +13,7 @@ from launchbay.errors import LaunchbayError
 from launchbay.settings import CONF_DIR, require
 
 # The workload shapes of ``launchbay.cost.traces``.
-Shape = StrEnum("Shape", ["steady", "nightly", "bursty", "from_runs"])
+Shape = StrEnum("Shape", ["steady", "nightly", "bursty", "mixed", "from_runs"])
 
 
 @dataclass
@@ -34,7 +34,9 @@ class TraceConfig:
     task_s: float = 120.0  # mean seconds of a task
     task_s_cv: float = 0.3  # coefficient of variation of a task's seconds (gamma distributed); 0: all equal
     cpus: float = 1.0  # per task
-    gpus: float = 0.0  # per task
+    gpus: float = 0.0  # per task (mixed: per task of the GPU jobs)
+    gpu_jobs_per_h: float = 0.0  # mixed: Poisson arrivals of GPU jobs beside the CPU ones
+    gpu_tasks: int = 1  # mixed: tasks per GPU job
     path: str = "runs"  # from_runs: the run history whose usage sections become the trace
     scale: float = 1.0  # from_runs: this many times the history's arrival rate (each run repeated, see traces.repeated)
 
@@ -51,6 +53,9 @@ class TraceConfig:
         require(self.task_s_cv >= 0, "trace.task_s_cv", "0 or more", self.task_s_cv)
         require(self.cpus > 0, "trace.cpus", "positive", self.cpus)
         require(self.gpus >= 0, "trace.gpus", "0 or more", self.gpus)
+        require(self.gpu_jobs_per_h >= 0, "trace.gpu_jobs_per_h", "0 or more", self.gpu_jobs_per_h)
+        require(self.gpu_tasks >= 1, "trace.gpu_tasks", "at least 1", self.gpu_tasks)
+        require(self.shape != Shape.mixed or self.gpus > 0, "trace.gpus", "positive for the mixed shape (its GPU jobs' GPUs a task)", self.gpus)
         require(self.scale > 0, "trace.scale", "positive (times the history's arrival rate)", self.scale)
         require(self.scale == 1 or self.shape == Shape.from_runs, "trace.scale", "1 for a parametric shape (set trace.jobs_per_h)", self.scale)
 
@@ -74,6 +79,16 @@ class ValidateConfig:
 
 
 @dataclass
+class InterruptionConfig:
+    """Spot interruptions played as events (each spot policy simulated once per seed) beside their expected cost."""
+
+    seeds: int = 20  # 0: the expected cost only
+
+    def __post_init__(self) -> None:
+        require(self.seeds >= 0, "interruptions.seeds", "0 or more", self.seeds)
+
+
+@dataclass
 class BenchConfig:
     """``launchbay bench cost``: a workload, a price table, the policies to compare (``conf/bench.yaml``)."""
 
@@ -84,6 +99,7 @@ class BenchConfig:
     fixed: list[str] = field(default_factory=lambda: ["peak", "p95", "mean"])  # sizes: a demand level or a node count
     autoscaling: SweepConfig = field(default_factory=SweepConfig)
     update_interval_s: float = 5.0  # the simulated autoscaler's period (Ray's default)
+    interruptions: InterruptionConfig = field(default_factory=InterruptionConfig)
     validate: bool = False
     replay: ValidateConfig = field(default_factory=ValidateConfig)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from launchbay.cost.billing import ALLOCATION, BUSY_SHARE, IDLE_COST, Cost
-from launchbay.cost.model import FixedPolicy, Outcome, Policy, PriceTable, Trace
+from launchbay.cost.model import FixedPolicy, Outcome, Policy, PriceTable, Trace, worker_types
 from launchbay.storage import write_atomic
 
 Row = tuple[Policy, Outcome, Cost]
@@ -23,10 +23,12 @@ KINDS = ("fixed", "autoscaling")
 
 
 def write_report(
-    trace: Trace, prices: PriceTable, rows: list[Row], out_dir: str | Path, console: Any = None, *, node_type: str | None = None
+    trace: Trace, prices: PriceTable, rows: list[Row], out_dir: str | Path, console: Any = None, *,
+    node_type: str | None = None, interruptions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Print the table, write ``cost.json`` and ``cost.png`` into ``out_dir``, and return what ``cost.json`` holds;
-    ``node_type``: the workers' type today, that right-sizing compares the others with."""
+    ``node_type``: the workers' type today, that right-sizing compares the others with; ``interruptions``: the
+    spot policies played with interruptions as events (``bench.interrupted``)."""
     from rich.console import Console
 
     entries = [entry(policy, outcome, cost) for policy, outcome, cost in rows]
@@ -42,6 +44,7 @@ def write_report(
         "validation": validation(entries),
         "recommendation": recommend(compared, trace, prices.currency),
         "right_sizing": right_sizing(compared, trace, prices, node_type),
+        "interruptions": interruptions or [],
     }
     out = Path(out_dir)
     write_atomic(out / "cost.json", json.dumps(report, indent=2))
@@ -58,6 +61,7 @@ def entry(policy: Policy, outcome: Outcome, cost: Cost) -> dict[str, Any]:
         "kind": KINDS[0] if isinstance(policy, FixedPolicy) else KINDS[1],
         "source": outcome.source,
         "settings": asdict(policy),
+        "node_types": list(worker_types(policy)),
         "cost": cost.total,
         "idle_cost": cost.idle,
         "head_cost": cost.head,
@@ -138,32 +142,34 @@ def recommend(entries: list[dict[str, Any]], trace: Trace, currency: str) -> str
 
 
 def right_sizing(entries: list[dict[str, Any]], trace: Trace, prices: PriceTable, today: str | None) -> str | None:
-    """Which node type to run on: the cheapest policy (meeting the SLO) of each type compared, that of the
-    cheapest type against that of ``today``'s, and why (allocation, idle cost, price per CPU-hour); None for one type."""
+    """Which node types to run on: the cheapest policy (meeting the SLO) of each set of worker types compared,
+    that of the cheapest set against that of ``today``'s type (else the next cheapest), and why (allocation,
+    idle cost, price per CPU-hour); None when one set was compared."""
     slo = trace.slo_s
     best: dict[str, dict[str, Any]] = {}
     for e in entries:
-        kind = e["settings"]["node_type"]
+        kind = " + ".join(e["node_types"])
         if (slo is None or e["latency_p95_s"] <= slo) and (kind not in best or e["cost"] < best[kind]["cost"]):
             best[kind] = e
-    if len({e["settings"]["node_type"] for e in entries}) < 2 or not best:
+    if len({tuple(e["node_types"]) for e in entries}) < 2 or not best:
         return None
     cheapest = min(best.values(), key=lambda e: e["cost"])
-    kind, currency = cheapest["settings"]["node_type"], prices.currency
-    baseline = best.get(today) if today and today != kind else min((e for e in best.values() if e is not cheapest), key=lambda e: e["cost"], default=None)
+    kind, currency = " + ".join(cheapest["node_types"]), prices.currency
+    baseline = best.get(today) if today and today != kind else None
+    baseline = baseline or min((e for e in best.values() if e is not cheapest), key=lambda e: e["cost"], default=None)
     if baseline is None:
         return f"Right-sizing: only {kind} meets the SLO ({cheapest['policy']}, {money(cheapest['cost'], currency)})."
-    other = baseline["settings"]["node_type"]
+    other = " + ".join(baseline["node_types"])
     saving = baseline["cost"] - cheapest["cost"]
     share = f" ({100 * saving / baseline['cost']:.0f}%)" if baseline["cost"] else ""
-    lead = f"run on {kind}, not today's {other}" if other == today else f"{kind} is the cheapest type; next is {other}"
-    per_cpu = {name: prices.node(name).on_demand_per_h / prices.node(name).cpus for name in (kind, other)}
+    lead = f"run on {kind}, not today's {other}" if other == today else f"{kind} is the cheapest; next is {other}"
+    per_cpu = [min(prices.node(name).on_demand_per_h / prices.node(name).cpus for name in e["node_types"]) for e in (cheapest, baseline)]
     return (
         f"Right-sizing: {lead}: {cheapest['policy']} costs {money(cheapest['cost'], currency)} against {money(baseline['cost'], currency)} "
         f"for {baseline['policy']}, {money(saving, currency)}{share} less. Its CPUs are {cheapest['cpu_allocation']:.0%} reserved against "
         f"{baseline['cpu_allocation']:.0%}, so its idle cost is {money(cheapest['idle_cost'], currency)} against {money(baseline['idle_cost'], currency)}, "
-        + (f"at the same price per CPU-hour ({per_cpu[kind]:.4f} {currency} on demand): the saving is in allocation."
-           if abs(per_cpu[kind] - per_cpu[other]) < 1e-9 else f"at {per_cpu[kind]:.4f} against {per_cpu[other]:.4f} {currency} per CPU-hour on demand.")
+        + (f"at the same lowest price per CPU-hour ({per_cpu[0]:.4f} {currency} on demand): the saving is in allocation."
+           if abs(per_cpu[0] - per_cpu[1]) < 1e-9 else f"at {per_cpu[0]:.4f} against {per_cpu[1]:.4f} {currency} per CPU-hour at the lowest, on demand.")
     )
 
 
@@ -235,9 +241,27 @@ def print_report(console: Any, report: dict[str, Any]) -> None:
                 percent(v["latency_p95_error_pct"]),
             )
         console.print(check)
+    if report["interruptions"]:
+        print_interruptions(console, report["interruptions"], currency)
     console.print(report["recommendation"])
     if report["right_sizing"]:
         console.print(report["right_sizing"])
+
+
+def print_interruptions(console: Any, found: list[dict[str, Any]], currency: str) -> None:
+    """The spot policies with interruptions played as events: cost and p95 over the seeds against the expectation."""
+    from rich.table import Table
+
+    def shown(values: dict[str, float], form: str) -> str:
+        return f"{values['mean']:{form}} [{values['min']:{form}}–{values['max']:{form}}]"
+
+    seeds = found[0]["seeds"]
+    table = Table("policy", f"expected cost ({currency})", "simulated: mean [lowest–highest]", "error", "interruptions",
+                  "p95 s", "p95 s without", title=f"spot interruptions as events ({seeds} seeds)")
+    for f in found:
+        table.add_row(f["policy"], f"{f['expected_cost']:,.2f}", shown(f["cost"], ",.2f"), percent(error_pct(f["expected_cost"], f["cost"]["mean"])),
+                      shown(f["interruptions"], ".1f"), shown(f["latency_p95_s"], ".0f"), f"{f['latency_p95_s_without']:.0f}")
+    console.print(table)
 
 
 def caption(definitions: dict[str, str]) -> str:

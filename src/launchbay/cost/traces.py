@@ -2,7 +2,7 @@
 
 Every shape has Poisson arrivals at ``jobs_per_h`` over the horizon; ``nightly`` adds a batch of
 ``burst_jobs`` jobs each night at ``burst_at_h``, ``bursty`` adds bursts of ``burst_jobs`` at
-random times (``bursts_per_h``). Each burst's jobs arrive uniformly within ``burst_window_s``.
+random times (``bursts_per_h``); ``mixed`` adds GPU jobs to the CPU ones (``gpu_jobs_per_h``). Each burst's jobs arrive uniformly within ``burst_window_s``.
 """
 
 from __future__ import annotations
@@ -48,10 +48,24 @@ def bursty(config: TraceConfig) -> Trace:
     return build(config, [*poisson_times(rng, config.jobs_per_h, config.horizon_s), *bursts(rng, config, starts)], rng)
 
 
+def mixed(config: TraceConfig) -> Trace:
+    """CPU and GPU work on one cluster: the steady stream of CPU jobs (no GPUs) and Poisson arrivals of GPU
+    jobs at ``gpu_jobs_per_h``, each ``gpu_tasks`` tasks of ``cpus`` CPUs and ``gpus`` GPUs."""
+    rng = np.random.default_rng(config.seed)
+    cpu_jobs = build(config, poisson_times(rng, config.jobs_per_h, config.horizon_s), rng)
+    gpu_jobs = build(replace(config, tasks=config.gpu_tasks), poisson_times(rng, config.gpu_jobs_per_h, config.horizon_s), rng)
+    for job in cpu_jobs.jobs:
+        job.gpus = 0.0
+    for i, job in enumerate(gpu_jobs.jobs):
+        job.name = f"{gpu_jobs.name}-gpu-{i}"
+    return replace(cpu_jobs, jobs=sorted(cpu_jobs.jobs + gpu_jobs.jobs, key=lambda job: job.arrival_s))
+
+
 SHAPES: dict[Shape, Callable[[TraceConfig], Trace]] = {
     Shape.steady: steady,
     Shape.nightly: nightly,
     Shape.bursty: bursty,
+    Shape.mixed: mixed,
     Shape.from_runs: lambda config: from_runs(config.path, config.scale),
 }
 
