@@ -22,7 +22,7 @@ from launchbay.cluster.record import ClusterShape
 HEAD_TYPE = "ray.head.default"
 NODE_TYPE_LABEL = "launchbay.io/node-type"  # each worker's node type, as a Ray node label
 TEMP_ROOT_ENV = "LAUNCHBAY_NODE_TEMP_ROOT"  # where the provider puts each node's temp dir
-BOOT_ENV = "LAUNCHBAY_NODE_BOOT_S"  # how long the provider waits before it starts a node
+BOOT_ENV = "LAUNCHBAY_NODE_BOOT_S"  # how long the provider waits before it starts a node, per node type (JSON)
 LAUNCHES = "launches.jsonl"  # under the temp root: when each node was requested, up and terminated
 
 
@@ -78,12 +78,13 @@ def log_launch(**event: Any) -> None:
 
 
 class LocalNodeProvider(FakeMultiNodeProvider):
-    """Ray's fake multi-node provider, each node with a temp dir of its own, started after a
-    boot delay (``LAUNCHBAY_NODE_BOOT_S``), every launch and termination logged."""
+    """Ray's fake multi-node provider, each node with a temp dir of its own, started after its
+    type's boot delay (``LAUNCHBAY_NODE_BOOT_S``), every launch and termination logged."""
 
     def create_node_with_resources_and_labels(self, node_config, tags, count, resources, labels):
         requested = time.time()
-        time.sleep(float(os.environ.get(BOOT_ENV, "0")))  # the autoscaler launches from its own threads
+        boot = json.loads(os.environ.get(BOOT_ENV, "{}")).get(tags.get("ray-user-node-type"), 0.0)
+        time.sleep(float(boot))  # the autoscaler launches from its own threads
         for _ in range(count if self._launch_multiple else 1):
             node_id = self._create_node_with_resources_and_labels(node_config, tags, count, resources, labels)
             log_launch(node=node_id, type=tags.get("ray-user-node-type"), requested=requested, up=time.time())

@@ -43,6 +43,7 @@ class ClusterShape:
     min_workers: int = 0  # autoscale: workers kept up even when idle
     upscaling_speed: float = 1.0  # autoscale: Ray's limit on nodes pending at once, relative to those up
     boot_s: float = 0.0  # a delay before each worker starts, as a cloud machine boots before Ray is up on it
+    gpu_boot_s: float | None = None  # the GPU workers' delay, where it differs
 
     def __post_init__(self) -> None:
         require(self.workers >= 1, "--workers", "at least 1", self.workers)
@@ -55,6 +56,11 @@ class ClusterShape:
         require(0 <= self.min_workers <= self.workers, "min_workers", "between 0 and --workers", self.min_workers)
         require(self.upscaling_speed > 0, "upscaling_speed", "positive", self.upscaling_speed)
         require(self.boot_s >= 0, "boot_s", "0 or more", self.boot_s)
+        require(self.gpu_boot_s is None or self.gpu_boot_s >= 0, "gpu_boot_s", "0 or more", self.gpu_boot_s)
+
+    def boot_times(self) -> dict[str, float]:
+        """Each worker node type's boot delay."""
+        return {"cpu": self.boot_s, "gpu": self.boot_s if self.gpu_boot_s is None else self.gpu_boot_s}
 
     def node_types(self) -> dict[str, dict[str, Any]]:
         """Worker node types by name: how many (at most, with ``autoscale``) and their Ray resources."""

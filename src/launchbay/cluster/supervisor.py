@@ -76,7 +76,7 @@ def start_head(record: ClusterRecord, temp_root: Path) -> subprocess.Popen:
         "RAY_FAKE_CLUSTER": "1",
         "AUTOSCALER_UPDATE_INTERVAL_S": str(AUTOSCALER_UPDATE_INTERVAL_S),
         TEMP_ROOT_ENV: str(temp_root),
-        BOOT_ENV: str(shape.boot_s),
+        BOOT_ENV: json.dumps(shape.boot_times()),
     }
     head = subprocess.Popen(
         [

@@ -16,7 +16,7 @@ from typing import Any
 
 from launchbay.cost.billing import cost_of
 from launchbay.cost.config import BenchConfig
-from launchbay.cost.model import AutoscalingPolicy, FixedPolicy, Policy, PriceTable, Trace
+from launchbay.cost.model import AutoscalingPolicy, FixedPolicy, Policy, PriceTable, Trace, worker_types
 from launchbay.cost.report import write_report
 from launchbay.cost.simulate import simulate, sizing
 from launchbay.cost.traces import generate
@@ -130,9 +130,27 @@ def run_bench(cfg: BenchConfig, out_dir: Path, console: Any) -> dict[str, Any]:
         outcome = simulate(trace, policy, prices, update_interval_s=cfg.update_interval_s)
         rows.append((policy, outcome, cost_of(outcome, prices, trace)))
     if cfg.validate:
-        replays = validated([p for p in chosen if p.node_type == cfg.node_type and not p.extra_types])  # the local cluster has one worker type
+        replays = validated(replayable(cfg, chosen))
         rows = [row for row in rows if row[0] not in replays] + replayed(cfg, trace, prices, replays, console)
     return write_report(trace, prices, rows, out_dir, console, node_type=cfg.node_type, interruptions=interrupted(cfg, trace, rows))
+
+
+def replayable(cfg: BenchConfig, chosen: list[Policy]) -> list[Policy]:
+    """The policies to pick the replays from: those on today's type alone, else (a trace that today's type
+    cannot hold alone) the mixed clusters that the local cluster can play (``replay.shape_for``)."""
+    from launchbay.cost.replay import shape_for
+
+    today = [p for p in chosen if p.node_type == cfg.node_type and not p.extra_types]
+    if today:
+        return today
+    held = []
+    for policy in (p for p in chosen if p.extra_types):
+        try:
+            shape_for(policy, cfg.cost, cfg.replay.compression)
+        except LaunchbayError:
+            continue
+        held.append(policy)
+    return held
 
 
 def validated(chosen: list[Policy]) -> list[Policy]:
@@ -153,8 +171,9 @@ def replayed(cfg: BenchConfig, trace: Trace, prices: PriceTable, chosen: list[Po
     for policy in chosen:
         console.print(f"replaying {policy.name} on Ray's autoscaler ({trace.horizon_s / compression:,.0f} s of wall time)…")
         measured = replay(trace, policy, prices, compression=compression)
-        node = prices.node(policy.node_type)
-        booted = replace(prices, node_types={**prices.node_types, policy.node_type: replace(node, boot_s=measured.boot_s or node.boot_s)})
+        extra = measured.boot_overhead_s or 0.0
+        booted = replace(prices, node_types={**prices.node_types, **{name: replace(prices.node(name), boot_s=prices.node(name).boot_s + extra)
+                                                                     for name in worker_types(policy)}})
         simulated = simulate(trace, policy, booted, update_interval_s=AUTOSCALER_UPDATE_INTERVAL_S * compression)
         rows += [(policy, outcome, cost_of(outcome, prices, trace)) for outcome in (simulated, measured)]
     return rows

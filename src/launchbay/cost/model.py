@@ -154,6 +154,7 @@ class Outcome:
     jobs: list[JobSpan]
     source: str = "simulated"  # simulated | measured
     boot_s: float | None = None  # measured: the median seconds from a node's request to its first task
+    boot_overhead_s: float | None = None  # measured: the median of that less the node type's own boot (what this machine adds)
     interruptions: int | None = None  # spot nodes taken back, where they were played as events; None: priced as expected
 
     def node_seconds(self) -> float:

@@ -32,20 +32,41 @@ import numpy as np
 from launchbay.cluster import local
 from launchbay.cluster.autoscaling import LAUNCHES
 from launchbay.cluster.record import ClusterShape
-from launchbay.cost.model import AutoscalingPolicy, JobSpan, NodeSpan, Outcome, Policy, PriceTable, Trace
+from launchbay.cost.model import AutoscalingPolicy, JobSpan, NodeSpan, Outcome, Policy, PriceTable, Trace, worker_types
 from launchbay.errors import LaunchbayError
 
 READY_WINDOW_S = 15.0  # wall seconds: a first task this soon after a node joined had waited for it
 
 
 def shape_for(policy: Policy, prices: PriceTable, compression: float) -> ClusterShape:
-    """The local cluster that plays ``policy``: its node type's logical CPUs and GPUs, its limits, compressed times."""
-    node = prices.node(policy.node_type)
-    shape = ClusterShape(workers=1, cpus_per_worker=node.cpus, gpus_per_worker=node.gpus, object_store_mb=100, boot_s=node.boot_s / compression)
+    """The local cluster that plays ``policy``: its node types' logical CPUs and GPUs, their limits, compressed
+    times. The local cluster has a CPU and a GPU worker type of equal CPUs (``ClusterShape``): a policy it
+    cannot hold is a one-line error."""
+    names = local_types(policy, prices)
+    counts = {kind: worker_types(policy)[name][1] for kind, name in names.items()}
+    nodes = {kind: prices.node(name) for kind, name in names.items()}
+    if len({node.cpus for node in nodes.values()}) > 1 or (len(names) > 1 and isinstance(policy, AutoscalingPolicy) and policy.min_workers):
+        raise LaunchbayError(f"cost: policy '{policy.name}' cannot be replayed: the local cluster's CPU and GPU workers have "
+                             "the same CPUs, and min_workers only on one type")
+    first = next(iter(nodes.values()))
+    shape = ClusterShape(workers=sum(counts.values()), cpus_per_worker=first.cpus, gpus_per_worker=nodes["gpu"].gpus if "gpu" in nodes else 0.0,
+                         gpu_workers=counts.get("gpu", 0), object_store_mb=100, boot_s=(nodes.get("cpu") or first).boot_s / compression,
+                         gpu_boot_s=nodes["gpu"].boot_s / compression if "gpu" in nodes else None)
     if isinstance(policy, AutoscalingPolicy):
-        return replace(shape, workers=policy.max_workers, autoscale=True, min_workers=policy.min_workers,
+        return replace(shape, autoscale=True, min_workers=policy.min_workers,
                        upscaling_speed=policy.upscaling_speed, idle_timeout_s=max(policy.idle_timeout_s / compression, 0.1))
-    return replace(shape, workers=policy.nodes)
+    return shape
+
+
+def local_types(policy: Policy, prices: PriceTable) -> dict[str, str]:
+    """The price table's type that each worker type of the local cluster (``cpu``, ``gpu``) plays; a one-line
+    error for more than one type of either kind."""
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for name in worker_types(policy):
+        kinds["gpu" if prices.node(name).gpus > 0 else "cpu"].append(name)
+    if any(len(names) > 1 for names in kinds.values()):
+        raise LaunchbayError(f"cost: policy '{policy.name}' cannot be replayed: the local cluster has one CPU and one GPU worker type")
+    return {kind: names[0] for kind, names in sorted(kinds.items())}
 
 
 @contextmanager
@@ -87,7 +108,8 @@ def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: flo
         finally:
             ray.shutdown()
             local.down()
-    return measured(trace, policy, tasks, events, origin, end, compression, playing)
+    boots = {kind: prices.node(name).boot_s for kind, name in local_types(policy, prices).items()}
+    return measured(trace, policy, tasks, events, origin, end, compression, playing, local_types(policy, prices), boots)
 
 
 def warm_up() -> None:
@@ -139,11 +161,13 @@ def read_log(path: Path) -> list[dict]:
 
 
 def measured(
-    trace: Trace, policy: Policy, tasks: dict, events: list[dict], origin: float, end: float, compression: float, playing: float
+    trace: Trace, policy: Policy, tasks: dict, events: list[dict], origin: float, end: float, compression: float, playing: float,
+    names: dict[str, str], boots: dict[str, float],
 ) -> Outcome:
     """The replay's Outcome in trace seconds; its ``boot_s`` is the median time from a node's
     request to its first task for the nodes that work waited for (launched once the jobs
-    played), else from its request to its raylet being up."""
+    played), else from its request to its raylet being up, and its ``boot_overhead_s`` the median
+    of that less the node's own boot (``boots``, per local type; ``names``: the price table's type of each)."""
 
     def at(t: float) -> float:
         return (t - origin) * compression
@@ -162,11 +186,11 @@ def measured(
             e["requested"], e["up"] = origin, origin + (e["up"] - e["requested"])
     # a node that work waited for is ready when it runs its first task (Ray and its workers have started)
     launched = [e for e in events if "requested" in e]
-    ready = [min(busy[e["node"]])[0] - e["requested"] for e in launched
+    ready = [(min(busy[e["node"]])[0] - e["requested"], e.get("type")) for e in launched
              if e["requested"] > origin and busy.get(e["node"]) and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
-    ready = ready or [e["up"] - e["requested"] for e in launched]
+    ready = ready or [(e["up"] - e["requested"], e.get("type")) for e in launched]
     nodes = [
-        NodeSpan(policy.node_type, at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
+        NodeSpan(names.get(e.get("type"), policy.node_type), at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
                  busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot,
                  cpu_s=reserved[e["node"]][0], gpu_s=reserved[e["node"]][1])
         for e in events if "requested" in e
@@ -175,8 +199,9 @@ def measured(
         JobSpan(trace.jobs[i].arrival_s, at(min(r[1] for r in runs)), at(max(r[2] for r in runs)))
         for i, runs in sorted(tasks.items())
     ]
-    boot = float(np.median(ready)) * compression if ready else None
-    return Outcome(trace.name, policy.name, max(trace.horizon_s, at(end)), nodes, jobs, source="measured", boot_s=boot)
+    boot = float(np.median([r for r, _ in ready])) * compression if ready else None
+    overhead = float(np.median([r * compression - boots.get(kind, 0.0) for r, kind in ready])) if ready else None
+    return Outcome(trace.name, policy.name, max(trace.horizon_s, at(end)), nodes, jobs, source="measured", boot_s=boot, boot_overhead_s=overhead)
 
 
 def covered(intervals: list[tuple[float, float]]) -> float:
