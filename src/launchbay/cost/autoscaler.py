@@ -87,7 +87,7 @@ def update(cluster: ClusterView, time: float, upscaling_speed: float, idle_timeo
     empty = [pending + extra for pending, extra in zip(cluster.pending, for_min)]
     limits = [t.max_workers - n - extra for t, n, extra in zip(types, existing, for_min)]
     to_add = nodes_for(types, demand(cluster), empty, limits, max_to_add)
-    for kind, t in enumerate(types):
+    for kind in range(len(types)):
         # _get_concurrent_resource_demand_to_launch: at most max(5, int(speed * max(up, 1))) pending; min_workers go past that.
         allowed = max(UPSCALING_INITIAL_NUM_NODES, int(upscaling_speed * max(cluster.up[kind], 1)))
         for _ in range(min(for_min[kind] + to_add[kind], max(allowed - cluster.pending[kind], for_min[kind]))):

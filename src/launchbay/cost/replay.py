@@ -186,11 +186,11 @@ def measured(
             e["requested"], e["up"] = origin, origin + (e["up"] - e["requested"])
     # a node that work waited for is ready when it runs its first task (Ray and its workers have started)
     launched = [e for e in events if "requested" in e]
-    ready = [(min(busy[e["node"]])[0] - e["requested"], e.get("type")) for e in launched
+    ready = [(min(busy[e["node"]])[0] - e["requested"], e.get("type", "")) for e in launched
              if e["requested"] > origin and busy.get(e["node"]) and min(busy[e["node"]])[0] - e["up"] < READY_WINDOW_S]
-    ready = ready or [(e["up"] - e["requested"], e.get("type")) for e in launched]
+    ready = ready or [(e["up"] - e["requested"], e.get("type", "")) for e in launched]
     nodes = [
-        NodeSpan(names.get(e.get("type"), policy.node_type), at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
+        NodeSpan(names.get(e.get("type", ""), policy.node_type), at(e["requested"]), at(e["up"]), at(gone.get(e["node"], end)),
                  busy_s=covered(busy.get(e["node"], [])) * compression, spot=policy.spot,
                  cpu_s=reserved[e["node"]][0], gpu_s=reserved[e["node"]][1])
         for e in events if "requested" in e
