@@ -108,8 +108,9 @@ def replay(trace: Trace, policy: Policy, prices: PriceTable, *, compression: flo
         finally:
             ray.shutdown()
             local.down()
-    boots = {kind: prices.node(name).boot_s for kind, name in local_types(policy, prices).items()}
-    return measured(trace, policy, tasks, events, origin, end, compression, playing, local_types(policy, prices), boots)
+    names = local_types(policy, prices)
+    boots = {kind: prices.node(name).boot_s for kind, name in names.items()}
+    return measured(trace, policy, tasks, events, origin, end, compression, playing, names, boots)
 
 
 def warm_up() -> None:

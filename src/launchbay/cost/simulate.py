@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from launchbay.cost import autoscaler
-from launchbay.cost.autoscaler import Shape, WorkerType, room, units
+from launchbay.cost.autoscaler import UNITS, Shape, WorkerType, room, units
 from launchbay.cost.model import AutoscalingPolicy, FixedPolicy, JobSpan, NodeSpan, NodeType, Outcome, Policy, PriceTable, Trace, worker_types
 from launchbay.errors import LaunchbayError
 
@@ -132,7 +132,7 @@ class _Cluster:
         self.shapes = [(units(job.cpus), units(job.gpus)) for job in trace.jobs]
         for index, (job, shape) in enumerate(zip(trace.jobs, self.shapes)):
             if job.tasks > 0 and not any(room(t.cpu, t.gpu, shape) for t in self.types):
-                held = ", ".join(f"'{t.name}' ({t.cpu / 10_000:g} CPUs, {t.gpu / 10_000:g} GPUs)" for t in self.types)
+                held = ", ".join(f"'{t.name}' ({t.cpu / UNITS:g} CPUs, {t.gpu / UNITS:g} GPUs)" for t in self.types)
                 raise LaunchbayError(
                     f"cost: job '{job.name or index}' of trace '{trace.name}' asks for {job.cpus:g} CPUs and {job.gpus:g} GPUs a task, "
                     f"more than one node of policy '{policy.name}' has: {held}"
