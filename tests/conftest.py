@@ -5,8 +5,10 @@ testing kit's ``launchbay_ray``), an S3 server on localhost. The kit's other fix
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,14 +43,16 @@ def ray_session(launchbay_ray):
 
 @pytest.fixture(scope="session")
 def s3_server():
-    """A local server speaking the S3 protocol (moto): yields the URI query that points pyarrow at it."""
-    from moto.server import ThreadedMotoServer
+    """A local server speaking the S3 protocol (moto's S3 app alone, so that no request pays for
+    finding its service among all of moto's): yields the URI query that points pyarrow at it."""
+    from moto.moto_server.werkzeug_app import create_backend_app
+    from werkzeug.serving import make_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"endpoint_override={host}:{port}&scheme=http&region=us-east-1&allow_bucket_creation=true"
-    server.stop()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request into the captured logs
+    server = make_server("127.0.0.1", 0, create_backend_app("s3"), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"endpoint_override=127.0.0.1:{server.server_port}&scheme=http&region=us-east-1&allow_bucket_creation=true"
+    server.shutdown()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -67,8 +68,11 @@ def test_concurrent_writers_lose_no_version_no_alias_move_and_no_audit_entry(reg
     workers = [spawn.Process(target=_writer, args=(registry_root, w, barrier, str(outs[w]))) for w in range(WRITERS)]
     for p in workers:
         p.start()
+    deadline = time.monotonic() + 300  # generous: eight processes on a busy 2-core machine; a hang still fails
     for p in workers:
-        p.join(timeout=120)
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+        if p.is_alive():  # hung: fail without leaving it behind
+            p.kill()
     assert [p.exitcode for p in workers] == [0] * WRITERS
     done = [json.loads(out.read_text()) for out in outs]
 

@@ -30,6 +30,7 @@ from launchbay.errors import LaunchbayError
 
 LOG_FILE, HEAD_FILE, CLAIMS = "audit.jsonl", "audit-head.json", "audit-claims"
 ACQUIRE_S = 120.0  # how long a writer waits for the log's claim
+PAUSE_S = (0.01, 0.2)  # the first and the longest pause between a waiting writer's looks at the claim
 
 
 def line_hash(line: str) -> str:
@@ -95,14 +96,16 @@ class AuditLog:
 
     def _acquire(self, run_id: str | None) -> str:
         """This writer's claim on the log, once every older claimant has let go or is gone."""
-        lease = storage.commit_lease_s()
-        folder, deadline = self._path(CLAIMS), time.monotonic() + ACQUIRE_S
+        lease, stale = storage.commit_lease_s(), storage.stale_commit(self.fs, f"{self.where}/{LOG_FILE}")
+        folder, deadline, pause = self._path(CLAIMS), time.monotonic() + ACQUIRE_S, PAUSE_S[0]
         while time.monotonic() < deadline:
-            owner = storage.Owner.me(run_id, lease)
-            mine = storage.claim(self.fs, folder, "claim-", owner.to_json(), stale=storage.stale_commit(self.fs, f"{self.where}/{LOG_FILE}"))
-            if mine:
-                return mine
-            time.sleep(random.uniform(0.02, 0.1))  # others hold it: wait without crowding the store
+            held = [i.path for i in storage.list_files(self.fs, folder) if i.base_name.startswith("claim-")]
+            if not held or stale(min(held)) is not None:  # free, or its holder is gone: try to claim it
+                mine = storage.claim(self.fs, folder, "claim-", storage.Owner.me(run_id, lease).to_json(), stale=stale)
+                if mine:
+                    return mine
+            time.sleep(random.uniform(pause / 2, pause))  # held: one listing a pause, pauses doubling, not to crowd the store
+            pause = min(2 * pause, PAUSE_S[1])
         raise LaunchbayError(f"audit: {self.where}/{LOG_FILE} stayed claimed by another writer for {ACQUIRE_S:.0f} s")
 
     def verify(self) -> Problem | None:
