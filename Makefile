@@ -36,8 +36,11 @@ demo: $(DEMO_STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# The slow tests that run whole jobs in processes of their own share the cores two at a time; those that start
+# clusters or Ray's autoscaler then run one at a time.
 test-slow: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m 'slow and not cluster' -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -m 'slow and cluster'
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

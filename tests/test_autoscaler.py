@@ -17,7 +17,7 @@ import pytest
 from launchbay.cluster.processes import session_pids
 from tests.test_cluster import cluster_env, launchbay, nodes_of
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
 @pytest.fixture(scope="module")

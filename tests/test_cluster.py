@@ -20,7 +20,7 @@ import pytest
 
 from launchbay.cluster.processes import session_pids
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 BIN = Path(sys.executable).parent
 
 

@@ -77,6 +77,7 @@ def test_a_killed_worker_is_retried_and_every_row_scored_once(home, monkeypatch)
     assert summary["scores"]["repeated_ids"] == 0
 
 
+@pytest.mark.cluster
 def test_a_lost_worker_node_is_survived_with_every_row_scored_once(tmp_path):
     """A cluster of a head and two worker nodes (tests/node_loss.py) loses one mid-scoring."""
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}

@@ -24,16 +24,17 @@ def session_pids(sid: int) -> list[int]:
     return pids
 
 
-def stop_session(sid: int, grace_s: float = 20.0) -> int:
-    """SIGTERM to the session's leader (it shuts its nodes down) and, once it is gone (or after
-    half of ``grace_s``), to every process left, then SIGKILL after the other half; returns how
-    many processes there were to stop."""
+def stop_session(sid: int, leader_grace_s: float = 10.0, rest_grace_s: float = 3.0) -> int:
+    """SIGTERM to the session's leader (it stops the head) and, once it is gone (or after
+    ``leader_grace_s``), to every process left, then SIGKILL after ``rest_grace_s``: with the
+    head gone, the worker nodes have nothing to hand over (a raylet would wait about 10 s for
+    the GCS before it exits). Returns how many processes there were to stop."""
     pids = session_pids(sid)
     if sid in pids:
         signal_all([sid], signal.SIGTERM)
-        wait_until_gone([sid], grace_s / 2)
+        wait_until_gone([sid], leader_grace_s)
     signal_all(session_pids(sid), signal.SIGTERM)
-    if not wait_gone(sid, grace_s / 2):
+    if not wait_gone(sid, rest_grace_s):
         signal_all(session_pids(sid), signal.SIGKILL)
         wait_gone(sid, 5.0)
     return len(pids)
