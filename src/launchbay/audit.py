@@ -99,8 +99,8 @@ class AuditLog:
         lease, stale = storage.commit_lease_s(), storage.stale_commit(self.fs, f"{self.where}/{LOG_FILE}")
         folder, deadline, pause = self._path(CLAIMS), time.monotonic() + ACQUIRE_S, PAUSE_S[0]
         while time.monotonic() < deadline:
-            held = [i.path for i in storage.list_files(self.fs, folder) if i.base_name.startswith("claim-")]
-            if not held or stale(min(held)) is not None:  # free, or its holder is gone: try to claim it
+            held = storage.claims(self.fs, folder, "claim-")
+            if not held or stale(held[0]) is not None:  # free, or its holder is gone: try to claim it
                 mine = storage.claim(self.fs, folder, "claim-", storage.Owner.me(run_id, lease).to_json(), stale=stale)
                 if mine:
                     return mine

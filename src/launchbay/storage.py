@@ -96,6 +96,11 @@ def files_under(filesystem: FileSystem, root: str) -> list[str]:
     return sorted(f.path[len(root.rstrip("/")) + 1 :] for f in list_files(filesystem, root, recursive=True))
 
 
+def claims(filesystem: FileSystem, folder: str, prefix: str) -> list[str]:
+    """The paths of the claim files ``<folder>/<prefix>*``, oldest first (their stamps sort by time)."""
+    return sorted(i.path for i in list_files(filesystem, folder) if i.base_name.startswith(prefix))
+
+
 def claim(filesystem: FileSystem, folder: str, prefix: str, content: str, stale: Callable[[str], str | None] | None = None) -> str | None:
     """The path of a new claim file ``<folder>/<prefix><stamp>`` if this writer owns it, else None.
 
@@ -110,15 +115,15 @@ def claim(filesystem: FileSystem, folder: str, prefix: str, content: str, stale:
     write_atomic(mine, content, filesystem)
     reasons: dict[str, str] = {}
     for _ in range(CLAIM_WAITS):
-        claims = sorted(i.path for i in list_files(filesystem, folder) if i.base_name.startswith(prefix))
-        older = [other for other in claims if other < mine]
+        found = claims(filesystem, folder, prefix)
+        older = [other for other in found if other < mine]
         for other in older:
             if stale is None or (why := stale(other)) is None:
                 filesystem.delete_file(mine)
                 return None
             reasons[other] = why
             _delete_file(filesystem, other)
-        if claims[len(older) :] == [mine]:
+        if found[len(older) :] == [mine]:
             for why in filter(None, reasons.values()):
                 print(f"launchbay: warning: {why}", file=sys.stderr)
             return mine
