@@ -22,13 +22,42 @@ def test_help_lists_commands(tmp_path):
         assert command in out.stdout
 
 
+# A Hydra callback, as a user configures one (hydra.callbacks): it records what it hears.
+CALLBACK = """
+from hydra.experimental.callback import Callback
+
+
+class Seen(Callback):
+    def on_run_start(self, config, **kwargs):
+        self.note("run_start", config.hydra.job.name)
+
+    def on_job_start(self, config, **kwargs):
+        self.note("job_start", config.hydra.runtime.output_dir)
+
+    def on_run_end(self, config, job_return, **kwargs):
+        self.note("run_end", job_return.return_value["run_id"])
+
+    def note(self, *event):
+        with open("seen.txt", "a") as f:
+            f.write(" ".join(event) + "\\n")
+"""
+
+
 def test_pipeline_from_the_command_line(tmp_path):
-    out = launchbay("run", "job=pipeline", "data.rows=3000", "batch.rows=2000", cwd=tmp_path)
+    (tmp_path / "seen_callback.py").write_text(CALLBACK)
+    out = launchbay("run", "job=pipeline", "data.rows=3000", "batch.rows=2000", "+hydra.callbacks.seen._target_=seen_callback.Seen", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     (summary_path,) = tmp_path.glob("runs/*/*/summary.json")
     summary = json.loads(summary_path.read_text())
     assert summary["scores"]["rows"] == 2000 and "num_0" in summary["drift"]["drifted_features"]
-    assert (summary_path.parent / ".hydra" / "config.yaml").exists()
+    # the run is Hydra's single run: its files, its log, its callbacks, in the directory it checked
+    assert {p.name for p in (summary_path.parent / ".hydra").iterdir()} == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    assert (summary_path.parent / "run.log").exists()
+    assert (tmp_path / "seen.txt").read_text().splitlines() == [
+        "run_start run",
+        f"job_start {summary['run_dir']}",
+        f"run_end {summary['run_id']}",
+    ]
     assert "Drift: " in out.stderr and "report: " in out.stderr
     assert "streaming_executor" not in out.stderr + out.stdout, "Ray's log noise reached the terminal"
     listed = launchbay_main("models", "list", cwd=tmp_path)

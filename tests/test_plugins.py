@@ -482,6 +482,16 @@ def test_scoring_observers_fail_as_warnings_and_a_raising_sink_is_one_line(ray_s
     assert str(raised.value).endswith("sink (sink 'full' of plugin full_disk): OSError: [Errno 28] No space left on device")
 
 
+def test_a_source_of_one_row_blocks_is_scored_in_bundles(ray_session, modules):
+    """``from_items`` gives each of these 200 rows a block of its own; the scoring pass bundles
+    blocks, so the ids it counts as repeated within a piece span blocks (each id is here twice)."""
+    tiny = SOURCE.replace('"row_id": i,', '"row_id": i % 100,').replace('DataSource("ephemeral"', 'DataSource("tiny_blocks"')
+    modules(ephemeral_source=SOURCE, tiny_blocks_source=tiny)
+    launchbay.run([*TRAIN, "data=ephemeral", "plugins=[ephemeral_source]"])
+    scored = launchbay.run(["job=score", "data@batch=tiny_blocks", "score.drift=false", "plugins=[tiny_blocks_source]"])
+    assert scored["scores"]["rows"] == 200 and scored["scores"]["repeated_ids"] == 100
+
+
 # --- the hook contract -------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import pkgutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,6 +31,8 @@ from launchbay.storage import write_atomic
 
 if TYPE_CHECKING:
     from launchbay.cost.model import PriceTable
+
+JOB_NAME = "run"  # hydra.job.name of `launchbay run` (hydra.main names it after cli/run.py)
 
 
 def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -140,13 +143,16 @@ def publish_results(ctx: RunContext, results: tuple) -> None:
 
 
 def mask_saved_configs(run_dir: Path) -> None:
-    """Mask the secrets in the config and overrides Hydra saved with the run (and its sweep)."""
+    """Mask the secrets in the config and overrides Hydra saved with the run (and its sweep).
+
+    Each file is looked at with libyaml (a hundredth of OmegaConf's time); one that holds a
+    secret is read again by OmegaConf, so that what is rewritten keeps Hydra's own types."""
+    import yaml
     from omegaconf import OmegaConf
 
     for path in [*run_dir.glob(".hydra/*.yaml"), *run_dir.parent.glob("multirun.yaml")]:
-        saved = OmegaConf.to_container(OmegaConf.load(path))
-        if (hidden := masked(saved)) != saved:
-            write_atomic(path, OmegaConf.to_yaml(hidden))
+        if masked(seen := yaml.load(path.read_text(), Loader=yaml.CSafeLoader)) != seen:
+            write_atomic(path, OmegaConf.to_yaml(masked(OmegaConf.to_container(OmegaConf.load(path)))))
 
 
 def job_module(name: str) -> Any:
@@ -230,11 +236,37 @@ def override_settings(overrides: list[str]) -> PluginsConfig:
         raise LaunchbayError(config_error(exc, "plugins")) from exc
 
 
-def check_composes(args: list[str]) -> None:
-    """Compose once up front so that a wrong override is one line, not a Hydra traceback, and a
-    run directory that holds other files is refused before Hydra writes into it."""
+def check_composes(args: list[str]) -> DictConfig:
+    """The config ``launchbay run <args>`` composes, with a wrong override as one line, not a Hydra
+    traceback, and a run directory that holds other files refused before Hydra writes into it."""
     cfg = compose_args(args)
     check_run_dir(Path(cfg.hydra.run.dir).resolve())  # before Hydra writes its files into it
+    return cfg
+
+
+def run_composed(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> None:
+    """Run ``task`` on ``cfg`` (composed with Hydra's own config) as ``hydra.main`` runs a single
+    job: its run directory, ``.hydra`` files, logging and callbacks, without composing it again."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.utils import run_job as run_hydra_job
+    from hydra.types import HydraContext, RunMode
+    from omegaconf import open_dict
+
+    with open_dict(cfg.hydra):
+        cfg.hydra.mode = RunMode.RUN
+    callbacks = Callbacks(cfg)
+    callbacks.on_run_start(config=cfg, config_name=cfg.hydra.job.config_name)
+    done = run_hydra_job(
+        task_function=task,
+        config=cfg,
+        job_dir_key="hydra.run.dir",
+        job_subdir_key=None,
+        hydra_context=HydraContext(ConfigLoaderImpl(create_config_search_path(str(CONF_DIR))), callbacks),
+    )
+    callbacks.on_run_end(config=cfg, config_name=cfg.hydra.job.config_name, job_return=done)
+    _ = done.return_value  # raises the job's error, as Hydra does
 
 
 def compose_args(args: list[str]) -> DictConfig:
@@ -249,7 +281,7 @@ def compose_args(args: list[str]) -> DictConfig:
         overrides.append(f"hydra.searchpath=[file://{Path(parsed.config_dir).resolve()}]")
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None, job_name=JOB_NAME):
             cfg = compose(parsed.config_name or "config", overrides=overrides, return_hydra_config=True)
     except Exception as exc:
         raise LaunchbayError(compose_error(exc, manager)) from exc

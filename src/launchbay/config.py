@@ -124,7 +124,7 @@ class ScoreConfig:
     """How batches are scored (see the scoring section of the README)."""
 
     strategy: Strategy = Strategy.auto
-    batch_size: int | None = None  # rows per model call on the Ray Data paths; None: one block
+    batch_size: int | None = None  # rows per model call on the Ray Data paths; None: runtime.BLOCK_ROWS on tasks (smaller blocks bundled), 8,192 on actors
     num_cpus: float = 1.0  # per scoring task or actor
     num_gpus: float = 0.0  # per task or actor (auto then picks actors); the model family or monitor.device=gpu may ask for more
     memory_mb: int | None = None  # memory Ray reserves per scoring task or actor; None: none
@@ -134,7 +134,7 @@ class ScoreConfig:
     output: str | None = None  # output directory; None: <run dir>/scores. Re-runs replace it.
 
     def __post_init__(self) -> None:
-        require(self.batch_size is None or self.batch_size >= 1, "score.batch_size", "at least 1 (or null: one block)", self.batch_size)
+        require(self.batch_size is None or self.batch_size >= 1, "score.batch_size", "at least 1 (or null: the path's default)", self.batch_size)
         check_resources("score", self.num_cpus, self.num_gpus, self.memory_mb)
         require(
             self.concurrency is None or self.concurrency >= 1, "score.concurrency", "at least 1 (or null: automatic)", self.concurrency

@@ -61,6 +61,10 @@ AUTOSCALING = threading.Event()
 # workers report sooner, so that a run's usage is read soon after its last task.
 CLUSTER_TASK_EVENTS_S = 1.0
 EMBEDDED_TASK_EVENTS_S = 0.05
+# Rows per call of launchbay's own Ray Data stages (scoring tasks, drift passes): Ray Data bundles
+# smaller blocks up to it, so that a source of many tiny blocks (``from_items`` makes up to 200)
+# runs as a few tasks, not a task, a sketch and a merge per block.
+BLOCK_ROWS = 65_536
 LOCAL_GCS: set[str] = set()  # the GCS addresses of the Ray instances this process started in-process
 
 

@@ -49,7 +49,7 @@ from launchbay.performance.sketch import Target
 from launchbay.progress import live_progress
 from launchbay.registry import PROFILE_FILE
 from launchbay.rowids import generated_ids, id_keys, repeats
-from launchbay.runtime import alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
+from launchbay.runtime import BLOCK_ROWS, alive_hosts, cancel, cluster_cpus, ray_resources, require_resources
 from launchbay.tally import Tally, merged
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
 # Runs of a scoring task after its worker died (Ray's default for tasks, made explicit).
 RETRIES = 3
+# rows per model call of the actor pool when score.batch_size is null (the task path's: runtime.BLOCK_ROWS)
+ACTOR_ROWS = 8_192
 
 
 @dataclass(frozen=True)
@@ -277,11 +279,11 @@ class ScoringPass:
         """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
         import ray
 
-        common = dict(batch_format="pyarrow", batch_size=cfg.batch_size, **self.resources)
+        common = dict(batch_format="pyarrow", batch_size=cfg.batch_size or BLOCK_ROWS, **self.resources)
         if strategy == Strategy.tasks:
             return ds.map_batches(score_task, fn_args=(self.plan,), concurrency=cfg.concurrency, **common)
         size = cfg.concurrency or max(1, int(cluster_cpus() - cfg.num_cpus))
-        common["batch_size"] = cfg.batch_size or 8192  # GPU stages need an explicit batch size
+        common["batch_size"] = cfg.batch_size or ACTOR_ROWS  # GPU stages need an explicit batch size
         pool = ray.data.ActorPoolStrategy(size=size)
         return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, **common)
 

@@ -12,7 +12,7 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import yaml
 
@@ -57,24 +57,32 @@ def masked_config(text: str, package: str | None) -> str:
     return "\n".join(part for part in (heading, shown.rstrip("\n")) if part)
 
 
-def call_hydra_app(entry: Callable[[], object], prog: str, args: list[str], config_name: str) -> None:
-    """Call the ``hydra.main`` function ``entry`` with ``args`` as ``prog``'s command line."""
-    from hydra._internal.utils import get_args_parser
+@contextlib.contextmanager
+def hydra_errors() -> Iterator[None]:
+    """Hydra's and OmegaConf's errors (outside the job) as launchbay's one line."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from launchbay.config import config_error
     from launchbay.errors import LaunchbayError
 
+    try:
+        yield
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise LaunchbayError(config_error(exc)) from exc
+
+
+def call_hydra_app(entry: Callable[[], object], prog: str, args: list[str], config_name: str) -> None:
+    """Call the ``hydra.main`` function ``entry`` with ``args`` as ``prog``'s command line."""
+    from hydra._internal.utils import get_args_parser
+
     parsed = get_args_parser().parse_args(args)
     sys.argv = [prog, *args]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # errors outside the job are raised here, not printed by Hydra
     printout = io.StringIO()
     try:
-        with contextlib.redirect_stdout(printout) if parsed.help or parsed.cfg else contextlib.nullcontext():
+        with hydra_errors(), contextlib.redirect_stdout(printout) if parsed.help or parsed.cfg else contextlib.nullcontext():
             entry()  # --help ends in SystemExit
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise LaunchbayError(config_error(exc)) from exc
     finally:
         if printout.getvalue():
             print(help_text(printout.getvalue(), config_name) if parsed.help else masked_config(printout.getvalue(), parsed.package))

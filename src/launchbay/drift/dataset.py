@@ -18,7 +18,7 @@ from launchbay.drift.counting import sketch
 from launchbay.drift.device import require_cluster_gpu
 from launchbay.drift.profile import DatasetProfile, merge
 from launchbay.errors import LaunchbayError
-from launchbay.runtime import require_resources
+from launchbay.runtime import BLOCK_ROWS, require_resources
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,7 +44,7 @@ def sketch_dataset(
     sketches = ds.select_columns(list(reference.features)).map_batches(
         _sketch_block,  # type: ignore[arg-type]  # Ray's stubs do not allow fn_kwargs
         batch_format="pyarrow",
-        batch_size=None,
+        batch_size=BLOCK_ROWS,
         zero_copy_batch=True,
         fn_kwargs={"reference": ray.put(reference), "key": key, "device": device},
         **resources,

@@ -30,7 +30,7 @@ from launchbay.drift.edges import SAMPLE_PER_FINE_BIN, distinct_count, edge_samp
 from launchbay.drift.multivariate import Reconstruction, fit
 from launchbay.drift.profile import CATEGORICAL, NUMERIC, DatasetProfile, FeatureProfile
 from launchbay.errors import LaunchbayError
-from launchbay.runtime import ray_resources, require_resources
+from launchbay.runtime import BLOCK_ROWS, ray_resources, require_resources
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -60,7 +60,7 @@ def build_reference_dataset(ds: ray.data.Dataset, config: MonitorConfig | None =
     parts = ds.select_columns(list(builder.kinds)).map_batches(
         _reference_part,  # type: ignore[arg-type]  # Ray's stubs do not allow fn_args
         batch_format="pyarrow",
-        batch_size=None,
+        batch_size=BLOCK_ROWS,
         zero_copy_batch=True,
         fn_kwargs={"builder": builder},
         **resources,
