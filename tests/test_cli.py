@@ -70,6 +70,14 @@ def test_pipeline_from_the_command_line(tmp_path):
     assert missing.returncode == 1 and "no run 'nope'" in missing.stderr
 
 
+def test_a_config_that_asks_for_a_sweep_gets_one(tmp_path):
+    """``hydra.mode=MULTIRUN`` sweeps as ``--multirun`` does (the job fails at once: no such job)."""
+    out = launchbay_main("run", "hydra.mode=MULTIRUN", "job.name=nosuch", cwd=tmp_path)
+    assert out.returncode == 1 and "no job 'nosuch'" in out.stderr
+    assert [p.parent.name for p in tmp_path.glob("runs/multirun/*/*/.hydra")] == ["0-nosuch"]
+    assert not list(tmp_path.glob("runs/*/*/.hydra"))  # no single run beside the sweep
+
+
 @pytest.mark.slow  # a whole run in a process of its own: the fast suite keeps under about 5 minutes
 def test_multirun_sweep_runs_every_job(tmp_path):
     out = launchbay("run", "--multirun", "job=train", "data.rows=1500", "model=logreg,gbm", cwd=tmp_path)

@@ -254,8 +254,9 @@ def run_composed(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> None:
     from hydra.types import HydraContext, RunMode
     from omegaconf import open_dict
 
-    with open_dict(cfg.hydra):
-        cfg.hydra.mode = RunMode.RUN
+    if cfg.hydra.mode is None:
+        with open_dict(cfg.hydra):
+            cfg.hydra.mode = RunMode.RUN
     callbacks = Callbacks(cfg)
     callbacks.on_run_start(config=cfg, config_name=cfg.hydra.job.config_name)
     done = run_hydra_job(

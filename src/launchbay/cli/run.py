@@ -12,6 +12,7 @@ def add_parser(sub) -> None:
 def run_hydra(args: list[str]) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from launchbay.app import check_composes, expand_shorthand, hydra_args, prepare, run_composed, run_job
     from launchbay.cli.hydra_app import call_hydra_app, hydra_errors
@@ -34,7 +35,7 @@ def run_hydra(args: list[str]) -> None:
         prepare(parsed.overrides)  # the plugins the overrides ask for, and their configs, for Hydra to compose
     elif parsed.cfg or parsed.config_path or parsed.experimental_rerun:
         check_composes(args)  # one line if it does not compose; Hydra prints or reruns it
-    else:  # one job: composed once, here, and run as hydra.main would run it
-        with hydra_errors():
-            return run_composed(check_composes(args), task)
+    elif (cfg := check_composes(args)).hydra.mode != RunMode.MULTIRUN:  # a config may ask for a sweep itself
+        with hydra_errors():  # one job: composed once, here, and run as hydra.main would run it
+            return run_composed(cfg, task)
     call_hydra_app(hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")(task), "launchbay run", args, "config")
