@@ -279,13 +279,14 @@ class ScoringPass:
         """``ds`` with predictions, lazily, through Ray Data tasks or an actor pool."""
         import ray
 
-        common = dict(batch_format="pyarrow", batch_size=cfg.batch_size or BLOCK_ROWS, **self.resources)
+        common = dict(batch_format="pyarrow", **self.resources)
         if strategy == Strategy.tasks:
-            return ds.map_batches(score_task, fn_args=(self.plan,), concurrency=cfg.concurrency, **common)
+            batch_size = cfg.batch_size or BLOCK_ROWS
+            return ds.map_batches(score_task, fn_args=(self.plan,), concurrency=cfg.concurrency, batch_size=batch_size, **common)
         size = cfg.concurrency or max(1, int(cluster_cpus() - cfg.num_cpus))
-        common["batch_size"] = cfg.batch_size or ACTOR_ROWS  # GPU stages need an explicit batch size
         pool = ray.data.ActorPoolStrategy(size=size)
-        return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, **common)
+        batch_size = cfg.batch_size or ACTOR_ROWS  # GPU stages need an explicit batch size
+        return ds.map_batches(Scorer, fn_constructor_args=(self.plan,), compute=pool, batch_size=batch_size, **common)
 
     def progress(self, console, label: str) -> AbstractContextManager[None]:
         """A live progress bar of this pass while the block runs (see ``progress.live_progress``)."""
